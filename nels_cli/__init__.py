@@ -1,0 +1,1 @@
+"""The ``nels-bundle`` command: the one place that sees every package."""

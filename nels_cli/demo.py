@@ -1,0 +1,135 @@
+"""``nels-bundle demo``: a local NeLS tree with a NorSeq delivery, walked.
+
+Runs on embedded defaults: no account, no network. Re-running reuses the
+tree; ``--fresh`` lays it out anew.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from nels_core import config as nels_config
+from nels_core.checksums import StreamHasher
+from nels_core.connect import open_home
+from nels_core.delivered import delivered_md5
+from nels_core.errors import AccessDeniedError
+from nels_core.illumina import parse_fastq_name
+
+out = Console(soft_wrap=True)
+
+DEMO_USER = "demo"
+SEQ_PROJECT = "UiB_Hansen_SalmonLice_2023"
+OWN_PROJECT = "NTNU_Berg_Microbiome_2024"
+RUN = "231107_A01447_0123_AHXYZ2DRX3"
+
+
+def seed(directory: Path) -> Path:
+    """Lay out the demo tree and its config; return the config path."""
+    from nels_sandbox.norseq import DeliverySpec, make_delivery
+    from nels_sandbox.world import World
+
+    world = World(directory / "nels")
+    user = world.add_user(DEMO_USER, "Demo Researcher")
+    delivered = world.add_project(SEQ_PROJECT, 91123122, description="Salmon louse RNA-seq")
+    own = world.add_project(OWN_PROJECT, 91123123, description="Gut microbiome pilot")
+    world.add_member(delivered, user, 3)  # a member: may add, may not delete
+    world.add_member(own, user, 1)  # PI
+    make_delivery(world.project_dir(delivered) / "NorSeq" / RUN, DeliverySpec(run=RUN))
+    (world.home(user) / "Personal" / "notes").mkdir(parents=True, exist_ok=True)
+    config = directory / "nels-bundle.toml"
+    config.write_text(
+        "# Written by 'nels-bundle demo': a local NeLS home, no account needed.\n"
+        '[storage]\nbackend = "local"\n'
+        f'root = "{world.home(user)}"\n\n'
+        '[account]\nname = "Demo Researcher"\n\n'
+        f'[[account.projects]]\nid = {delivered.id}\nname = "{SEQ_PROJECT}"\nrole = 3\n\n'
+        f'[[account.projects]]\nid = {own.id}\nname = "{OWN_PROJECT}"\nrole = 1\n'
+    )
+    return config
+
+
+@click.command("demo")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=nels_config.DEMO_DIR,
+    show_default=True,
+)
+@click.option("--fresh", is_flag=True, help="Remove an earlier demo tree first.")
+def demo_cmd(directory: Path, fresh: bool) -> None:
+    """Seed a local NeLS home with a NorSeq delivery and walk it."""
+    config = directory / "nels-bundle.toml"
+    if fresh and directory.exists():
+        shutil.rmtree(directory)
+    if not config.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        config = seed(directory)
+        out.print(f"Seeded a local NeLS home in [bold]{directory}[/]")
+    home = open_home(nels_config.load(config))
+
+    projects = home.list("Projects")
+    out.print(f"\n[bold]Your NeLS projects[/] ({projects.total}):")
+    for e in projects.entries:
+        m = home.account.membership(e.name)
+        out.print(f"  nels://{e.path}  [dim]{m.role.name.lower().replace('_', ' ')}[/]")
+
+    run_dir = f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
+    files = [e for e in home.list(run_dir, recursive=True).entries if not e.is_dir]
+    lanes: dict[str, set[int]] = defaultdict(set)
+    reads: dict[str, set[str]] = defaultdict(set)
+    checked = failed = 0
+    total = 0
+    for e in files:
+        parsed = parse_fastq_name(e.name)
+        if parsed is None:
+            continue
+        total += e.size
+        if not parsed.is_undetermined and not parsed.is_index:
+            lanes[parsed.sample].add(parsed.lane)
+            reads[parsed.sample].add(parsed.read)
+        expected = delivered_md5(home, e.path)
+        if expected:
+            h = StreamHasher(sha256=False)
+            for chunk in home.read_chunks(e.path):
+                h.update(chunk)
+            checked += 1
+            failed += h.md5 != expected
+
+    table = Table(title=f"NorSeq delivery {RUN}", header_style="bold")
+    table.add_column("sample")
+    table.add_column("lanes")
+    table.add_column("layout")
+    for sample in sorted(lanes):
+        layout = "paired" if {"R1", "R2"} <= reads[sample] else "single"
+        table.add_row(sample, ",".join(map(str, sorted(lanes[sample]))), layout)
+    out.print()
+    out.print(table)
+    out.print(
+        f"{len(files)} files, {total:,} bytes of FASTQ; {checked} checked against md5sum.txt, "
+        f"[{'red' if failed else 'green'}]{failed} mismatches[/]"
+    )
+
+    summary = "sample\tlanes\treads\n" + "".join(
+        f"{s}\t{','.join(map(str, sorted(lanes[s])))}\t{','.join(sorted(reads[s]))}\n"
+        for s in sorted(lanes)
+    )
+    target = f"Personal/notes/{RUN}-samples.tsv"
+    entry = home.write(target, summary.encode(), overwrite=True)
+    out.print(f"Wrote nels://{entry.path} atomically (md5 {entry.md5})")
+
+    try:
+        home.remove(f"{run_dir}/SampleSheet.csv")
+    except AccessDeniedError as e:
+        out.print(f"[yellow]As a project member you may not delete:[/] {e}")
+
+    out.print(f"\nTry: nels-bundle ls nels://{run_dir}/fastq --limit 5 --sort size --reverse")
+    out.print(f"     nels-bundle --config {config} get nels://{run_dir}/SampleSheet.csv /tmp/")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,207 @@
+"""``nels-bundle``: NeLS files from the shell, and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from nels_core import config as nels_config
+from nels_core.connect import open_home
+from nels_core.delivered import delivered_md5
+from nels_core.errors import ChecksumMismatchError, NelsError
+from nels_core.home import Home
+from nels_core.paths import normalise
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _Cli(click.Group):
+    """Every deliberate error becomes one line and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NelsError as e:
+            err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Cli)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """NeLS storage for researchers: list, fetch and store files by nels:// URI."""
+    ctx.obj = {"config": config_path}
+
+
+def _home(ctx: click.Context) -> Home:
+    if "home" not in ctx.obj:
+        ctx.obj["home"] = open_home(nels_config.load(ctx.obj["config"]))
+        ctx.call_on_close(ctx.obj["home"].close)
+    return ctx.obj["home"]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+@main.command("ls")
+@click.argument("uri", default="nels://")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
+@click.option("--limit", type=click.IntRange(min=0), default=None)
+@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--query", default=None, help="Only names containing this (any case).")
+@click.option(
+    "--sort", "sort_by", type=click.Choice(["name", "size", "mtime", "ctime"]), default="name"
+)
+@click.option("--reverse", is_flag=True)
+@click.option("-R", "--recursive", is_flag=True)
+@click.pass_context
+def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive):
+    """List a NeLS folder."""
+    page = _home(ctx).list(
+        uri,
+        limit=limit,
+        offset=offset,
+        query=query,
+        sort_by=sort_by,
+        reverse=reverse,
+        recursive=recursive,
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "path": normalise(uri),
+                    "total": page.total,
+                    "offset": page.offset,
+                    "limit": page.limit,
+                    "entries": [e.to_dict() for e in page.entries],
+                },
+                indent=1,
+            )
+        )
+        return
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("size", justify="right")
+    table.add_column("modified")
+    table.add_column("name")
+    import datetime as dt
+
+    for e in page.entries:
+        when = dt.datetime.fromtimestamp(e.mtime).strftime("%Y-%m-%d %H:%M") if e.mtime else ""
+        name = (e.path if recursive else e.name) + ("/" if e.is_dir else "")
+        table.add_row("" if e.is_dir else f"{e.size:,}", when, name)
+    out.print(table)
+    if page.total > len(page.entries):
+        out.print(f"[dim]{len(page.entries)} of {page.total} shown[/]")
+
+
+@main.command("get")
+@click.argument("uri")
+@click.argument("dest", required=False, type=click.Path())
+@click.option("--no-verify", is_flag=True, help="Skip the check against delivered MD5 files.")
+@click.pass_context
+def get_cmd(ctx, uri, dest, no_verify):
+    """Download a NeLS file, checked against a delivered MD5 when there is one."""
+    home = _home(ctx)
+    path = normalise(uri)
+    entry = home.stat(path)
+    target = Path(dest or entry.name)
+    if target.is_dir():
+        target = target / entry.name
+    expected = None if no_verify else delivered_md5(home, path)
+    from nels_core.checksums import StreamHasher
+
+    hasher = StreamHasher(sha256=False)
+    partial = target.with_name(f".{target.name}.part")
+    with _progress() as progress, open(partial, "wb") as f:
+        task = progress.add_task(entry.name, total=entry.size)
+        for chunk in home.read_chunks(path):
+            hasher.update(chunk)
+            f.write(chunk)
+            progress.advance(task, len(chunk))
+    if expected and expected != hasher.md5:
+        partial.unlink()
+        raise ChecksumMismatchError(
+            f"{path}: MD5 {hasher.md5} does not match the delivered {expected}; nothing was kept"
+        )
+    os.replace(partial, target)
+    note = " (MD5 matches the delivered checksum)" if expected else ""
+    err.print(f"{path} -> {target}, {hasher.size:,} bytes{note}", highlight=False)
+
+
+@main.command("put")
+@click.argument("local", type=click.Path(exists=True, dir_okay=False))
+@click.argument("uri")
+@click.option("--overwrite", is_flag=True, help="Replace an existing file (not for members).")
+@click.pass_context
+def put_cmd(ctx, local, uri, overwrite):
+    """Upload a file atomically; a folder URI (ending in /) keeps the name."""
+    home = _home(ctx)
+    path = normalise(uri)
+    if uri.endswith("/") or (home.exists(path) and home.stat(path).is_dir):
+        path = f"{path}/{Path(local).name}"
+    size = Path(local).stat().st_size
+    with _progress() as progress, open(local, "rb") as f:
+        task = progress.add_task(Path(local).name, total=size)
+        entry = home.write(
+            path, _counting(f, progress, task), overwrite=overwrite, expected_size=size
+        )
+    err.print(
+        f"{local} -> nels://{entry.path}, {entry.size:,} bytes, md5 {entry.md5}", highlight=False
+    )
+
+
+def _counting(f, progress, task):
+    while chunk := f.read(1024 * 1024):
+        progress.advance(task, len(chunk))
+        yield chunk
+
+
+@main.command("rm")
+@click.argument("uri")
+@click.option("-r", "--recursive", is_flag=True)
+@click.pass_context
+def rm_cmd(ctx, uri, recursive):
+    """Delete a file or folder (power users and PIs only in projects)."""
+    _home(ctx).remove(uri, recursive=recursive)
+
+
+@main.command("mkdir")
+@click.argument("uri")
+@click.pass_context
+def mkdir_cmd(ctx, uri):
+    """Create a folder (and its parents)."""
+    _home(ctx).mkdir(uri)
+
+
+from .demo import demo_cmd  # noqa: E402
+from .sandbox import sandbox_cmd  # noqa: E402
+
+main.add_command(demo_cmd)
+main.add_command(sandbox_cmd)

@@ -1,0 +1,79 @@
+"""Checksums computed while streaming, and delivered checksum files.
+
+NorSeq deliveries carry ``md5sum.txt`` (``<md5>  <name>`` per line, as
+``md5sum`` writes it) or one ``<file>.md5`` per data file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .errors import NelsError
+
+_MD5_LINE = re.compile(r"^([0-9a-fA-F]{32})\s+\*?(.+?)\s*$")
+CHECKSUM_LIST_NAMES = ("md5sum.txt", "md5sums.txt", "MD5SUM.txt", "checksums.md5")
+
+
+class StreamHasher:
+    """MD5 and SHA-256 of bytes as they pass, plus their count."""
+
+    __slots__ = ("_md5", "_sha256", "size")
+
+    def __init__(self, sha256: bool = True):
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256() if sha256 else None
+        self.size = 0
+
+    def update(self, chunk: bytes | memoryview) -> None:
+        self._md5.update(chunk)
+        if self._sha256 is not None:
+            self._sha256.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+    @property
+    def sha256(self) -> str | None:
+        return self._sha256.hexdigest() if self._sha256 is not None else None
+
+
+class ChecksumFileError(NelsError, ValueError):
+    pass
+
+
+def parse_md5_list(text: str, source: str = "md5sum.txt") -> dict[str, str]:
+    """``{relative name: lowercase md5}`` from an ``md5sum``-style file.
+
+    Blank lines and ``#`` comments are skipped; any other malformed line is
+    an error naming the file and line.
+    """
+    out: dict[str, str] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = _MD5_LINE.match(line)
+        if not m:
+            raise ChecksumFileError(f"{source}, line {lineno}: not '<md5>  <file name>': {line!r}")
+        name = m.group(2).strip()
+        if name.startswith("./"):
+            name = name[2:]
+        out[name] = m.group(1).lower()
+    return out
+
+
+def parse_md5_single(text: str, source: str) -> str:
+    """The MD5 in a ``<file>.md5`` file (the name after it, if any, ignored)."""
+    for line in text.splitlines():
+        if line.strip():
+            token = line.split()[0]
+            if re.fullmatch(r"[0-9a-fA-F]{32}", token):
+                return token.lower()
+            break
+    raise ChecksumFileError(f"{source}: no MD5 checksum found")
+
+
+def is_checksum_file(name: str) -> bool:
+    return name in CHECKSUM_LIST_NAMES or name.endswith(".md5")

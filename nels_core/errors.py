@@ -1,0 +1,55 @@
+"""Our exception types. Messages name what was wrong and never carry secrets."""
+
+
+class NelsError(Exception):
+    """Base of every error nels-bundle raises on purpose."""
+
+
+class UnsafePathError(NelsError, ValueError):
+    """A user-supplied path that escapes its root or is malformed."""
+
+
+class AccessDeniedError(NelsError, PermissionError):
+    """The NeLS rules refuse this operation for this user and place."""
+
+
+class NotFoundError(NelsError, FileNotFoundError):
+    """No such file, folder, project or record."""
+
+
+class AlreadyExistsError(NelsError, FileExistsError):
+    """The target exists and the operation would replace it."""
+
+
+class ChecksumMismatchError(NelsError):
+    """Bytes written or read do not match the expected size or checksum."""
+
+
+class TransferError(NelsError, OSError):
+    """A transfer failed part-way (connection dropped, remote error)."""
+
+
+class ConfigError(NelsError):
+    """Configuration is missing or wrong."""
+
+
+class HostKeyError(NelsError):
+    """The server's host key is unknown or does not match the pinned key."""
+
+
+class ApiError(NelsError):
+    """The NeLS REST API answered with an error.
+
+    ``status`` is the HTTP status; ``message`` is the service's own text.
+    """
+
+    def __init__(self, status: int, message: str, url: str = ""):
+        self.status = status
+        self.message = message
+        self.url = url
+        where = f" ({url})" if url else ""
+        super().__init__(f"NeLS API error {status}{where}: {message or 'no message'}")
+
+
+class AuthError(ApiError):
+    """Credentials were refused (401) and could not be refreshed."""

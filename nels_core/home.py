@@ -1,0 +1,115 @@
+"""A user's NeLS home: storage with the NeLS rules applied.
+
+Every public path is normalised here, once, then checked against the
+account's memberships before the backend sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from . import access
+from .access import Op
+from .errors import AlreadyExistsError, NotFoundError
+from .model import Account, Entry, ListPage
+from .paths import PERSONAL, PROJECTS, normalise
+from .storage.base import Storage
+
+
+class Home:
+    def __init__(self, storage: Storage, account: Account):
+        self.storage = storage
+        self.account = account
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check(self, path: str, op: Op) -> str:
+        path = normalise(path)
+        access.check(self.account, path, op)
+        return path
+
+    def list(self, path: str = "", **kw) -> ListPage:
+        """A page of ``path``; the home shows the two roots, ``Projects`` only
+        the user's own projects."""
+        path = self._check(path, Op.READ)
+        if path == "":
+            roots = [self.storage.stat(p) for p in (PERSONAL, PROJECTS) if self.storage.exists(p)]
+            return _page(roots, **kw)
+        if path == PROJECTS and not kw.get("recursive"):
+            mine = set(self.account.memberships)
+            page = self.storage.list(path, **{**kw, "limit": None, "offset": 0})
+            shown = [e for e in page.entries if e.name in mine]
+            return _page(shown, presorted=True, **kw)
+        if kw.get("recursive") and path in ("", PROJECTS):
+            raise ValueError("recursive listing starts inside Personal or a project folder")
+        return self.storage.list(path, **kw)
+
+    def stat(self, path: str) -> Entry:
+        return self.storage.stat(self._check(path, Op.READ))
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+            return True
+        except NotFoundError:
+            return False
+
+    def read_chunks(self, path: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        return self.storage.read_chunks(self._check(path, Op.READ), offset, length)
+
+    def read_bytes(self, path: str) -> bytes:
+        return b"".join(self.read_chunks(path))
+
+    def write(
+        self,
+        path: str,
+        source: BinaryIO | Iterable[bytes] | bytes,
+        *,
+        overwrite: bool = False,
+        expected_size: int | None = None,
+        expected_md5: str | None = None,
+    ) -> Entry:
+        path = self._check(path, Op.CREATE)
+        if self.storage.exists(path):
+            if not overwrite:
+                raise AlreadyExistsError(f"{path!r} already exists; pass overwrite to replace it")
+            access.check(self.account, path, Op.OVERWRITE)
+        return self.storage.write(
+            path,
+            source,
+            overwrite=overwrite,
+            expected_size=expected_size,
+            expected_md5=expected_md5,
+        )
+
+    def mkdir(self, path: str, parents: bool = True) -> None:
+        self.storage.mkdir(self._check(path, Op.MKDIR), parents)
+
+    def remove(self, path: str, recursive: bool = False) -> None:
+        self.storage.remove(self._check(path, Op.DELETE), recursive)
+
+
+def _page(
+    entries,
+    limit=None,
+    offset=0,
+    query=None,
+    sort_by="name",
+    reverse=False,
+    recursive=False,
+    presorted=False,
+) -> ListPage:
+    if query:
+        entries = [e for e in entries if query.casefold() in e.name.casefold()]
+    if not presorted:
+        entries = sorted(entries, key=lambda e: e.path.casefold(), reverse=reverse)
+    end = None if limit is None else offset + limit
+    return ListPage(entries[offset:end], len(entries), offset, limit)

@@ -1,0 +1,203 @@
+"""The storage interface shared by every backend.
+
+Paths given to a backend are already normalised (``nels_core.paths``) and
+relative to the user's home; backends still refuse anything that resolves
+outside the home, since a symlink in the tree can point anywhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from ..checksums import StreamHasher
+from ..errors import ChecksumMismatchError
+from ..model import Entry, ListPage
+
+CHUNK = 1024 * 1024
+PARTIAL_MARK = ".nels-part-"
+SORT_KEYS = ("name", "size", "mtime", "ctime")
+
+
+def partial_name(final_name: str) -> str:
+    """A hidden temporary name beside the final one, unique per attempt."""
+    return f".{final_name}{PARTIAL_MARK}{uuid.uuid4().hex[:12]}"
+
+
+def area_root(path: str) -> str:
+    """The area a path lies in: ``Personal``, ``Projects/<Name>`` or the home.
+
+    NeLS may place an area root itself as a link (a project's shared storage
+    seen from each member's home); nothing inside an area may lead out of it.
+    """
+    parts = path.split("/")
+    if parts[0] == "Projects" and len(parts) > 1:
+        return "/".join(parts[:2])
+    return parts[0] if parts[0] == "Personal" else ""
+
+
+def is_partial(name: str) -> bool:
+    return name.startswith(".") and PARTIAL_MARK in name
+
+
+class Storage(ABC):
+    """A NeLS home: list, stat, stream reads, atomic writes, remove, mkdir."""
+
+    # --- hooks each backend implements --------------------------------------
+    @abstractmethod
+    def stat(self, path: str) -> Entry: ...
+
+    @abstractmethod
+    def _scan(self, path: str, with_stat: bool) -> list[Entry]:
+        """Direct children of a folder; sizes and times only if ``with_stat``."""
+
+    @abstractmethod
+    def _complete(self, entries: list[Entry]) -> list[Entry]:
+        """Fill in sizes and times of entries scanned without them."""
+
+    @abstractmethod
+    def read_chunks(self, path: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """Stream a file's bytes from ``offset``."""
+
+    @abstractmethod
+    def _write_partial(self, partial: str, chunks: Iterable[bytes], hasher: StreamHasher) -> int:
+        """Write chunks to a temporary path; return the size the target reports."""
+
+    @abstractmethod
+    def _commit(self, partial: str, final: str, overwrite: bool) -> None:
+        """Rename the temporary file into place (refusing to clobber unless told)."""
+
+    @abstractmethod
+    def _discard(self, partial: str) -> None:
+        """Remove a temporary file, quietly if it is gone."""
+
+    @abstractmethod
+    def remove(self, path: str, recursive: bool = False) -> None: ...
+
+    @abstractmethod
+    def mkdir(self, path: str, parents: bool = True) -> None: ...
+
+    @abstractmethod
+    def exists(self, path: str) -> bool: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Backends without any keep this."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- the public operations, checks done once here ------------------------
+    def list(
+        self,
+        path: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        query: str | None = None,
+        sort_by: str = "name",
+        reverse: bool = False,
+        recursive: bool = False,
+    ) -> ListPage:
+        """One page of a folder, filtered by a case-insensitive name ``query``.
+
+        Sorting by name needs no per-file metadata, so only the page gets
+        stat'ed: a page of a 100,000-file folder costs one directory read.
+        """
+        if sort_by not in SORT_KEYS:
+            raise ValueError(f"sort_by must be one of {', '.join(SORT_KEYS)}, not {sort_by!r}")
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("limit and offset must not be negative")
+        with_stat = sort_by != "name"
+        entries = list(self.walk(path, with_stat)) if recursive else self._scan(path, with_stat)
+        entries = [e for e in entries if not is_partial(e.name)]
+        if query:
+            needle = query.casefold()
+            entries = [e for e in entries if needle in e.name.casefold()]
+        if sort_by == "name":
+            entries.sort(key=lambda e: (e.path.casefold(), e.path), reverse=reverse)
+        else:
+            entries.sort(key=lambda e: (getattr(e, sort_by) or 0, e.path), reverse=reverse)
+        total = len(entries)
+        end = None if limit is None else offset + limit
+        page = entries[offset:end]
+        if not with_stat:
+            page = self._complete(page)
+        return ListPage(page, total, offset, limit)
+
+    def walk(self, path: str, with_stat: bool = True) -> Iterator[Entry]:
+        """Every entry below ``path``, depth first, partial uploads skipped."""
+        for entry in self._scan(path, with_stat):
+            if is_partial(entry.name):
+                continue
+            yield entry
+            if entry.is_dir:
+                yield from self.walk(entry.path, with_stat)
+
+    def read_bytes(self, path: str) -> bytes:
+        return b"".join(self.read_chunks(path))
+
+    def write(
+        self,
+        path: str,
+        source: BinaryIO | Iterable[bytes] | bytes,
+        *,
+        overwrite: bool = False,
+        expected_size: int | None = None,
+        expected_md5: str | None = None,
+    ) -> Entry:
+        """Write atomically: temporary name, verify size and MD5, rename.
+
+        An interrupted write leaves nothing under ``path``; what was there
+        before stays whole. Returns the entry with the MD5 and SHA-256 of
+        what was written.
+        """
+        parent, _, name = path.rpartition("/")
+        partial = f"{parent}/{partial_name(name)}" if parent else partial_name(name)
+        hasher = StreamHasher()
+        try:
+            stored = self._write_partial(partial, _chunks_of(source), hasher)
+            _verify(path, hasher, stored, expected_size, expected_md5)
+            self._commit(partial, path, overwrite)
+        except BaseException:
+            try:
+                self._discard(partial)
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pass
+            raise
+        entry = self.stat(path)
+        return Entry(
+            entry.path, False, entry.size, entry.mtime, entry.ctime, hasher.md5, hasher.sha256
+        )
+
+
+def _chunks_of(source) -> Iterator[bytes]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        for i in range(0, len(source), CHUNK):
+            yield bytes(source[i : i + CHUNK])
+    elif hasattr(source, "read"):
+        while chunk := source.read(CHUNK):
+            yield chunk
+    else:
+        yield from source
+
+
+def _verify(path, hasher: StreamHasher, stored: int, size: int | None, md5: str | None) -> None:
+    if stored != hasher.size:
+        raise ChecksumMismatchError(
+            f"{path}: wrote {hasher.size} bytes but the storage holds {stored}; "
+            "nothing was replaced"
+        )
+    if size is not None and size != hasher.size:
+        raise ChecksumMismatchError(
+            f"{path}: expected {size} bytes, received {hasher.size}; nothing was replaced"
+        )
+    if md5 is not None and md5.lower() != hasher.md5:
+        raise ChecksumMismatchError(
+            f"{path}: MD5 {hasher.md5} does not match the expected {md5.lower()}; "
+            "nothing was replaced"
+        )

@@ -1,0 +1,200 @@
+"""A NeLS home on a local (or mounted) file system.
+
+The embedded default, and what a Galaxy site that mounts NeLS uses.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+
+from ..checksums import StreamHasher
+from ..errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    TransferError,
+    UnsafePathError,
+)
+from ..model import Entry
+from .base import CHUNK, Storage, area_root
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: str | os.PathLike):
+        root = os.path.realpath(os.fspath(root))
+        if not os.path.isdir(root):
+            raise NotFoundError(f"NeLS root folder does not exist: {root}")
+        self.root = root
+
+    # Every path is resolved, symlinks followed, and must stay in its area.
+    def _real(self, path: str) -> str:
+        full = os.path.join(self.root, path) if path else self.root
+        real = os.path.realpath(full)
+        area = area_root(path)
+        bound = os.path.realpath(os.path.join(self.root, area)) if area else self.root
+        if path != area and not _under(real, bound):
+            raise UnsafePathError(f"{path!r} leads outside its NeLS area (through a symlink)")
+        return real
+
+    def _entry(self, path: str, st: os.stat_result, is_dir: bool) -> Entry:
+        return Entry(path, is_dir, 0 if is_dir else st.st_size, st.st_mtime, st.st_ctime)
+
+    def stat(self, path: str) -> Entry:
+        real = self._real(path)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            raise NotFoundError(f"no such file or folder in NeLS: {path!r}") from None
+        return self._entry(path, st, os.path.isdir(real))
+
+    def exists(self, path: str) -> bool:
+        try:
+            return os.path.exists(self._real(path))
+        except UnsafePathError:
+            return False
+
+    def _scan(self, path: str, with_stat: bool) -> list[Entry]:
+        real = self._real(path)
+        prefix = f"{path}/" if path else ""
+        out = []
+        try:
+            it = os.scandir(real)
+        except FileNotFoundError:
+            raise NotFoundError(f"no such folder in NeLS: {path!r}") from None
+        except NotADirectoryError:
+            raise NotFoundError(f"not a folder: {path!r}") from None
+        with it:
+            for d in it:
+                if d.is_symlink() and not self._link_ok(prefix + d.name):
+                    continue  # never show a way out of the tree
+                rel = prefix + d.name
+                is_dir = d.is_dir()
+                if with_stat:
+                    try:
+                        out.append(self._entry(rel, d.stat(), is_dir))
+                    except FileNotFoundError:
+                        continue  # removed while we looked, or a dangling link
+                else:
+                    out.append(Entry(rel, is_dir))
+        return out
+
+    def _link_ok(self, path: str) -> bool:
+        try:
+            self._real(path)
+            return True
+        except UnsafePathError:
+            return False
+
+    def _complete(self, entries: list[Entry]) -> list[Entry]:
+        out = []
+        for e in entries:
+            try:
+                st = os.stat(os.path.join(self.root, e.path))
+            except FileNotFoundError:
+                continue
+            out.append(self._entry(e.path, st, e.is_dir))
+        return out
+
+    def read_chunks(self, path: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        real = self._real(path)
+        if os.path.isdir(real):
+            raise NotFoundError(f"{path!r} is a folder, not a file")
+        try:
+            f = open(real, "rb")  # noqa: SIM115 - closed in the generator
+        except FileNotFoundError:
+            raise NotFoundError(f"no such file in NeLS: {path!r}") from None
+        return _read_file(f, offset, length)
+
+    def _write_partial(self, partial: str, chunks: Iterable[bytes], hasher: StreamHasher) -> int:
+        real = self._real(partial)
+        if not os.path.isdir(os.path.dirname(real)):
+            raise NotFoundError(f"folder does not exist: {os.path.dirname(partial) or '.'!r}")
+        # O_EXCL: a partial name is ours alone
+        fd = os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as f:
+            for chunk in chunks:
+                hasher.update(chunk)
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        return os.stat(real).st_size
+
+    def _commit(self, partial: str, final: str, overwrite: bool) -> None:
+        src, dst = self._real(partial), self._real(final)
+        if os.path.isdir(dst):
+            raise AlreadyExistsError(f"{final!r} is a folder")
+        if overwrite:
+            os.replace(src, dst)
+            return
+        try:
+            os.link(src, dst)  # fails if dst exists: no clobbering, no race
+        except FileExistsError:
+            raise AlreadyExistsError(f"{final!r} already exists") from None
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP):
+                raise TransferError(f"cannot move {partial!r} into place: {e.strerror}") from None
+            # file systems without hard links: check, then rename
+            if os.path.exists(dst):
+                raise AlreadyExistsError(f"{final!r} already exists") from None
+            os.rename(src, dst)
+            return
+        os.unlink(src)
+
+    def _discard(self, partial: str) -> None:
+        try:
+            os.unlink(self._real(partial))
+        except FileNotFoundError:
+            pass
+
+    def remove(self, path: str, recursive: bool = False) -> None:
+        real = self._real(path)
+        if os.path.islink(os.path.join(self.root, path)):
+            os.unlink(os.path.join(self.root, path))
+            return
+        if not os.path.lexists(real):
+            raise NotFoundError(f"no such file or folder in NeLS: {path!r}")
+        if os.path.isdir(real):
+            if recursive:
+                shutil.rmtree(real)
+            else:
+                try:
+                    os.rmdir(real)
+                except OSError:
+                    raise TransferError(f"folder {path!r} is not empty") from None
+        else:
+            os.unlink(real)
+
+    def mkdir(self, path: str, parents: bool = True) -> None:
+        real = self._real(path)
+        if os.path.isfile(real):
+            raise AlreadyExistsError(f"{path!r} exists and is a file")
+        try:
+            if parents:
+                os.makedirs(real, exist_ok=True)
+            else:
+                os.mkdir(real)
+        except FileNotFoundError:
+            raise NotFoundError(f"parent folder of {path!r} does not exist") from None
+        except FileExistsError:
+            pass
+
+
+def _read_file(f, offset: int, length: int | None) -> Iterator[bytes]:
+    with f:
+        if offset:
+            f.seek(offset)
+        remaining = length
+        while remaining is None or remaining > 0:
+            n = CHUNK if remaining is None else min(CHUNK, remaining)
+            chunk = f.read(n)
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+
+def _under(real: str, bound: str) -> bool:
+    return real == bound or real.startswith(bound.rstrip(os.sep) + os.sep)

@@ -1,0 +1,481 @@
+"""The NeLS data host over SFTP, with asyncssh.
+
+asyncssh is used because the transfer speed target needs many requests in
+flight; its event loop runs in one background thread and this module offers
+a plain synchronous interface on top.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import asyncssh
+
+from ..checksums import StreamHasher
+from ..credentials import SshCredentials
+from ..errors import (
+    AlreadyExistsError,
+    ConfigError,
+    HostKeyError,
+    NelsError,
+    NotFoundError,
+    TransferError,
+    UnsafePathError,
+)
+from ..model import Entry
+from .base import Storage, area_root
+
+# Fast AEAD ciphers first: with AES-NI they cost far less than chacha20.
+_CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "aes128-ctr",
+    "aes256-ctr",
+    "chacha20-poly1305@openssh.com",
+)
+_CREATE_EXCL = asyncssh.FXF_WRITE | asyncssh.FXF_CREAT | asyncssh.FXF_EXCL
+_QUEUE_DEPTH = 64  # chunks buffered between the SSH loop and the caller
+
+
+@dataclass(frozen=True)
+class Hop:
+    """An SSH host: the data host, or a bastion to jump through."""
+
+    host: str
+    port: int = 22
+    known_hosts: str | None = None  # known_hosts text pinning this host's key
+    accept_unknown_host: bool = False  # only for sandboxes and first contact
+    username: str | None = None  # bastion only: defaults to the data host's
+    private_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class SftpConfig:
+    data_host: Hop
+    credentials: Callable[[], SshCredentials] | SshCredentials = field(repr=False)
+    bastion: Hop | None = None
+    max_requests: int = 64
+    block_size: int | None = None  # None: the server's advertised limit
+    connect_timeout: float = 30.0
+
+
+class _Loop:
+    """One event loop thread per process, shared by every connection."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def get(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="nels-sftp", daemon=True).start()
+                cls._loop = loop
+            return cls._loop
+
+    @classmethod
+    def run(cls, coro, timeout: float | None = None):
+        return asyncio.run_coroutine_threadsafe(coro, cls.get()).result(timeout)
+
+
+def _known_hosts(hop: Hop):
+    if hop.accept_unknown_host:
+        return None
+    if not hop.known_hosts:
+        raise ConfigError(
+            f"no pinned host key for {hop.host}; give known_hosts, or set "
+            "accept_unknown_host for a sandbox"
+        )
+    try:
+        return asyncssh.import_known_hosts(hop.known_hosts)
+    except (ValueError, asyncssh.KeyImportError) as e:
+        raise ConfigError(f"known_hosts for {hop.host} cannot be read: {e}") from None
+
+
+def _client_key(pem: str, what: str):
+    try:
+        return asyncssh.import_private_key(pem)
+    except (asyncssh.KeyImportError, ValueError):
+        # never echo key material
+        raise ConfigError(f"the {what} private key cannot be read") from None
+
+
+def _map_error(e: Exception, path: str) -> NelsError:
+    if isinstance(e, asyncssh.SFTPNoSuchFile):
+        return NotFoundError(f"no such file or folder in NeLS: {path!r}")
+    if isinstance(e, asyncssh.SFTPPermissionDenied):
+        return TransferError(f"the NeLS data host refused access to {path!r}")
+    if isinstance(e, asyncssh.SFTPFailure | asyncssh.SFTPError):
+        return TransferError(f"SFTP error on {path!r}: {e.reason}")
+    if isinstance(e, asyncssh.HostKeyNotVerifiable):
+        return HostKeyError(f"the NeLS data host's key does not match the pinned key: {e.reason}")
+    if isinstance(e, asyncssh.PermissionDenied):
+        return TransferError("the NeLS data host refused the SSH credentials")
+    if isinstance(e, asyncssh.Error | OSError | asyncio.TimeoutError):
+        return TransferError(f"connection to the NeLS data host lost during {path!r}: {e}")
+    return TransferError(f"{path!r}: {e}")
+
+
+class SftpStorage(Storage):
+    def __init__(self, config: SftpConfig):
+        self.config = config
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._tunnel: asyncssh.SSHClientConnection | None = None
+        self._sftp: asyncssh.SFTPClient | None = None
+        self.home: str = ""
+        self._area_real: dict[str, str] = {}  # area -> its resolved path
+        self._read_len = 32768
+        self._write_len = 32768
+
+    # --- connection -----------------------------------------------------------
+    def _credentials(self) -> SshCredentials:
+        c = self.config.credentials
+        return c() if callable(c) else c
+
+    async def _connect(self) -> None:
+        creds = self._credentials()
+        hop = self.config.data_host
+        opts = dict(
+            encryption_algs=_CIPHERS,
+            compression_algs=None,
+            window=16 * 1024 * 1024,
+            max_pktsize=256 * 1024,
+            connect_timeout=self.config.connect_timeout,
+            login_timeout=self.config.connect_timeout,
+            agent_path=None,
+            config=None,
+            preferred_auth="publickey",
+        )
+        tunnel = ()
+        if self.config.bastion is not None:
+            b = self.config.bastion
+            self._tunnel = await asyncssh.connect(
+                b.host,
+                b.port,
+                username=b.username or creds.username,
+                client_keys=[_client_key(b.private_key or creds.private_key, "bastion")],
+                known_hosts=_known_hosts(b),
+                **opts,
+            )
+            tunnel = self._tunnel
+        self._conn = await asyncssh.connect(
+            hop.host,
+            hop.port,
+            tunnel=tunnel,
+            username=creds.username,
+            client_keys=[_client_key(creds.private_key, "NeLS SSH")],
+            known_hosts=_known_hosts(hop),
+            **opts,
+        )
+        self._sftp = await self._conn.start_sftp_client()
+        self.home = await self._sftp.realpath(".")
+        limits = self._sftp.limits
+        self._read_len = self.config.block_size or limits.max_read_len or 32768
+        self._write_len = self.config.block_size or limits.max_write_len or 32768
+
+    def _ensure(self) -> asyncssh.SFTPClient:
+        if self._sftp is None:
+            try:
+                _Loop.run(self._connect())
+            except NelsError:
+                raise
+            except Exception as e:
+                self._reset()
+                raise _map_error(e, self.config.data_host.host) from None
+        return self._sftp
+
+    def _reset(self) -> None:
+        for c in (self._conn, self._tunnel):
+            if c is not None:
+                c.abort()
+        self._conn = self._tunnel = self._sftp = None
+        self._area_real.clear()
+
+    def close(self) -> None:
+        if self._conn is None:
+            return
+
+        async def _close():
+            for c in (self._conn, self._tunnel):
+                if c is not None:
+                    c.close()
+                    await c.wait_closed()
+
+        try:
+            _Loop.run(_close(), timeout=10)
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+        self._conn = self._tunnel = self._sftp = None
+
+    def _call(self, path: str, coro_fn: Callable[[asyncssh.SFTPClient], object]):
+        """Run one SFTP coroutine; a dropped connection is reopened next time."""
+        sftp = self._ensure()
+        try:
+            return _Loop.run(coro_fn(sftp))
+        except NelsError:
+            raise
+        except asyncssh.SFTPError as e:
+            raise _map_error(e, path) from None
+        except Exception as e:
+            self._reset()
+            raise _map_error(e, path) from None
+
+    # --- paths ----------------------------------------------------------------
+    def _abs(self, path: str) -> str:
+        self._ensure()
+        return posixpath.join(self.home, path) if path else self.home
+
+    async def _checked(self, sftp, path: str, must_exist: bool = True) -> str:
+        """The absolute path, refused if the server resolves it out of its area."""
+        full = posixpath.join(self.home, path) if path else self.home
+        target = full if must_exist else posixpath.dirname(full)
+        try:
+            real = await sftp.realpath(target)
+        except asyncssh.SFTPNoSuchFile:
+            shown = path if must_exist else posixpath.dirname(path) or "."
+            raise NotFoundError(f"no such file or folder in NeLS: {shown!r}") from None
+        area = area_root(path)
+        if path == area:
+            return full
+        bound = self._area_real.get(area)
+        if bound is None:
+            bound = await sftp.realpath(posixpath.join(self.home, area)) if area else self.home
+            self._area_real[area] = bound
+        if real != bound and not real.startswith(bound.rstrip("/") + "/"):
+            raise UnsafePathError(f"{path!r} leads outside its NeLS area (through a symlink)")
+        return full
+
+    # --- the storage hooks ----------------------------------------------------
+    def _entry(self, path: str, attrs: asyncssh.SFTPAttrs) -> Entry:
+        is_dir = attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY
+        return Entry(path, is_dir, 0 if is_dir else (attrs.size or 0), attrs.mtime, attrs.mtime)
+
+    def stat(self, path: str) -> Entry:
+        async def go(sftp):
+            full = await self._checked(sftp, path)
+            return self._entry(path, await sftp.stat(full))
+
+        return self._call(path, go)
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+            return True
+        except (NotFoundError, UnsafePathError):
+            return False
+
+    def _scan(self, path: str, with_stat: bool) -> list[Entry]:
+        prefix = f"{path}/" if path else ""
+
+        async def go(sftp):
+            full = await self._checked(sftp, path)
+            names = await sftp.readdir(full)
+            out = []
+            links = []
+            for n in names:
+                if n.filename in (".", ".."):
+                    continue
+                if n.attrs.type == asyncssh.FILEXFER_TYPE_SYMLINK:
+                    links.append(n)
+                    continue
+                out.append(self._entry(prefix + n.filename, n.attrs))
+            for n in links:  # follow links only where they stay inside the home
+                try:
+                    await self._checked(sftp, prefix + n.filename)
+                    out.append(
+                        self._entry(prefix + n.filename, await sftp.stat(full + "/" + n.filename))
+                    )
+                except (UnsafePathError, asyncssh.SFTPError):
+                    continue
+            return out
+
+        return self._call(path, go)
+
+    def _complete(self, entries: list[Entry]) -> list[Entry]:
+        return entries  # readdir already carried the attributes
+
+    def read_chunks(self, path: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        self._ensure()
+        queue: asyncio.Queue = asyncio.Queue(_QUEUE_DEPTH)
+        loop = _Loop.get()
+        task = asyncio.run_coroutine_threadsafe(self._produce(path, offset, length, queue), loop)
+        return self._consume(path, queue, task, loop)
+
+    async def _produce(self, path, offset, length, queue: asyncio.Queue) -> None:
+        """Keep ``max_requests`` reads in flight; hand chunks over in order."""
+        try:
+            full = await self._checked(self._sftp, path)
+            async with self._sftp.open(full, "rb", block_size=self._read_len, encoding=None) as f:
+                size = (await f.stat()).size
+                end = size if length is None else min(size, offset + length)
+                pos = offset
+                pending: list[tuple[int, int, asyncio.Future]] = []
+                while pos < end or pending:
+                    while pos < end and len(pending) < self.config.max_requests:
+                        n = min(self._read_len, end - pos)
+                        pending.append((pos, n, asyncio.ensure_future(f.read(n, pos))))
+                        pos += n
+                    at, n, fut = pending.pop(0)
+                    data = await fut
+                    if len(data) < n:
+                        # short read: drop what is in flight and go on from here
+                        for _, _, other in pending:
+                            other.cancel()
+                        pending.clear()
+                        if not data:
+                            raise TransferError(f"{path!r} ended at {at} bytes, expected {end}")
+                        pos = at + len(data)
+                    await queue.put(data)
+            await queue.put(None)
+        except BaseException as e:  # the consumer raises what happened here
+            await queue.put(e)
+
+    def _consume(self, path, queue, task, loop) -> Iterator[bytes]:
+        try:
+            while True:
+                item = asyncio.run_coroutine_threadsafe(queue.get(), loop).result()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    if isinstance(item, NelsError):
+                        raise item
+                    if not isinstance(item, asyncssh.SFTPError):
+                        self._reset()
+                    raise _map_error(item, path) from None
+                yield item
+        finally:
+            task.cancel()
+
+    def _write_partial(self, partial: str, chunks: Iterable[bytes], hasher: StreamHasher) -> int:
+        self._ensure()
+        loop = _Loop.get()
+        queue: asyncio.Queue = asyncio.Queue(_QUEUE_DEPTH)
+        task = asyncio.run_coroutine_threadsafe(self._upload(partial, queue), loop)
+        try:
+            for chunk in chunks:
+                hasher.update(chunk)
+                for i in range(0, len(chunk), self._write_len):
+                    piece = chunk[i : i + self._write_len]
+                    put = asyncio.run_coroutine_threadsafe(queue.put(piece), loop)
+                    while not _done(put, task):
+                        pass
+                    if task.done():
+                        break
+                if task.done():
+                    break
+            asyncio.run_coroutine_threadsafe(queue.put(None), loop)
+            return task.result()
+        except NelsError:
+            raise
+        except Exception as e:
+            if not isinstance(e, asyncssh.SFTPError):
+                self._reset()
+            raise _map_error(e, partial) from None
+        finally:
+            task.cancel()
+
+    async def _upload(self, partial: str, queue: asyncio.Queue) -> int:
+        full = await self._checked(self._sftp, partial, must_exist=False)
+        try:
+            f = await self._sftp.open(full, _CREATE_EXCL, encoding=None)  # the name is ours alone
+        except asyncssh.SFTPNoSuchFile:
+            raise NotFoundError(
+                f"folder does not exist: {posixpath.dirname(partial) or '.'!r}"
+            ) from None
+        async with f:
+            pos = 0
+            pending: list[asyncio.Future] = []
+            while (chunk := await queue.get()) is not None:
+                pending.append(asyncio.ensure_future(f.write(chunk, pos)))
+                pos += len(chunk)
+                if len(pending) >= self.config.max_requests:
+                    await pending.pop(0)
+            for fut in pending:
+                await fut
+            return (await f.stat()).size
+
+    def _commit(self, partial: str, final: str, overwrite: bool) -> None:
+        async def go(sftp):
+            src = await self._checked(sftp, partial)
+            dst = await self._checked(sftp, final, must_exist=False)
+            if await sftp.isdir(dst):
+                raise AlreadyExistsError(f"{final!r} is a folder")
+            if overwrite:
+                try:
+                    await sftp.posix_rename(src, dst)  # atomic replace
+                    return
+                except asyncssh.SFTPOpUnsupported:
+                    pass
+            try:
+                # SFTPv3 rename refuses an existing target: an atomic no-clobber
+                await sftp.rename(src, dst)
+            except asyncssh.SFTPFailure:
+                if await sftp.exists(dst):
+                    if not overwrite:
+                        raise AlreadyExistsError(f"{final!r} already exists") from None
+                    await sftp.remove(dst)
+                    await sftp.rename(src, dst)
+                else:
+                    raise
+
+        self._call(final, go)
+
+    def _discard(self, partial: str) -> None:
+        if self._sftp is None:
+            return  # connection gone: the partial stays hidden, never under the final name
+
+        async def go(sftp):
+            try:
+                await sftp.remove(posixpath.join(self.home, partial))
+            except asyncssh.SFTPNoSuchFile:
+                pass
+
+        self._call(partial, go)
+
+    def remove(self, path: str, recursive: bool = False) -> None:
+        async def go(sftp):
+            full = posixpath.join(self.home, path)
+            attrs = await sftp.lstat(full)
+            if attrs.type == asyncssh.FILEXFER_TYPE_SYMLINK:
+                await sftp.remove(full)
+                return
+            await self._checked(sftp, path)
+            if attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
+                if recursive:
+                    await sftp.rmtree(full)
+                else:
+                    try:
+                        await sftp.rmdir(full)
+                    except asyncssh.SFTPFailure:
+                        raise TransferError(f"folder {path!r} is not empty") from None
+            else:
+                await sftp.remove(full)
+
+        self._call(path, go)
+
+    def mkdir(self, path: str, parents: bool = True) -> None:
+        async def go(sftp):
+            parts = path.split("/")
+            steps = ["/".join(parts[: i + 1]) for i in range(len(parts))] if parents else [path]
+            for step in steps:  # one component at a time, each checked
+                full = await self._checked(sftp, step, must_exist=False)
+                if await sftp.isfile(full):
+                    raise AlreadyExistsError(f"{step!r} exists and is a file")
+                if not await sftp.isdir(full):
+                    await sftp.mkdir(full)
+
+        self._call(path, go)
+
+
+def _done(fut, task) -> bool:
+    """Wait briefly on ``fut``; give up waiting if the upload task ended."""
+    try:
+        fut.result(timeout=0.5)
+        return True
+    except TimeoutError:
+        return task.done()

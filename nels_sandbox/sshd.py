@@ -1,0 +1,149 @@
+"""A real OpenSSH sshd on loopback serving NeLS homes over internal-sftp.
+
+Every NeLS user gets a key of their own; ``authorized_keys`` forces each key
+to ``internal-sftp -d <their home>``, so one system account serves many NeLS
+users, each landing in ``/nels/users/<username>`` as on the real data host.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .keys import new_key_pair
+
+SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
+
+
+def find_sshd() -> str | None:
+    for p in SSHD_CANDIDATES:
+        if os.access(p, os.X_OK):
+            return p
+    return shutil.which("sshd")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sshd:
+    def __init__(self, workdir: str | os.PathLike, port: int | None = None):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.workdir, 0o700)
+        self.port = port or free_port()
+        self.login = getpass.getuser()  # the system account every key logs in as
+        self.authorized_keys = self.workdir / "authorized_keys"
+        self.authorized_keys.touch(mode=0o600)
+        self._proc: subprocess.Popen | None = None
+        private, public = new_key_pair()
+        host_key = self.workdir / "ssh_host_ed25519_key"
+        host_key.write_text(private)
+        os.chmod(host_key, 0o600)
+        self.host_public_key = public
+
+    @property
+    def known_hosts(self) -> str:
+        """A known_hosts line pinning this server's key."""
+        return f"[127.0.0.1]:{self.port} {self.host_public_key}\n"
+
+    def add_user(self, home: str | os.PathLike) -> str:
+        """Authorise a new key landing in ``home``; returns its private key."""
+        private, public = new_key_pair()
+        home = os.path.realpath(home)
+        if '"' in home or "\n" in home:
+            raise ValueError(f"unusable home path: {home!r}")
+        with open(self.authorized_keys, "a") as f:
+            f.write(f'restrict,command="internal-sftp -u 022 -d {home}" {public}\n')
+        return private
+
+    def revoke_all(self) -> None:
+        self.authorized_keys.write_text("")
+
+    def _config(self) -> Path:
+        cfg = self.workdir / "sshd_config"
+        cfg.write_text(
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    "ListenAddress 127.0.0.1",
+                    f"HostKey {self.workdir / 'ssh_host_ed25519_key'}",
+                    f"PidFile {self.workdir / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {self.authorized_keys}",
+                    "StrictModes no",
+                    "PubkeyAuthentication yes",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "UsePAM no",
+                    "PermitRootLogin prohibit-password",
+                    f"AllowUsers {self.login}",
+                    "Subsystem sftp internal-sftp",
+                    "AllowTcpForwarding no",
+                    "X11Forwarding no",
+                    "PrintMotd no",
+                    "LogLevel ERROR",
+                    "MaxStartups 100:30:200",
+                    "MaxSessions 50",
+                ]
+            )
+            + "\n"
+        )
+        return cfg
+
+    def start(self, timeout: float = 15.0) -> Sshd:
+        sshd = find_sshd()
+        if sshd is None:
+            raise RuntimeError("OpenSSH sshd is not installed (Debian package openssh-server)")
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
+        log = open(self.workdir / "sshd.log", "ab")  # noqa: SIM115 - owned by the process
+        self._proc = subprocess.Popen(
+            [sshd, "-D", "-e", "-f", str(self._config())], stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(
+                    f"sshd exited with {self._proc.returncode}: "
+                    + (self.workdir / "sshd.log").read_text()[-2000:]
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    if s.recv(4).startswith(b"SSH-"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"sshd did not answer on port {self.port} within {timeout}s")
+
+    def kill_sessions(self) -> None:
+        """Drop every open SFTP session, as a network failure would."""
+        out = subprocess.run(["pgrep", "-P", str(self._proc.pid)], capture_output=True, text=True)
+        for pid in out.stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,160 @@
+"""Shared fixtures: a real OpenSSH sshd, the NeLS sandbox world and API server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from nels_core.home import Home
+from nels_core.model import Account, Membership, Project, Role, User
+from nels_core.storage.local import LocalStorage
+from nels_sandbox.nels_api import create_app
+from nels_sandbox.sshd import Sshd, find_sshd
+from nels_sandbox.world import World
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = Path(os.environ.get("NELS_SPECS", ROOT.parent / "shared" / "specs"))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "sshd_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.sshd)
+
+
+@pytest.fixture(scope="session")
+def specs() -> Path:
+    if not SPECS.is_dir():
+        pytest.skip(f"published specs not found at {SPECS} (set NELS_SPECS)")
+    return SPECS
+
+
+@pytest.fixture(scope="session")
+def sshd_server(tmp_path_factory):
+    if find_sshd() is None:
+        if os.environ.get("CI"):
+            pytest.fail("OpenSSH sshd is missing on CI: ./dev test installs openssh-server")
+        pytest.skip("OpenSSH sshd not installed (./dev test installs openssh-server)")
+    server = Sshd(tmp_path_factory.mktemp("sshd")).start()
+    yield server
+    server.stop()
+
+
+class Cast:
+    """The people and projects every storage test uses.
+
+    Project ``UiB Test Project`` (folder ``UiB-Test-Project``): alice PI,
+    carol power user, bob member, dave read-only (4). ``Locked_2020`` is
+    locked, bob a member. ``Sensitive_Cohort`` is sensitive, alice only.
+    erin belongs to nothing.
+    """
+
+    def __init__(self, world: World):
+        self.world = world
+        w = world
+        self.alice = w.add_user("alice", "Alice PI", "alice-pw", nels_id=261)
+        self.carol = w.add_user("carol", "Carol Power", "carol-pw")
+        self.bob = w.add_user("bob", "Bob Member", "bob-pw")
+        self.dave = w.add_user("dave", "Dave Reader", "dave-pw")
+        self.erin = w.add_user("erin", "Erin Outsider", "erin-pw")
+        self.project = w.add_project("UiB Test Project", 1125299, description="test")
+        self.locked = w.add_project("Locked_2020", locked=True)
+        self.sensitive = w.add_project("Sensitive_Cohort", issensitive=True)
+        for user, role in ((self.alice, 1), (self.carol, 2), (self.bob, 3), (self.dave, 4)):
+            w.add_member(self.project, user, role)
+        w.add_member(self.locked, self.bob, 3)
+        w.add_member(self.sensitive, self.alice, 1)
+        pdir = w.project_dir(self.project)
+        (pdir / "raw").mkdir()
+        (pdir / "raw" / "reads.fastq").write_bytes(b"@r1\nACGT\n+\nIIII\n")
+        (w.project_dir(self.locked) / "old").mkdir()
+        (w.project_dir(self.locked) / "old" / "a.txt").write_text("locked\n")
+        w.add_client("galaxy", "galaxy-secret")
+        w.legacy_clients["legacy-key"] = "legacy-secret"
+
+    def account(self, user) -> Account:
+        memberships = []
+        for p in self.world.projects.values():
+            if user.nels_id in p.members:
+                project = Project(p.id, p.name, p.description, issensitive=p.issensitive,
+                                  locked=p.locked)
+                memberships.append(Membership(project, Role(p.members[user.nels_id])))
+        return Account.of(User(user.nels_id, user.name, username=user.username), memberships)
+
+
+@pytest.fixture
+def cast(tmp_path, sshd_server) -> Cast:
+    sshd_server.revoke_all()
+    return Cast(World(tmp_path / "nels", sshd_server))
+
+
+@pytest.fixture
+def local_cast(tmp_path) -> Cast:
+    """The same cast without an sshd, for local-backend-only tests."""
+    return Cast(World(tmp_path / "nels"))
+
+
+def sftp_storage(cast: Cast, user, **kw):
+    from nels_core.credentials import SshCredentials
+    from nels_core.storage.sftp import Hop, SftpConfig, SftpStorage
+
+    sshd = cast.world.sshd
+    creds = SshCredentials("127.0.0.1", sshd.login, user.private_key)
+    return SftpStorage(
+        SftpConfig(Hop("127.0.0.1", sshd.port, known_hosts=sshd.known_hosts), creds, **kw)
+    )
+
+
+@pytest.fixture(params=["local", "sftp"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def home_for(request, backend, tmp_path):
+    """``home_for(user)``: that user's Home on the backend under test."""
+    if backend == "sftp":
+        cast = request.getfixturevalue("cast")
+    else:
+        cast = request.getfixturevalue("local_cast")
+    opened = []
+
+    def make(user_name: str) -> Home:
+        user = getattr(cast, user_name)
+        if backend == "local":
+            storage = LocalStorage(cast.world.home(user))
+        else:
+            storage = sftp_storage(cast, user)
+        home = Home(storage, cast.account(user))
+        opened.append(home)
+        return home
+
+    make.cast = cast
+    yield make
+    for h in opened:
+        h.close()
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        app.config["PUBLIC_URL"] = self.url
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def nels_server(cast):
+    server = LiveServer(create_app(cast.world))
+    server.cast = cast
+    yield server
+    server.stop()
