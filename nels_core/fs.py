@@ -8,6 +8,7 @@ to use an already opened one. Every call goes through the NeLS rules.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 
 from fsspec import AbstractFileSystem, register_implementation
@@ -133,8 +134,16 @@ class _NelsWriteFile:
     def write(self, data) -> int:
         return self._buf.write(data)
 
+    def flush(self) -> None:
+        """Nothing reaches NeLS before close: the write is one atomic store."""
+
     def close(self) -> None:
         if self.closed:
+            return
+        if sys.exc_info()[0] is not None:
+            # fsspec.open()'s wrapper closes us even when the with-block
+            # raised; an exception in flight means the content is incomplete
+            self.discard()
             return
         self.closed = True
         self._buf.seek(0)

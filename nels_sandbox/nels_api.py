@@ -61,9 +61,19 @@ def _world() -> World:
 
 
 def _json(payload, status: int = 200, content_type: str | None = TEXT_JSON) -> Response:
+    """JSON as NeLS sends it: ``text/plain`` on most calls, no type at all on some."""
     r = Response(json.dumps(payload, separators=(",", ":")), status)
     if content_type:
         r.headers["Content-Type"] = content_type
+    else:
+        del r.headers["Content-Type"]
+    return r
+
+
+def _empty(status: int) -> Response:
+    """A bodiless answer, with no content type, as NeLS sends them."""
+    r = Response(b"", status)
+    del r.headers["Content-Type"]
     return r
 
 
@@ -74,7 +84,7 @@ def _bearer(f):
         token = header[7:] if header.startswith("Bearer ") else None
         grant = _world().grant_for(token) if token else None
         if grant is None or grant.nels_id is None:
-            return Response("", 401)
+            return _empty(401)
         g.user = _world().users[grant.nels_id]
         return f(*a, **kw)
 
@@ -84,7 +94,7 @@ def _bearer(f):
 def _project_for_member(pid: int) -> tuple[SandboxProject, int]:
     p = _world().projects.get(pid)
     if p is None or g.user.nels_id not in p.members:
-        abort(Response("", 404))  # a non-member never learns a project exists
+        abort(_empty(404))  # a non-member never learns a project exists
     return p, p.members[g.user.nels_id]
 
 
@@ -185,7 +195,7 @@ def _api2() -> Blueprint:
     @_bearer
     def user_do(nels_id):
         if nels_id != g.user.nels_id:
-            return Response("", 403)
+            return _empty(403)
         body = request.get_json(silent=True) or {}
         if body.get("method") != "credential":
             return Response("unknown method", 400, content_type=TEXT_JSON)
@@ -196,10 +206,10 @@ def _api2() -> Blueprint:
         auth = request.authorization
         w = _world()
         if auth is None or w.legacy_clients.get(auth.username) != auth.password:
-            return Response("", 401)
+            return _empty(401)
         user = w.users.get(nels_id)
         if user is None:
-            return Response("", 404)
+            return _empty(404)
         c = _credentials(user)
         return _json({"hostname": c["host"], "username": c["username"], "key-rsa": c["sshKey"]})
 
@@ -207,7 +217,7 @@ def _api2() -> Blueprint:
     @_bearer
     def nels_projects(nels_id):
         if nels_id != g.user.nels_id:
-            return Response("", 403)
+            return _empty(403)
         items = [
             {
                 "project_id": p.id,
@@ -290,7 +300,15 @@ def _sbi() -> Blueprint:
                 "quota_name": p.folder,
                 "issensitive": p.issensitive,
                 "quota_utilization": used / p.quota_allocated if p.quota_allocated else 0.0,
-                "disk_stats": [],
+                "disk_stats": [
+                    {
+                        "id": p.id,
+                        "statscontextid": 300,
+                        "targetid": p.id,
+                        "value": float(used),
+                        "statstime": int(time.time() * 1000),
+                    }
+                ],
                 "seek_enabled": True,
                 "ena_enabled": False,
                 "enaCount": 0,
@@ -309,7 +327,7 @@ def _sbi() -> Blueprint:
     @_bearer
     def dataset(pid, did):
         p, _ = _project_for_member(pid)
-        d = p.datasets.get(did) or abort(Response("", 404))
+        d = p.datasets.get(did) or abort(_empty(404))
         return _json(_dataset(d, listing=False))
 
     @bp.get("/sbi/datasettypes")
@@ -325,20 +343,20 @@ def _sbi() -> Blueprint:
         name = body.get("name", "")
         type_name = _world().dataset_types.get(body.get("datasettypeid"))
         if not name or type_name is None:
-            return Response("", 400)
+            return _empty(400)
         if role == 4 or p.locked:
-            return Response("", 405)
+            return _empty(405)
         _world().add_dataset(p, name, type_name, description=body.get("description", ""))
-        return Response("", 200)
+        return _empty(200)
 
     @bp.post("/sbi/projects/<int:pid>/datasets/<int:did>/do")
     @_bearer
     def dataset_do(pid, did):
         p, _ = _project_for_member(pid)
-        d = p.datasets.get(did) or abort(Response("", 404))
+        d = p.datasets.get(did) or abort(_empty(404))
         body = request.get_json(silent=True) or {}
         if body.get("method") != "get_nels_url" or body.get("subtype_name") not in d.subtypes:
-            return Response("", 400)
+            return _empty(400)
         ref = _ref(p.id, d.id, body["subtype_name"])
         return _json({"url": f"{_public()}/nels/pages/sbi/sbi.xhtml?ref={ref}"})
 
@@ -346,10 +364,10 @@ def _sbi() -> Blueprint:
     @_bearer
     def metadata_do(pid, did, subtype):
         p, _ = _project_for_member(pid)
-        d = p.datasets.get(did) or abort(Response("", 404))
+        d = p.datasets.get(did) or abort(_empty(404))
         body = request.get_json(silent=True) or {}
         if body.get("method") != "seek_metadata_exist":
-            return Response("", 400)
+            return _empty(400)
         return _json({"state": _metadata_path(p, d, subtype).exists()}, content_type=None)
 
     @bp.get("/sbi/sample-metadata")
@@ -374,13 +392,13 @@ def _sbi() -> Blueprint:
         body = request.get_json(silent=True) or {}
         payload = body.get("payload") or {}
         if body.get("method") != "list":
-            return Response("", 400)
+            return _empty(400)
         p, role = _project_for_member(int(payload.get("project_id", 0)))
         d = p.datasets.get(int(payload.get("dataset_id", 0)))
         rel = payload.get("path", "")
         folder = _sbi_dir(rel)
         if d is None or folder is None or not folder.is_dir():
-            return Response("", 404)
+            return _empty(404)
         elements = []
         for f in sorted(folder.iterdir()):
             entry = {
@@ -405,16 +423,16 @@ def _sbi() -> Blueprint:
     @_bearer
     def data_do(pid, did, subtype):
         p, role = _project_for_member(pid)
-        d = p.datasets.get(did) or abort(Response("", 404))
+        d = p.datasets.get(did) or abort(_empty(404))
         body = request.get_json(silent=True) or {}
         w = _world()
         method, payload = body.get("method"), body.get("payload") or {}
         if method == "initiate_upload":
             if d.islocked or role == 4:
-                return Response("", 405)
+                return _empty(405)
             name = payload.get("file_name", "")
             if not name or "/" in name or " " in name:
-                return Response("", 406)
+                return _empty(406)
             job_id = w.new_id()
             token = str(uuid.uuid4())
             w.uploads[token] = {"job": job_id}
@@ -428,10 +446,10 @@ def _sbi() -> Blueprint:
             )
         job = w.jobs.get(int(payload.get("job_id", -1)))
         if job is None:
-            return Response("", 404)
+            return _empty(404)
         if method == "upload_done":
             job["state_id"] = 103 if job.get("data") is not None else 102
-            return Response("", 204)
+            return _empty(204)
         if method == "job_state":
             if job["state_id"] == 103:
                 job["polls"] += 1
@@ -440,7 +458,7 @@ def _sbi() -> Blueprint:
                     job["state_id"] = 101
             completion = 100 if job["state_id"] == 101 else 0
             return _json({"state_id": job["state_id"], "completion": completion}, content_type=None)
-        return Response("", 400)
+        return _empty(400)
 
     return bp
 
@@ -511,14 +529,16 @@ def _portal() -> Blueprint:
         entry = w.uploads.pop(token, None)
         f = request.files.get("file")
         if entry is None or f is None:
-            return Response("", 404)
+            return _empty(404)
         w.jobs[entry["job"]]["data"] = f.read()
-        return Response("", 204)
+        return _empty(204)
 
     @bp.route("/nels/pages/sbi/sbi.xhtml", methods=["GET", "HEAD"])
     def sbi_page():
         # the real portal sends anyone without a session to its SAML sign-in
-        return redirect("/nels/saml/discovery/alias/defaultAlias?entityID=nels", 302)
+        r = redirect("/nels/saml/discovery/alias/defaultAlias?entityID=nels", 302)
+        r.headers["Content-Type"] = "application/xhtml+xml"
+        return r
 
     @bp.route("/nels/saml/discovery/alias/defaultAlias", methods=["GET", "HEAD"])
     def saml():

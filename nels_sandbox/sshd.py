@@ -35,11 +35,12 @@ def free_port() -> int:
 
 
 class Sshd:
-    def __init__(self, workdir: str | os.PathLike, port: int | None = None):
+    def __init__(self, workdir: str | os.PathLike, port: int | None = None, bastion: bool = False):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o700)
         self.port = port or free_port()
+        self.bastion = bastion  # a jump host: forwarding only, no shell, no SFTP
         self.login = getpass.getuser()  # the system account every key logs in as
         self.authorized_keys = self.workdir / "authorized_keys"
         self.authorized_keys.touch(mode=0o600)
@@ -65,6 +66,16 @@ class Sshd:
             f.write(f'restrict,command="internal-sftp -u 022 -d {home}" {public}\n')
         return private
 
+    def add_jump_user(self, target_port: int) -> str:
+        """Authorise a key that may only forward to 127.0.0.1:target_port."""
+        private, public = new_key_pair()
+        with open(self.authorized_keys, "a") as f:
+            f.write(
+                f'restrict,port-forwarding,permitopen="127.0.0.1:{target_port}",'
+                f'command="/bin/false" {public}\n'
+            )
+        return private
+
     def revoke_all(self) -> None:
         self.authorized_keys.write_text("")
 
@@ -86,7 +97,7 @@ class Sshd:
                     "PermitRootLogin prohibit-password",
                     f"AllowUsers {self.login}",
                     "Subsystem sftp internal-sftp",
-                    "AllowTcpForwarding no",
+                    f"AllowTcpForwarding {'local' if self.bastion else 'no'}",
                     "X11Forwarding no",
                     "PrintMotd no",
                     "LogLevel ERROR",

@@ -80,8 +80,9 @@ class Cast:
         memberships = []
         for p in self.world.projects.values():
             if user.nels_id in p.members:
-                project = Project(p.id, p.name, p.description, issensitive=p.issensitive,
-                                  locked=p.locked)
+                project = Project(
+                    p.id, p.name, p.description, issensitive=p.issensitive, locked=p.locked
+                )
                 memberships.append(Membership(project, Role(p.members[user.nels_id])))
         return Account.of(User(user.nels_id, user.name, username=user.username), memberships)
 

@@ -105,7 +105,16 @@ def _client_key(pem: str, what: str):
         raise ConfigError(f"the {what} private key cannot be read") from None
 
 
+def _connection_gone(e: BaseException) -> bool:
+    """True when the connection cannot be used again and must be reopened."""
+    if isinstance(e, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+        return True
+    return not isinstance(e, asyncssh.SFTPError)
+
+
 def _map_error(e: Exception, path: str) -> NelsError:
+    if isinstance(e, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+        return TransferError(f"connection to the NeLS data host lost during {path!r}")
     if isinstance(e, asyncssh.SFTPNoSuchFile):
         return NotFoundError(f"no such file or folder in NeLS: {path!r}")
     if isinstance(e, asyncssh.SFTPPermissionDenied):
@@ -219,10 +228,9 @@ class SftpStorage(Storage):
             return _Loop.run(coro_fn(sftp))
         except NelsError:
             raise
-        except asyncssh.SFTPError as e:
-            raise _map_error(e, path) from None
         except Exception as e:
-            self._reset()
+            if _connection_gone(e):
+                self._reset()
             raise _map_error(e, path) from None
 
     # --- paths ----------------------------------------------------------------
@@ -308,17 +316,17 @@ class SftpStorage(Storage):
 
     async def _produce(self, path, offset, length, queue: asyncio.Queue) -> None:
         """Keep ``max_requests`` reads in flight; hand chunks over in order."""
+        pending: list[tuple[int, int, asyncio.Future]] = []
         try:
             full = await self._checked(self._sftp, path)
             async with self._sftp.open(full, "rb", block_size=self._read_len, encoding=None) as f:
                 size = (await f.stat()).size
                 end = size if length is None else min(size, offset + length)
                 pos = offset
-                pending: list[tuple[int, int, asyncio.Future]] = []
                 while pos < end or pending:
                     while pos < end and len(pending) < self.config.max_requests:
                         n = min(self._read_len, end - pos)
-                        pending.append((pos, n, asyncio.ensure_future(f.read(n, pos))))
+                        pending.append((pos, n, _spawn(f.read(n, pos))))
                         pos += n
                     at, n, fut = pending.pop(0)
                     data = await fut
@@ -332,8 +340,13 @@ class SftpStorage(Storage):
                         pos = at + len(data)
                     await queue.put(data)
             await queue.put(None)
+        except asyncio.CancelledError:
+            raise  # the reader went away
         except BaseException as e:  # the consumer raises what happened here
             await queue.put(e)
+        finally:
+            for _, _, fut in pending:
+                fut.cancel()
 
     def _consume(self, path, queue, task, loop) -> Iterator[bytes]:
         try:
@@ -344,7 +357,7 @@ class SftpStorage(Storage):
                 if isinstance(item, BaseException):
                     if isinstance(item, NelsError):
                         raise item
-                    if not isinstance(item, asyncssh.SFTPError):
+                    if _connection_gone(item):
                         self._reset()
                     raise _map_error(item, path) from None
                 yield item
@@ -373,7 +386,7 @@ class SftpStorage(Storage):
         except NelsError:
             raise
         except Exception as e:
-            if not isinstance(e, asyncssh.SFTPError):
+            if _connection_gone(e):
                 self._reset()
             raise _map_error(e, partial) from None
         finally:
@@ -387,17 +400,21 @@ class SftpStorage(Storage):
             raise NotFoundError(
                 f"folder does not exist: {posixpath.dirname(partial) or '.'!r}"
             ) from None
-        async with f:
-            pos = 0
-            pending: list[asyncio.Future] = []
-            while (chunk := await queue.get()) is not None:
-                pending.append(asyncio.ensure_future(f.write(chunk, pos)))
-                pos += len(chunk)
-                if len(pending) >= self.config.max_requests:
+        pending: list[asyncio.Future] = []
+        try:
+            async with f:
+                pos = 0
+                while (chunk := await queue.get()) is not None:
+                    pending.append(_spawn(f.write(chunk, pos)))
+                    pos += len(chunk)
+                    if len(pending) >= self.config.max_requests:
+                        await pending.pop(0)
+                while pending:
                     await pending.pop(0)
+                return (await f.stat()).size
+        finally:
             for fut in pending:
-                await fut
-            return (await f.stat()).size
+                fut.cancel()
 
     def _commit(self, partial: str, final: str, overwrite: bool) -> None:
         async def go(sftp):
@@ -470,6 +487,14 @@ class SftpStorage(Storage):
                     await sftp.mkdir(full)
 
         self._call(path, go)
+
+
+def _spawn(coro) -> asyncio.Future:
+    """A request in flight whose failure, if nobody awaits it, stays quiet:
+    the first failure awaited is the one reported."""
+    fut = asyncio.ensure_future(coro)
+    fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return fut
 
 
 def _done(fut, task) -> bool:

@@ -1,0 +1,142 @@
+"""The nels-bundle command on the demo tree and, through the API, over SFTP."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nels_cli.demo import RUN, SEQ_PROJECT, seed
+
+RUN_DIR = f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
+
+
+@pytest.fixture
+def demo(tmp_path):
+    return seed(tmp_path / "demo")
+
+
+def cli(*args, config=None, env=None, cwd=None):
+    full_env = {**os.environ, "NELS_BUNDLE_DEMO_DIR": "/nonexistent", **(env or {})}
+    if config:
+        full_env["NELS_BUNDLE_CONFIG"] = str(config)
+    return subprocess.run(
+        [sys.executable, "-m", "nels_cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_ls_json_pages_and_sorts(demo):
+    r = cli(
+        "ls",
+        "--json",
+        f"nels://{RUN_DIR}/fastq",
+        "--limit",
+        "4",
+        "--sort",
+        "size",
+        "--reverse",
+        "--query",
+        "_R1_",
+        config=demo,
+    )
+    assert r.returncode == 0, r.stderr
+    listing = json.loads(r.stdout)
+    assert listing["total"] == 10  # 4 samples + Undetermined, 2 lanes, R1 only
+    sizes = [e["size"] for e in listing["entries"]]
+    assert len(sizes) == 4 and sizes == sorted(sizes, reverse=True)
+    assert all(e["uri"].startswith("nels://") and "_R1_" in e["name"] for e in listing["entries"])
+
+
+def test_get_verifies_against_delivered_md5(demo, tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    fq = f"{RUN_DIR}/fastq/Gill-1_S3_L001_R1_001.fastq.gz"
+    r = cli("get", f"nels://{fq}", str(target), config=demo)
+    assert r.returncode == 0, r.stderr
+    assert "matches the delivered checksum" in r.stderr
+    # corrupt the stored file: the download is refused and nothing is kept
+    stored = demo.parent / "nels" / "projects" / SEQ_PROJECT / "NorSeq" / RUN / "fastq"
+    (stored / "Gill-1_S3_L001_R1_001.fastq.gz").write_bytes(b"corrupted")
+    (target / "Gill-1_S3_L001_R1_001.fastq.gz").unlink()
+    r = cli("get", f"nels://{fq}", str(target), config=demo)
+    assert r.returncode == 1 and "does not match the delivered" in r.stderr
+    assert list(target.iterdir()) == []
+
+
+def test_put_mkdir_rm_and_refusals_are_one_line(demo, tmp_path):
+    local = tmp_path / "result.tsv"
+    local.write_text("a\tb\n")
+    assert cli("mkdir", "nels://Personal/results", config=demo).returncode == 0
+    r = cli("put", str(local), "nels://Personal/results/", config=demo)
+    assert r.returncode == 0, r.stderr
+    assert hashlib.md5(local.read_bytes()).hexdigest() in r.stderr
+    r = cli("put", str(local), "nels://Personal/results/", config=demo)
+    assert r.returncode == 1 and "already exists" in r.stderr
+    for args, words in (
+        (("rm", f"nels://{RUN_DIR}/SampleSheet.csv"), "a member may not delete"),
+        (("ls", "nels://../../etc"), "'..' is refused"),
+        (("ls", "nels://Projects/Someone_Else_2024"), "no such NeLS project"),
+        (("put", str(local), "nels://Personal/x.tsv"), "straight into"),
+    ):
+        r = cli(*args, config=demo)
+        assert r.returncode == 1, args
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], r.stderr
+    assert cli("rm", "-r", "nels://Personal/results", config=demo).returncode == 0
+
+
+def test_no_configuration_says_what_to_do(tmp_path):
+    r = cli("ls", env={"HOME": str(tmp_path)})
+    assert r.returncode == 1 and "nels-bundle demo" in r.stderr
+
+
+def test_bad_config_file_is_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[storage\nbackend=")
+    r = cli("ls", config=bad)
+    assert r.returncode == 1 and str(bad) in r.stderr
+
+
+def test_demo_runs_and_is_repeatable(tmp_path):
+    env = {"NELS_BUNDLE_DEMO_DIR": str(tmp_path / "d")}
+    first = cli("demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "0 mismatches" in first.stdout and "may not delete" in first.stdout
+    again = cli("demo", env=env)
+    assert again.returncode == 0 and "Seeded" not in again.stdout
+
+
+def test_sftp_backend_through_the_api(nels_server, tmp_path):
+    """Config -> token -> my-account and projects -> short-lived key -> sshd."""
+    from test_api_client import sign_in
+
+    token = sign_in(nels_server, "bob", "bob-pw").tokens.access_token
+    sshd = nels_server.cast.world.sshd
+    (tmp_path / "known_hosts").write_text(sshd.known_hosts)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[storage]\nbackend = "sftp"\n'
+        f'[sftp]\nhost = "127.0.0.1"\nport = {sshd.port}\nknown_hosts_file = "known_hosts"\n'
+        f'[api]\nurl = "{nels_server.url}/nels-api2"\n'
+    )
+    r = cli("ls", "--json", "nels://Projects", config=config, env={"NELS_TOKEN": token})
+    assert r.returncode == 0, r.stderr
+    assert [e["name"] for e in json.loads(r.stdout)["entries"]] == [
+        "Locked_2020",
+        "UiB-Test-Project",
+    ]
+    r = cli(
+        "rm",
+        "nels://Projects/UiB-Test-Project/raw/reads.fastq",
+        config=config,
+        env={"NELS_TOKEN": token},
+    )
+    assert r.returncode == 1 and "member may not delete" in r.stderr
+    assert token not in r.stderr

@@ -1,0 +1,140 @@
+"""What only the SFTP backend does: dropped connections, host keys, ProxyJump."""
+
+import hashlib
+import os
+
+import pytest
+from conftest import sftp_storage
+
+from nels_core.credentials import SshCredentials
+from nels_core.errors import ConfigError, HostKeyError, TransferError
+from nels_core.home import Home
+from nels_core.storage.sftp import Hop, SftpConfig, SftpStorage
+from nels_sandbox.keys import new_key_pair
+from nels_sandbox.sshd import Sshd
+
+TARGET = "Personal/up/big.bin"
+
+
+def _dropping_source(data: bytes, sshd, after: int):
+    """Yields ``data`` in 256 KiB chunks, killing the SSH session after ``after`` bytes."""
+    sent = 0
+    for i in range(0, len(data), 256 * 1024):
+        if sent >= after:
+            sshd.kill_sessions()
+        chunk = data[i : i + 256 * 1024]
+        sent += len(chunk)
+        yield chunk
+
+
+def test_upload_killed_half_way_leaves_nothing_and_retry_succeeds(cast):
+    storage = sftp_storage(cast, cast.alice)
+    home = Home(storage, cast.account(cast.alice))
+    home.mkdir("Personal/up")
+    data = os.urandom(24 * 1024 * 1024)
+    with pytest.raises(TransferError, match="lost|refused|SFTP"):
+        home.write(TARGET, _dropping_source(data, cast.world.sshd, after=8 * 1024 * 1024))
+    on_disk = cast.world.home(cast.alice) / TARGET
+    assert not on_disk.exists()  # never a partial file under the final name
+
+    entry = home.write(TARGET, data)  # reconnects by itself
+    assert entry.md5 == hashlib.md5(data).hexdigest()
+    assert hashlib.md5(on_disk.read_bytes()).hexdigest() == entry.md5
+    assert [e.name for e in home.list("Personal/up").entries] == ["big.bin"]
+    home.close()
+
+
+def test_download_interrupted_raises_and_next_read_reconnects(cast):
+    home = Home(sftp_storage(cast, cast.alice), cast.account(cast.alice))
+    home.mkdir("Personal/up")
+    data = os.urandom(16 * 1024 * 1024)
+    home.write(TARGET, data)
+    chunks = home.read_chunks(TARGET)
+    next(chunks)
+    cast.world.sshd.kill_sessions()
+    with pytest.raises(TransferError):
+        for _ in chunks:
+            pass
+    assert home.read_bytes(TARGET) == data
+    home.close()
+
+
+def test_unknown_or_wrong_host_key_is_refused(cast):
+    sshd = cast.world.sshd
+    creds = SshCredentials("127.0.0.1", sshd.login, cast.alice.private_key)
+    _, other_public = new_key_pair()
+    wrong = f"[127.0.0.1]:{sshd.port} {other_public}\n"
+    with pytest.raises(HostKeyError):
+        SftpStorage(SftpConfig(Hop("127.0.0.1", sshd.port, known_hosts=wrong), creds)).stat("")
+    with pytest.raises(ConfigError, match="no pinned host key"):
+        SftpStorage(SftpConfig(Hop("127.0.0.1", sshd.port), creds)).stat("")
+    trusting = SftpStorage(SftpConfig(Hop("127.0.0.1", sshd.port, accept_unknown_host=True), creds))
+    assert trusting.stat("Personal").is_dir
+    trusting.close()
+
+
+def test_wrong_key_is_refused_without_leaking_it(cast):
+    sshd = cast.world.sshd
+    stranger, _ = new_key_pair()
+    creds = SshCredentials("127.0.0.1", sshd.login, stranger)
+    storage = SftpStorage(
+        SftpConfig(Hop("127.0.0.1", sshd.port, known_hosts=sshd.known_hosts), creds)
+    )
+    with pytest.raises(TransferError, match="refused the SSH credentials") as err:
+        storage.stat("")
+    assert "PRIVATE KEY" not in str(err.value) and stranger not in repr(creds)
+
+
+def test_through_a_bastion(cast, tmp_path):
+    data_host = cast.world.sshd
+    with Sshd(tmp_path / "bastion", bastion=True) as bastion:
+        jump_key = bastion.add_jump_user(data_host.port)
+        config = SftpConfig(
+            data_host=Hop("127.0.0.1", data_host.port, known_hosts=data_host.known_hosts),
+            credentials=SshCredentials("127.0.0.1", data_host.login, cast.alice.private_key),
+            bastion=Hop(
+                "127.0.0.1",
+                bastion.port,
+                known_hosts=bastion.known_hosts,
+                username=bastion.login,
+                private_key=jump_key,
+            ),
+        )
+        storage = SftpStorage(config)
+        assert [e.name for e in storage.list("").entries] == ["Personal", "Projects"]
+        storage.close()
+        wrong_bastion = SftpConfig(
+            data_host=config.data_host,
+            credentials=config.credentials,
+            bastion=Hop(
+                "127.0.0.1",
+                bastion.port,
+                known_hosts=data_host.known_hosts,
+                username=bastion.login,
+                private_key=jump_key,
+            ),
+        )
+        with pytest.raises(HostKeyError):
+            SftpStorage(wrong_bastion).stat("")
+
+
+def test_short_lived_keys_are_fetched_per_connection(cast):
+    sshd = cast.world.sshd
+    calls = []
+
+    def provider():
+        calls.append(1)
+        return SshCredentials("127.0.0.1", sshd.login, cast.alice.private_key)
+
+    storage = SftpStorage(
+        SftpConfig(Hop("127.0.0.1", sshd.port, known_hosts=sshd.known_hosts), provider)
+    )
+    storage.stat("Personal")
+    storage.stat("Projects")
+    assert len(calls) == 1
+    sshd.kill_sessions()
+    with pytest.raises(TransferError):
+        storage.stat("Personal")
+    storage.stat("Personal")
+    assert len(calls) == 2
+    storage.close()

@@ -1,0 +1,120 @@
+"""Listing, streaming, atomic writes and symlink safety on both backends."""
+
+import hashlib
+import os
+
+import pytest
+
+from nels_core.errors import ChecksumMismatchError, NotFoundError, UnsafePathError
+
+WORK = "Personal/work"
+
+
+@pytest.fixture
+def alice(home_for):
+    home = home_for("alice")
+    home.mkdir(WORK)
+    return home
+
+
+def _fill(home, n=25):
+    for i in range(n):
+        home.write(f"{WORK}/file-{i:02d}.txt", b"x" * (i * 10))
+
+
+def test_list_pages_queries_and_sorts(alice):
+    _fill(alice)
+    page = alice.list(WORK, limit=10, offset=5)
+    assert page.total == 25
+    assert [e.name for e in page.entries] == [f"file-{i:02d}.txt" for i in range(5, 15)]
+    assert all(e.mtime and not e.is_dir for e in page.entries)
+    assert page.entries[1].size == 60  # sizes filled in for the page
+
+    hits = alice.list(WORK, query="FILE-1")  # case-insensitive
+    assert hits.total == 10 and all("file-1" in e.name for e in hits.entries)
+
+    biggest = alice.list(WORK, sort_by="size", reverse=True, limit=3)
+    assert [e.size for e in biggest.entries] == [240, 230, 220]
+
+    assert alice.list(WORK, offset=30).entries == []
+    with pytest.raises(ValueError, match="sort_by"):
+        alice.list(WORK, sort_by="colour")
+
+
+def test_recursive_listing_walks_the_tree(alice):
+    alice.mkdir(f"{WORK}/a/b")
+    alice.write(f"{WORK}/a/b/deep.txt", b"deep")
+    alice.write(f"{WORK}/top.txt", b"top")
+    paths = [e.path for e in alice.list(WORK, recursive=True).entries]
+    assert paths == [f"{WORK}/a", f"{WORK}/a/b", f"{WORK}/a/b/deep.txt", f"{WORK}/top.txt"]
+
+
+def test_write_reports_checksums_and_reads_back_streamed(alice):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    entry = alice.write(f"{WORK}/blob.bin", data)
+    assert entry.size == len(data)
+    assert entry.md5 == hashlib.md5(data).hexdigest()
+    assert entry.sha256 == hashlib.sha256(data).hexdigest()
+    chunks = list(alice.read_chunks(f"{WORK}/blob.bin"))
+    assert len(chunks) > 1 and b"".join(chunks) == data
+    assert b"".join(alice.read_chunks(f"{WORK}/blob.bin", 1000, 5000)) == data[1000:6000]
+
+
+def test_checksum_mismatch_stores_nothing_and_keeps_the_original(alice):
+    alice.write(f"{WORK}/keep.txt", b"original")
+    with pytest.raises(ChecksumMismatchError, match="does not match"):
+        alice.write(f"{WORK}/keep.txt", b"new bytes", overwrite=True, expected_md5="0" * 32)
+    with pytest.raises(ChecksumMismatchError, match="expected 3 bytes"):
+        alice.write(f"{WORK}/fresh.txt", b"four", expected_size=3)
+    assert alice.read_bytes(f"{WORK}/keep.txt") == b"original"
+    assert not alice.exists(f"{WORK}/fresh.txt")
+    left = os.listdir(home_path(alice, WORK))
+    assert left == ["keep.txt"]  # no temporary file left behind either
+
+
+def test_partial_uploads_are_hidden(alice):
+    home_dir = home_path(alice, WORK)
+    open(os.path.join(home_dir, ".x.txt.nels-part-abc123"), "wb").write(b"half")
+    alice.write(f"{WORK}/x.txt", b"whole")
+    assert [e.name for e in alice.list(WORK).entries] == ["x.txt"]
+    assert [e.name for e in alice.list(WORK, recursive=True).entries] == ["x.txt"]
+
+
+def test_missing_things_are_named(alice):
+    with pytest.raises(NotFoundError, match="nope.txt"):
+        alice.read_bytes(f"{WORK}/nope.txt")
+    with pytest.raises(NotFoundError, match="missing"):
+        alice.write(f"{WORK}/missing/x.txt", b"x")
+
+
+def home_path(home, rel):
+    storage = home.storage
+    base = getattr(storage, "root", None) or storage.home
+    return os.path.join(base, rel)
+
+
+def test_symlinks_out_of_an_area_are_refused(alice):
+    base = home_path(alice, WORK)
+    os.symlink("/etc", os.path.join(base, "etc-link"))
+    os.symlink("/etc/hostname", os.path.join(base, "host-link"))
+    other = home_path(alice, "Projects/UiB-Test-Project/raw")
+    os.symlink(other, os.path.join(base, "cross-area"))  # Personal -> a project
+    with pytest.raises(UnsafePathError, match="outside"):
+        alice.list(f"{WORK}/etc-link")
+    with pytest.raises(UnsafePathError, match="outside"):
+        alice.read_bytes(f"{WORK}/host-link")
+    with pytest.raises(UnsafePathError, match="outside"):
+        alice.write(f"{WORK}/etc-link/evil", b"x")
+    with pytest.raises(UnsafePathError, match="outside"):
+        alice.read_bytes(f"{WORK}/cross-area/reads.fastq")
+    names = [e.name for e in alice.list(WORK).entries]
+    assert "etc-link" not in names and "host-link" not in names and "cross-area" not in names
+
+
+def test_links_inside_an_area_work(alice):
+    base = home_path(alice, WORK)
+    alice.write(f"{WORK}/real.txt", b"real")
+    os.symlink(os.path.join(base, "real.txt"), os.path.join(base, "alias.txt"))
+    assert alice.read_bytes(f"{WORK}/alias.txt") == b"real"
+    # the project area itself is a link into shared project storage, as on NeLS
+    assert alice.read_bytes("Projects/UiB-Test-Project/raw/reads.fastq").startswith(b"@r1")
