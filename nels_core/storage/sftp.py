@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -309,14 +310,19 @@ class SftpStorage(Storage):
 
     def read_chunks(self, path: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         self._ensure()
-        queue: asyncio.Queue = asyncio.Queue(_QUEUE_DEPTH)
         loop = _Loop.get()
-        task = asyncio.run_coroutine_threadsafe(self._produce(path, offset, length, queue), loop)
-        return self._consume(path, queue, task, loop)
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        task = asyncio.run_coroutine_threadsafe(self._produce(path, offset, length, out), loop)
+        return self._consume(path, out, task, loop)
 
-    async def _produce(self, path, offset, length, queue: asyncio.Queue) -> None:
-        """Keep ``max_requests`` reads in flight; hand chunks over in order."""
+    async def _produce(self, path, offset, length, out: queue.SimpleQueue) -> None:
+        """Keep ``max_requests`` reads in flight; hand chunks over in order.
+
+        Hand-over never waits for the reading thread: a semaphore, released
+        by the reader as it takes chunks, bounds what is buffered.
+        """
         pending: list[tuple[int, int, asyncio.Future]] = []
+        slots = asyncio.Semaphore(_QUEUE_DEPTH)
         try:
             full = await self._checked(self._sftp, path)
             async with self._sftp.open(full, "rb", block_size=self._read_len, encoding=None) as f:
@@ -338,20 +344,21 @@ class SftpStorage(Storage):
                         if not data:
                             raise TransferError(f"{path!r} ended at {at} bytes, expected {end}")
                         pos = at + len(data)
-                    await queue.put(data)
-            await queue.put(None)
+                    await slots.acquire()
+                    out.put((data, slots))
+            out.put((None, None))
         except asyncio.CancelledError:
             raise  # the reader went away
-        except BaseException as e:  # the consumer raises what happened here
-            await queue.put(e)
+        except BaseException as e:  # the reader raises what happened here
+            out.put((e, None))
         finally:
             for _, _, fut in pending:
                 fut.cancel()
 
-    def _consume(self, path, queue, task, loop) -> Iterator[bytes]:
+    def _consume(self, path, out: queue.SimpleQueue, task, loop) -> Iterator[bytes]:
         try:
             while True:
-                item = asyncio.run_coroutine_threadsafe(queue.get(), loop).result()
+                item, slots = out.get()
                 if item is None:
                     return
                 if isinstance(item, BaseException):
@@ -360,28 +367,40 @@ class SftpStorage(Storage):
                     if _connection_gone(item):
                         self._reset()
                     raise _map_error(item, path) from None
+                loop.call_soon_threadsafe(slots.release)
                 yield item
         finally:
             task.cancel()
 
     def _write_partial(self, partial: str, chunks: Iterable[bytes], hasher: StreamHasher) -> int:
+        """Hash and hand over pieces from this thread while the loop sends.
+
+        Hand-over never waits for the loop to run: a semaphore bounds what is
+        buffered, so reading and hashing here overlap with sending there.
+        """
         self._ensure()
         loop = _Loop.get()
-        queue: asyncio.Queue = asyncio.Queue(_QUEUE_DEPTH)
-        task = asyncio.run_coroutine_threadsafe(self._upload(partial, queue), loop)
+        queue: asyncio.Queue = asyncio.Queue()
+        slots = threading.Semaphore(_QUEUE_DEPTH)
+        task = asyncio.run_coroutine_threadsafe(self._upload(partial, queue, slots), loop)
+
+        def hand_over(item) -> bool:
+            while not slots.acquire(timeout=0.5):
+                if task.done():
+                    return False
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+            return True
+
         try:
             for chunk in chunks:
                 hasher.update(chunk)
-                for i in range(0, len(chunk), self._write_len):
-                    piece = chunk[i : i + self._write_len]
-                    put = asyncio.run_coroutine_threadsafe(queue.put(piece), loop)
-                    while not _done(put, task):
-                        pass
-                    if task.done():
-                        break
-                if task.done():
+                view = memoryview(chunk)
+                if not all(
+                    hand_over(view[i : i + self._write_len])
+                    for i in range(0, len(view), self._write_len)
+                ):
                     break
-            asyncio.run_coroutine_threadsafe(queue.put(None), loop)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
             return task.result()
         except NelsError:
             raise
@@ -392,7 +411,7 @@ class SftpStorage(Storage):
         finally:
             task.cancel()
 
-    async def _upload(self, partial: str, queue: asyncio.Queue) -> int:
+    async def _upload(self, partial: str, queue: asyncio.Queue, slots: threading.Semaphore) -> int:
         full = await self._checked(self._sftp, partial, must_exist=False)
         try:
             f = await self._sftp.open(full, _CREATE_EXCL, encoding=None)  # the name is ours alone
@@ -405,7 +424,8 @@ class SftpStorage(Storage):
             async with f:
                 pos = 0
                 while (chunk := await queue.get()) is not None:
-                    pending.append(_spawn(f.write(chunk, pos)))
+                    slots.release()
+                    pending.append(_spawn(f.write(bytes(chunk), pos)))
                     pos += len(chunk)
                     if len(pending) >= self.config.max_requests:
                         await pending.pop(0)
@@ -495,12 +515,3 @@ def _spawn(coro) -> asyncio.Future:
     fut = asyncio.ensure_future(coro)
     fut.add_done_callback(lambda f: f.cancelled() or f.exception())
     return fut
-
-
-def _done(fut, task) -> bool:
-    """Wait briefly on ``fut``; give up waiting if the upload task ended."""
-    try:
-        fut.result(timeout=0.5)
-        return True
-    except TimeoutError:
-        return task.done()

@@ -1,0 +1,153 @@
+"""SFTP backend against OpenSSH scp/sftp on the same loopback sshd.
+
+Alternates ours and the baseline in each round and reports the median of
+the per-round ratios: ratio = baseline time / our time, so > 1 is faster.
+
+    .venv/bin/python benchmarks/sftp_transfer.py [--size-mib 512] [--rounds 3] [--files 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from nels_core.credentials import SshCredentials
+from nels_core.storage.sftp import Hop, SftpConfig, SftpStorage
+from nels_sandbox.sshd import Sshd
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mib", type=int, default=512)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--files", type=int, default=100_000)
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="nels-bench-"))
+    home = work / "home"
+    (home / "Personal" / "bench").mkdir(parents=True)
+    src = work / "source.bin"
+    with open(src, "wb") as f:
+        for _ in range(args.size_mib):
+            f.write(os.urandom(1 << 20))
+    size = src.stat().st_size
+
+    with Sshd(work / "sshd") as sshd:
+        key = sshd.add_user(home)
+        key_file = work / "id"
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        kh = work / "known_hosts"
+        kh.write_text(sshd.known_hosts)
+        ssh_opts = [
+            "-q",
+            "-o",
+            f"UserKnownHostsFile={kh}",
+            "-o",
+            "BatchMode=yes",
+            "-i",
+            str(key_file),
+            "-P",
+            str(sshd.port),
+        ]
+        remote = f"{sshd.login}@127.0.0.1:Personal/bench"
+        storage = SftpStorage(
+            SftpConfig(
+                Hop("127.0.0.1", sshd.port, known_hosts=sshd.known_hosts),
+                SshCredentials("127.0.0.1", sshd.login, key),
+            )
+        )
+        storage.stat("")  # connect once, outside the timings
+
+        def ours_down():
+            with open(work / "ours.bin", "wb") as f:
+                for chunk in storage.read_chunks("Personal/bench/seed.bin"):
+                    f.write(chunk)
+
+        def ours_up():
+            storage.write("Personal/bench/ours-up.bin", open(src, "rb"), overwrite=True)
+
+        def scp_down():
+            subprocess.run(
+                ["scp", *ssh_opts, f"{remote}/seed.bin", str(work / "scp.bin")], check=True
+            )
+
+        def scp_up():
+            subprocess.run(["scp", *ssh_opts, str(src), f"{remote}/scp-up.bin"], check=True)
+
+        scp_up()
+        os.replace(home / "Personal/bench/scp-up.bin", home / "Personal/bench/seed.bin")
+        down, up = [], []
+        for r in range(args.rounds):
+            pair = [(ours_down, scp_down), (scp_down, ours_down)][r % 2]
+            t = {f.__name__: timed(f) for f in pair}
+            down.append(t["scp_down"] / t["ours_down"])
+            pair = [(ours_up, scp_up), (scp_up, ours_up)][r % 2]
+            t.update({f.__name__: timed(f) for f in pair})
+            up.append(t["scp_up"] / t["ours_up"])
+            mib = size / (1 << 20)
+            print(f"round {r + 1}: " + ", ".join(f"{k} {mib / v:.0f} MiB/s" for k, v in t.items()))
+        assert (work / "ours.bin").read_bytes() == src.read_bytes()
+
+        # listing: one page of 100 names from a big folder
+        big = home / "Personal" / "big"
+        big.mkdir()
+        for i in range(args.files):
+            (big / f"sample_{i:06d}.fastq.gz").touch()
+        listing = []
+        for r in range(args.rounds):
+
+            def ours_page():
+                page = storage.list("Personal/big", limit=100, offset=args.files // 2)
+                assert len(page.entries) == 100 and page.total == args.files
+
+            def sftp_ls():
+                subprocess.run(
+                    [
+                        "sftp",
+                        *[o.replace("-P", "-P") for o in ssh_opts],
+                        "-b",
+                        "-",
+                        f"{sshd.login}@127.0.0.1",
+                    ],
+                    input=b"ls -1 Personal/big\n",
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+
+            pair = [(ours_page, sftp_ls), (sftp_ls, ours_page)][r % 2]
+            t = {f.__name__: timed(f) for f in pair}
+            listing.append(t["sftp_ls"] / t["ours_page"])
+            print(f"listing round {r + 1}: ours {t['ours_page']:.2f}s, sftp ls {t['sftp_ls']:.2f}s")
+        storage.close()
+
+    result = {
+        "size_mib": args.size_mib,
+        "rounds": args.rounds,
+        "download_ratio_vs_scp": round(statistics.median(down), 3),
+        "upload_ratio_vs_scp": round(statistics.median(up), 3),
+        "listing_page_ratio_vs_sftp_ls": round(statistics.median(listing), 3),
+        "files_in_folder": args.files,
+        "cpus": os.cpu_count(),
+    }
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "sftp_transfer.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    subprocess.run(["rm", "-rf", str(work)])
+
+
+if __name__ == "__main__":
+    main()
