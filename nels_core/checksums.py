@@ -20,20 +20,21 @@ class StreamHasher:
 
     __slots__ = ("_md5", "_sha256", "size")
 
-    def __init__(self, sha256: bool = True):
-        self._md5 = hashlib.md5(usedforsecurity=False)
+    def __init__(self, sha256: bool = True, md5: bool = True):
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self._sha256 = hashlib.sha256() if sha256 else None
         self.size = 0
 
     def update(self, chunk: bytes | memoryview) -> None:
-        self._md5.update(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
         if self._sha256 is not None:
             self._sha256.update(chunk)
         self.size += len(chunk)
 
     @property
-    def md5(self) -> str:
-        return self._md5.hexdigest()
+    def md5(self) -> str | None:
+        return self._md5.hexdigest() if self._md5 is not None else None
 
     @property
     def sha256(self) -> str | None:

@@ -36,6 +36,7 @@ class SftpSettings:
     bastion_port: int = 22
     bastion_known_hosts: str | None = None
     max_requests: int = 64
+    transport: str = "auto"  # bulk bytes: "openssh" client when installed, else "asyncssh"
 
 
 @dataclass
@@ -110,6 +111,7 @@ def _build(data: dict, env, base: Path, source: str) -> Settings:
         bastion_port=int(sftp.get("bastion_port", 22)),
         bastion_known_hosts=_read_text(sftp.get("bastion_known_hosts_file"), base),
         max_requests=int(sftp.get("max_requests", 64)),
+        transport=env.get("NELS_SFTP_TRANSPORT", sftp.get("transport", "auto")),
     )
     s.api = ApiSettings(
         url=env.get("NELS_API_URL", api.get("url", NELS_API2)),

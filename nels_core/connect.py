@@ -39,5 +39,6 @@ def _open_sftp(settings: Settings) -> Home:
         credentials=lambda: api.ssh_credentials(user.nels_id),
         bastion=bastion,
         max_requests=s.max_requests,
+        transport=s.transport,
     )
     return Home(SftpStorage(config), account)

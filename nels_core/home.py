@@ -76,6 +76,7 @@ class Home:
         overwrite: bool = False,
         expected_size: int | None = None,
         expected_md5: str | None = None,
+        checksums: bool = True,
     ) -> Entry:
         path = self._check(path, Op.CREATE)
         if self.storage.exists(path):
@@ -88,6 +89,7 @@ class Home:
             overwrite=overwrite,
             expected_size=expected_size,
             expected_md5=expected_md5,
+            checksums=checksums,
         )
 
     def mkdir(self, path: str, parents: bool = True) -> None:

@@ -110,15 +110,16 @@ def sftp_storage(cast: Cast, user, **kw):
     )
 
 
-@pytest.fixture(params=["local", "sftp"])
+@pytest.fixture(params=["local", "sftp", "sftp-asyncssh"])
 def backend(request):
+    """local; sftp with bulk bytes through OpenSSH; sftp on asyncssh alone."""
     return request.param
 
 
 @pytest.fixture
 def home_for(request, backend, tmp_path):
     """``home_for(user)``: that user's Home on the backend under test."""
-    if backend == "sftp":
+    if backend.startswith("sftp"):
         cast = request.getfixturevalue("cast")
     else:
         cast = request.getfixturevalue("local_cast")
@@ -129,7 +130,8 @@ def home_for(request, backend, tmp_path):
         if backend == "local":
             storage = LocalStorage(cast.world.home(user))
         else:
-            storage = sftp_storage(cast, user)
+            transport = "asyncssh" if backend == "sftp-asyncssh" else "openssh"
+            storage = sftp_storage(cast, user, transport=transport)
         home = Home(storage, cast.account(user))
         opened.append(home)
         return home

@@ -27,8 +27,12 @@ def _dropping_source(data: bytes, sshd, after: int):
         yield chunk
 
 
-def test_upload_killed_half_way_leaves_nothing_and_retry_succeeds(cast):
-    storage = sftp_storage(cast, cast.alice)
+TRANSPORTS = pytest.mark.parametrize("transport", ["openssh", "asyncssh"])
+
+
+@TRANSPORTS
+def test_upload_killed_half_way_leaves_nothing_and_retry_succeeds(cast, transport):
+    storage = sftp_storage(cast, cast.alice, transport=transport)
     home = Home(storage, cast.account(cast.alice))
     home.mkdir("Personal/up")
     data = os.urandom(24 * 1024 * 1024)
@@ -44,8 +48,9 @@ def test_upload_killed_half_way_leaves_nothing_and_retry_succeeds(cast):
     home.close()
 
 
-def test_download_interrupted_raises_and_next_read_reconnects(cast):
-    home = Home(sftp_storage(cast, cast.alice), cast.account(cast.alice))
+@TRANSPORTS
+def test_download_interrupted_raises_and_next_read_reconnects(cast, transport):
+    home = Home(sftp_storage(cast, cast.alice, transport=transport), cast.account(cast.alice))
     home.mkdir("Personal/up")
     data = os.urandom(16 * 1024 * 1024)
     home.write(TARGET, data)
@@ -85,7 +90,8 @@ def test_wrong_key_is_refused_without_leaking_it(cast):
     assert "PRIVATE KEY" not in str(err.value) and stranger not in repr(creds)
 
 
-def test_through_a_bastion(cast, tmp_path):
+@TRANSPORTS
+def test_through_a_bastion(cast, tmp_path, transport):
     data_host = cast.world.sshd
     with Sshd(tmp_path / "bastion", bastion=True) as bastion:
         jump_key = bastion.add_jump_user(data_host.port)
@@ -99,9 +105,13 @@ def test_through_a_bastion(cast, tmp_path):
                 username=bastion.login,
                 private_key=jump_key,
             ),
+            transport=transport,
         )
         storage = SftpStorage(config)
         assert [e.name for e in storage.list("").entries] == ["Personal", "Projects"]
+        storage.mkdir("Personal/jump")
+        assert storage.write("Personal/jump/a.bin", b"through the bastion").size == 19
+        assert storage.read_bytes("Personal/jump/a.bin") == b"through the bastion"
         storage.close()
         wrong_bastion = SftpConfig(
             data_host=config.data_host,

@@ -118,3 +118,14 @@ def test_links_inside_an_area_work(alice):
     assert alice.read_bytes(f"{WORK}/alias.txt") == b"real"
     # the project area itself is a link into shared project storage, as on NeLS
     assert alice.read_bytes("Projects/UiB-Test-Project/raw/reads.fastq").startswith(b"@r1")
+
+
+def test_write_without_checksums_still_verifies_an_expected_md5(alice):
+    entry = alice.write(f"{WORK}/plain.bin", b"abc", checksums=False)
+    assert entry.md5 is None and entry.sha256 is None and entry.size == 3
+    with pytest.raises(ChecksumMismatchError):
+        alice.write(f"{WORK}/checked.bin", b"abc", checksums=False, expected_md5="0" * 32)
+    good = hashlib.md5(b"abc").hexdigest()
+    assert (
+        alice.write(f"{WORK}/checked.bin", b"abc", checksums=False, expected_md5=good).md5 == good
+    )

@@ -149,16 +149,18 @@ class Storage(ABC):
         overwrite: bool = False,
         expected_size: int | None = None,
         expected_md5: str | None = None,
+        checksums: bool = True,
     ) -> Entry:
         """Write atomically: temporary name, verify size and MD5, rename.
 
         An interrupted write leaves nothing under ``path``; what was there
         before stays whole. Returns the entry with the MD5 and SHA-256 of
-        what was written.
+        what was written; ``checksums=False`` skips them (a caller that hashes
+        for itself), except the MD5 an ``expected_md5`` needs.
         """
         parent, _, name = path.rpartition("/")
         partial = f"{parent}/{partial_name(name)}" if parent else partial_name(name)
-        hasher = StreamHasher()
+        hasher = StreamHasher(sha256=checksums, md5=checksums or expected_md5 is not None)
         try:
             stored = self._write_partial(partial, _chunks_of(source), hasher)
             _verify(path, hasher, stored, expected_size, expected_md5)

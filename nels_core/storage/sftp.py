@@ -29,6 +29,19 @@ from ..errors import (
 )
 from ..model import Entry
 from .base import Storage, area_root
+from .sftp_wire import (
+    FXF_CREAT,
+    FXF_EXCL,
+    FXF_READ,
+    FXF_WRITE,
+    NO_SUCH_FILE,
+    PERMISSION_DENIED,
+    ChannelClosed,
+    Endpoint,
+    WireChannel,
+    WireError,
+    find_ssh,
+)
 
 # Fast AEAD ciphers first: with AES-NI they cost far less than chacha20.
 _CIPHERS = (
@@ -62,6 +75,8 @@ class SftpConfig:
     max_requests: int = 64
     block_size: int | None = None  # None: the server's advertised limit
     connect_timeout: float = 30.0
+    # "auto": bulk bytes through the OpenSSH client when installed, else asyncssh
+    transport: str = "auto"
 
 
 class _Loop:
@@ -108,14 +123,20 @@ def _client_key(pem: str, what: str):
 
 def _connection_gone(e: BaseException) -> bool:
     """True when the connection cannot be used again and must be reopened."""
-    if isinstance(e, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+    if isinstance(e, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection | ChannelClosed):
         return True
-    return not isinstance(e, asyncssh.SFTPError)
+    return not isinstance(e, asyncssh.SFTPError | WireError)
 
 
 def _map_error(e: Exception, path: str) -> NelsError:
-    if isinstance(e, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+    if isinstance(e, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection | ChannelClosed):
         return TransferError(f"connection to the NeLS data host lost during {path!r}")
+    if isinstance(e, WireError):
+        if e.code == NO_SUCH_FILE:
+            return NotFoundError(f"no such file or folder in NeLS: {path!r}")
+        if e.code == PERMISSION_DENIED:
+            return TransferError(f"the NeLS data host refused access to {path!r}")
+        return TransferError(f"SFTP error on {path!r}: {e}")
     if isinstance(e, asyncssh.SFTPNoSuchFile):
         return NotFoundError(f"no such file or folder in NeLS: {path!r}")
     if isinstance(e, asyncssh.SFTPPermissionDenied):
@@ -141,6 +162,7 @@ class SftpStorage(Storage):
         self._area_real: dict[str, str] = {}  # area -> its resolved path
         self._read_len = 32768
         self._write_len = 32768
+        self._wire: WireChannel | None = None  # bulk data channel, when used
 
     # --- connection -----------------------------------------------------------
     def _credentials(self) -> SshCredentials:
@@ -187,6 +209,23 @@ class SftpStorage(Storage):
         limits = self._sftp.limits
         self._read_len = self.config.block_size or limits.max_read_len or 32768
         self._write_len = self.config.block_size or limits.max_write_len or 32768
+        if self._use_wire():
+            bastion = self.config.bastion
+            self._wire = await WireChannel.open(
+                _endpoint(hop, creds.username, creds.private_key),
+                _endpoint(bastion, creds.username, creds.private_key) if bastion else None,
+                self.config.connect_timeout,
+            )
+            self._read_len = self.config.block_size or self._wire.max_read
+            self._write_len = self.config.block_size or self._wire.max_write
+
+    def _use_wire(self) -> bool:
+        t = self.config.transport
+        if t not in ("auto", "openssh", "asyncssh"):
+            raise ConfigError(f"transport must be auto, openssh or asyncssh, not {t!r}")
+        if t == "openssh" and find_ssh() is None:
+            raise ConfigError("transport 'openssh' needs the OpenSSH client 'ssh' installed")
+        return t == "openssh" or (t == "auto" and find_ssh() is not None)
 
     def _ensure(self) -> asyncssh.SFTPClient:
         if self._sftp is None:
@@ -200,10 +239,10 @@ class SftpStorage(Storage):
         return self._sftp
 
     def _reset(self) -> None:
-        for c in (self._conn, self._tunnel):
+        for c in (self._conn, self._tunnel, self._wire):
             if c is not None:
                 c.abort()
-        self._conn = self._tunnel = self._sftp = None
+        self._conn = self._tunnel = self._sftp = self._wire = None
         self._area_real.clear()
 
     def close(self) -> None:
@@ -211,6 +250,8 @@ class SftpStorage(Storage):
             return
 
         async def _close():
+            if self._wire is not None:
+                await self._wire.close()
             for c in (self._conn, self._tunnel):
                 if c is not None:
                     c.close()
@@ -220,7 +261,7 @@ class SftpStorage(Storage):
             _Loop.run(_close(), timeout=10)
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
-        self._conn = self._tunnel = self._sftp = None
+        self._conn = self._tunnel = self._sftp = self._wire = None
 
     def _call(self, path: str, coro_fn: Callable[[asyncssh.SFTPClient], object]):
         """Run one SFTP coroutine; a dropped connection is reopened next time."""
@@ -283,23 +324,30 @@ class SftpStorage(Storage):
 
         async def go(sftp):
             full = await self._checked(sftp, path)
-            names = await sftp.readdir(full)
             out = []
             links = []
-            for n in names:
-                if n.filename in (".", ".."):
-                    continue
-                if n.attrs.type == asyncssh.FILEXFER_TYPE_SYMLINK:
-                    links.append(n)
-                    continue
-                out.append(self._entry(prefix + n.filename, n.attrs))
-            for n in links:  # follow links only where they stay inside the home
+            if self._wire is not None:  # parses 100,000 names far faster
+                for name, a in await self._wire.listdir(full):
+                    if name in (".", ".."):
+                        continue
+                    if a.is_link:
+                        links.append(name)
+                    else:
+                        size = 0 if a.is_dir else a.size or 0
+                        out.append(Entry(prefix + name, a.is_dir, size, a.mtime, a.mtime))
+            else:
+                for n in await sftp.readdir(full):
+                    if n.filename in (".", ".."):
+                        continue
+                    if n.attrs.type == asyncssh.FILEXFER_TYPE_SYMLINK:
+                        links.append(n.filename)
+                    else:
+                        out.append(self._entry(prefix + n.filename, n.attrs))
+            for name in links:  # follow links only where they stay in their area
                 try:
-                    await self._checked(sftp, prefix + n.filename)
-                    out.append(
-                        self._entry(prefix + n.filename, await sftp.stat(full + "/" + n.filename))
-                    )
-                except (UnsafePathError, asyncssh.SFTPError):
+                    await self._checked(sftp, prefix + name)
+                    out.append(self._entry(prefix + name, await sftp.stat(f"{full}/{name}")))
+                except (UnsafePathError, NotFoundError, asyncssh.SFTPError):
                     continue
             return out
 
@@ -325,8 +373,8 @@ class SftpStorage(Storage):
         slots = asyncio.Semaphore(_QUEUE_DEPTH)
         try:
             full = await self._checked(self._sftp, path)
-            async with self._sftp.open(full, "rb", block_size=self._read_len, encoding=None) as f:
-                size = (await f.stat()).size
+            async with await self._open(full, write=False) as f:
+                size = await f.size()
                 end = size if length is None else min(size, offset + length)
                 pos = offset
                 while pos < end or pending:
@@ -414,8 +462,10 @@ class SftpStorage(Storage):
     async def _upload(self, partial: str, queue: asyncio.Queue, slots: threading.Semaphore) -> int:
         full = await self._checked(self._sftp, partial, must_exist=False)
         try:
-            f = await self._sftp.open(full, _CREATE_EXCL, encoding=None)  # the name is ours alone
-        except asyncssh.SFTPNoSuchFile:
+            f = await self._open(full, write=True)  # exclusive: the name is ours alone
+        except (asyncssh.SFTPNoSuchFile, WireError) as e:
+            if isinstance(e, WireError) and e.code != NO_SUCH_FILE:
+                raise
             raise NotFoundError(
                 f"folder does not exist: {posixpath.dirname(partial) or '.'!r}"
             ) from None
@@ -425,16 +475,23 @@ class SftpStorage(Storage):
                 pos = 0
                 while (chunk := await queue.get()) is not None:
                     slots.release()
-                    pending.append(_spawn(f.write(bytes(chunk), pos)))
+                    pending.append(_spawn(f.write(chunk, pos)))
                     pos += len(chunk)
                     if len(pending) >= self.config.max_requests:
                         await pending.pop(0)
                 while pending:
                     await pending.pop(0)
-                return (await f.stat()).size
+                return await f.size()
         finally:
             for fut in pending:
                 fut.cancel()
+
+    async def _open(self, full: str, write: bool):
+        if self._wire is not None:
+            flags = FXF_WRITE | FXF_CREAT | FXF_EXCL if write else FXF_READ
+            return _WireFile(self._wire, await self._wire.open_file(full, flags))
+        mode = _CREATE_EXCL if write else "rb"
+        return _AsyncsshFile(await self._sftp.open(full, mode, encoding=None))
 
     def _commit(self, partial: str, final: str, overwrite: bool) -> None:
         async def go(sftp):
@@ -507,6 +564,63 @@ class SftpStorage(Storage):
                     await sftp.mkdir(full)
 
         self._call(path, go)
+
+
+class _AsyncsshFile:
+    """An open remote file over asyncssh, as the transfer loops use it."""
+
+    def __init__(self, f: asyncssh.SFTPClientFile):
+        self._f = f
+
+    async def read(self, n: int, offset: int) -> bytes:
+        return await self._f.read(n, offset)
+
+    async def write(self, data: bytes | memoryview, offset: int) -> None:
+        await self._f.write(bytes(data), offset)
+
+    async def size(self) -> int:
+        return (await self._f.stat()).size
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self._f.close()
+
+
+class _WireFile:
+    """An open remote file over the OpenSSH channel, same surface."""
+
+    def __init__(self, wire: WireChannel, handle: bytes):
+        self._wire, self._handle = wire, handle
+
+    async def read(self, n: int, offset: int) -> bytes:
+        return self._wire.data(await self._wire.read(self._handle, offset, n))
+
+    async def write(self, data: bytes, offset: int) -> None:
+        fut = self._wire.write(self._handle, offset, data)
+        await self._wire.drain()  # bounded by the pipe, not by memory
+        self._wire.written(await fut)
+
+    async def size(self) -> int:
+        return (await self._wire.fstat(self._handle)).size or 0
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        try:
+            await self._wire.close_handle(self._handle)
+        except WireError:
+            if exc[0] is None:
+                raise
+
+
+def _endpoint(hop: Hop, username: str, key: str) -> Endpoint:
+    if not hop.accept_unknown_host and not hop.known_hosts:
+        raise ConfigError(f"no pinned host key for {hop.host}")
+    known = None if hop.accept_unknown_host else hop.known_hosts
+    return Endpoint(hop.host, hop.port, hop.username or username, hop.private_key or key, known)
 
 
 def _spawn(coro) -> asyncio.Future:

@@ -1,0 +1,410 @@
+"""SFTP version 3 spoken over an OpenSSH client process (``ssh -s sftp``).
+
+Bulk bytes go this way when the ``ssh`` program exists: OpenSSH does the
+SSH packet work in C, which Python cannot match on upload (the server
+grants only 32 KiB packets, so asyncssh would packetise every 32 KiB in
+Python). We keep the SFTP requests, their pipelining and all checks.
+
+Only what bulk transfer needs is here: open, read, write, fstat, close,
+opendir/readdir, and the ``limits@openssh.com`` extension (draft-ietf-
+secsh-filexfer-02 and OpenSSH's PROTOCOL file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import shlex
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass
+
+# packet types
+INIT, VERSION, OPEN, CLOSE, READ, WRITE, LSTAT, FSTAT = 1, 2, 3, 4, 5, 6, 7, 8
+OPENDIR, READDIR, STAT, EXTENDED = 11, 12, 17, 200
+STATUS, HANDLE, DATA, NAME, ATTRS, EXTENDED_REPLY = 101, 102, 103, 104, 105, 201
+# status codes
+OK, EOF, NO_SUCH_FILE, PERMISSION_DENIED = 0, 1, 2, 3
+# open flags
+FXF_READ, FXF_WRITE, FXF_CREAT, FXF_TRUNC, FXF_EXCL = 0x1, 0x2, 0x8, 0x10, 0x20
+# attribute flags
+A_SIZE, A_UIDGID, A_PERMISSIONS, A_ACMODTIME, A_EXTENDED = 0x1, 0x2, 0x4, 0x8, 0x80000000
+S_IFMT, S_IFDIR, S_IFLNK = 0o170000, 0o040000, 0o120000
+
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_HEAD = struct.Struct(">IBI")  # length, type, request id
+_SAFE_LEN = 32 * 1024
+_F_SETPIPE_SZ = 1031  # Linux fcntl  # what every server accepts when it states no limits
+
+
+def find_ssh() -> str | None:
+    return shutil.which("ssh")
+
+
+class WireError(Exception):
+    """A failed SFTP request: ``code`` is the SFTP status code."""
+
+    def __init__(self, code: int, message: str):
+        self.code = code
+        super().__init__(message or f"SFTP status {code}")
+
+
+class ChannelClosed(WireError):
+    def __init__(self, detail: str = ""):
+        super().__init__(-1, f"the OpenSSH connection closed{': ' + detail if detail else ''}")
+
+
+@dataclass(frozen=True)
+class Attrs:
+    size: int | None = None
+    permissions: int | None = None
+    mtime: int | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.permissions is not None and self.permissions & S_IFMT == S_IFDIR
+
+    @property
+    def is_link(self) -> bool:
+        return self.permissions is not None and self.permissions & S_IFMT == S_IFLNK
+
+
+def _string(b: bytes) -> bytes:
+    return _U32.pack(len(b)) + b
+
+
+class _Reader:
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes):
+        self.buf, self.pos = buf, 0
+
+    def u32(self) -> int:
+        (v,) = _U32.unpack_from(self.buf, self.pos)
+        self.pos += 4
+        return v
+
+    def u64(self) -> int:
+        (v,) = _U64.unpack_from(self.buf, self.pos)
+        self.pos += 8
+        return v
+
+    def string(self) -> bytes:
+        n = self.u32()
+        v = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return v
+
+    def attrs(self) -> Attrs:
+        flags = self.u32()
+        size = self.u64() if flags & A_SIZE else None
+        if flags & A_UIDGID:
+            self.pos += 8
+        perms = self.u32() if flags & A_PERMISSIONS else None
+        mtime = None
+        if flags & A_ACMODTIME:
+            self.pos += 4
+            mtime = self.u32()
+        if flags & A_EXTENDED:
+            for _ in range(self.u32()):
+                self.string()
+                self.string()
+        return Attrs(size, perms, mtime)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    username: str
+    private_key: str
+    known_hosts: str | None  # None: accept any host key (sandboxes only)
+
+
+class WireChannel:
+    """One ``ssh -s sftp`` process and the SFTP requests in flight over it."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, secrets_dir: str):
+        self._proc = proc
+        self._secrets_dir = secrets_dir
+        self._next_id = 0
+        self._waiting: dict[int, asyncio.Future] = {}
+        self._reader_task: asyncio.Task | None = None
+        self._closed: Exception | None = None
+        self.max_read = self.max_write = _SAFE_LEN
+        self.extensions: dict[bytes, bytes] = {}
+
+    # --- start and stop -------------------------------------------------------
+    @classmethod
+    async def open(
+        cls, target: Endpoint, bastion: Endpoint | None = None, timeout: float = 30.0
+    ) -> WireChannel:
+        ssh = find_ssh()
+        if ssh is None:
+            raise FileNotFoundError("the OpenSSH client 'ssh' is not installed")
+        secrets_dir = tempfile.mkdtemp(prefix="nels-ssh-")  # 0700 by mkdtemp
+        try:
+            argv = [ssh, *_options(target, secrets_dir, "t", timeout)]
+            if bastion is not None:
+                jump = [
+                    ssh,
+                    *_options(bastion, secrets_dir, "b", timeout),
+                    "-W",
+                    "%h:%p",
+                    bastion.host,
+                ]
+                argv += ["-o", "ProxyCommand=" + shlex.join(jump).replace("'%h:%p'", "%h:%p")]
+            argv += ["-s", target.host, "sftp"]
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                limit=1 << 20,
+            )
+        except BaseException:
+            shutil.rmtree(secrets_dir, ignore_errors=True)
+            raise
+        _widen_pipes(proc)
+        channel = cls(proc, secrets_dir)
+        try:
+            await asyncio.wait_for(channel._handshake(), timeout)
+        except BaseException:
+            await channel.close()
+            raise
+        finally:
+            # authentication is over once VERSION arrives: keys leave the disk
+            shutil.rmtree(secrets_dir, ignore_errors=True)
+        return channel
+
+    async def _handshake(self) -> None:
+        self._proc.stdin.write(_U32.pack(5) + bytes([INIT]) + _U32.pack(3))
+        try:
+            kind, body = await self._read_packet()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            raise ChannelClosed(await self._stderr()) from None
+        if kind != VERSION:
+            raise WireError(-1, f"unexpected SFTP answer {kind} to INIT")
+        r = _Reader(body)
+        r.u32()
+        while r.pos < len(r.buf):
+            name = r.string()
+            self.extensions[name] = r.string()
+        self._reader_task = asyncio.ensure_future(self._read_loop())
+        if b"limits@openssh.com" in self.extensions:
+            r = _Reader(await self._extended(b"limits@openssh.com", b""))
+            r.u64()
+            self.max_read = r.u64() or _SAFE_LEN
+            self.max_write = r.u64() or _SAFE_LEN
+
+    async def _stderr(self) -> str:
+        try:
+            err = await asyncio.wait_for(self._proc.stderr.read(4096), 2)
+        except (TimeoutError, ConnectionError):
+            err = b""
+        return err.decode(errors="replace").strip().splitlines()[-1:][0] if err.strip() else ""
+
+    async def close(self) -> None:
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+        if self._proc.returncode is None:
+            try:
+                self._proc.stdin.close()
+                await asyncio.wait_for(self._proc.wait(), 5)
+            except (TimeoutError, ConnectionError, ProcessLookupError):
+                self._proc.kill()
+                await self._proc.wait()
+        self._fail(ChannelClosed())
+        shutil.rmtree(self._secrets_dir, ignore_errors=True)
+
+    def abort(self) -> None:
+        if self._proc.returncode is None:
+            self._proc.kill()
+
+    # --- packets ----------------------------------------------------------------
+    async def _read_packet(self) -> tuple[int, bytes]:
+        head = await self._proc.stdout.readexactly(4)
+        (n,) = _U32.unpack(head)
+        body = await self._proc.stdout.readexactly(n)
+        return body[0], body[1:]
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                kind, body = await self._read_packet()
+                (rid,) = _U32.unpack_from(body)
+                fut = self._waiting.pop(rid, None)
+                if fut is not None and not fut.done():
+                    fut.set_result((kind, body[4:]))
+        except (asyncio.IncompleteReadError, ConnectionError) as e:
+            self._fail(
+                ChannelClosed(str(e) if not isinstance(e, asyncio.IncompleteReadError) else "")
+            )
+
+    def _fail(self, error: Exception) -> None:
+        self._closed = self._closed or error
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_exception(self._closed)
+        self._waiting.clear()
+
+    def _send(self, kind: int, payload: bytes, data: bytes | memoryview = b"") -> asyncio.Future:
+        """Queue one request; ``data`` follows ``payload`` and is copied once."""
+        if self._closed is not None:
+            raise self._closed
+        self._next_id = (self._next_id + 1) & 0xFFFFFFFF
+        rid = self._next_id
+        fut = asyncio.get_running_loop().create_future()
+        # a request nobody awaits any more (its sender failed first) stays quiet
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._waiting[rid] = fut
+        head = _HEAD.pack(5 + len(payload) + len(data), kind, rid)
+        self._proc.stdin.write(head + payload + data if data else head + payload)
+        return fut
+
+    async def _request(self, kind: int, payload: bytes) -> tuple[int, bytes]:
+        fut = self._send(kind, payload)
+        if self._proc.stdin.transport.get_write_buffer_size() > 8 << 20:
+            await self._proc.stdin.drain()
+        return await fut
+
+    @staticmethod
+    def _status(body: bytes) -> tuple[int, str]:
+        r = _Reader(body)
+        code = r.u32()
+        return code, r.string().decode(errors="replace")
+
+    def _expect(self, kind: int, body: bytes, wanted: int) -> bytes:
+        if kind == wanted:
+            return body
+        if kind == STATUS:
+            code, message = self._status(body)
+            raise WireError(code, message)
+        raise WireError(-1, f"unexpected SFTP answer {kind}")
+
+    async def _extended(self, name: bytes, payload: bytes) -> bytes:
+        kind, body = await self._request(EXTENDED, _string(name) + payload)
+        return self._expect(kind, body, EXTENDED_REPLY)
+
+    # --- operations ---------------------------------------------------------------
+    async def open_file(self, path: str, flags: int) -> bytes:
+        kind, body = await self._request(
+            OPEN, _string(path.encode()) + _U32.pack(flags) + _U32.pack(0)
+        )
+        return _Reader(self._expect(kind, body, HANDLE)).string()
+
+    async def close_handle(self, handle: bytes) -> None:
+        kind, body = await self._request(CLOSE, _string(handle))
+        code, message = self._status(self._expect(kind, body, STATUS))
+        if code != OK:
+            raise WireError(code, message)
+
+    async def fstat(self, handle: bytes) -> Attrs:
+        kind, body = await self._request(FSTAT, _string(handle))
+        return _Reader(self._expect(kind, body, ATTRS)).attrs()
+
+    def read(self, handle: bytes, offset: int, length: int) -> asyncio.Future:
+        """A read in flight; its result is (kind, body) for :meth:`data`."""
+        return self._send(READ, _string(handle) + _U64.pack(offset) + _U32.pack(length))
+
+    def data(self, answer: tuple[int, bytes]) -> bytes:
+        kind, body = answer
+        if kind == STATUS:
+            code, message = self._status(body)
+            if code == EOF:
+                return b""
+            raise WireError(code, message)
+        return _Reader(self._expect(kind, body, DATA)).string()
+
+    def write(self, handle: bytes, offset: int, data: bytes | memoryview) -> asyncio.Future:
+        return self._send(WRITE, _string(handle) + _U64.pack(offset) + _U32.pack(len(data)), data)
+
+    def written(self, answer: tuple[int, bytes]) -> None:
+        code, message = self._status(self._expect(*answer, STATUS))
+        if code != OK:
+            raise WireError(code, message)
+
+    async def drain(self) -> None:
+        await self._proc.stdin.drain()
+
+    async def listdir(self, path: str) -> list[tuple[str, Attrs]]:
+        kind, body = await self._request(OPENDIR, _string(path.encode()))
+        handle = _Reader(self._expect(kind, body, HANDLE)).string()
+        out: list[tuple[str, Attrs]] = []
+        try:
+            while True:
+                kind, body = await self._request(READDIR, _string(handle))
+                if kind == STATUS:
+                    code, message = self._status(body)
+                    if code == EOF:
+                        return out
+                    raise WireError(code, message)
+                r = _Reader(self._expect(kind, body, NAME))
+                for _ in range(r.u32()):
+                    name = r.string()
+                    r.string()  # longname, unused
+                    out.append((name.decode(errors="surrogateescape"), r.attrs()))
+        finally:
+            await self.close_handle(handle)
+
+
+def _widen_pipes(proc: asyncio.subprocess.Process) -> None:
+    """1 MiB pipes instead of 64 KiB: four times fewer wake-ups per write."""
+    for stream in (proc.stdin, proc.stdout):
+        transport = getattr(stream, "transport", None) or getattr(stream, "_transport", None)
+        pipe = transport.get_extra_info("pipe") if transport else None
+        if pipe is None:
+            continue
+        try:
+            fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass  # above the system's limit: the default still works
+
+
+def _options(end: Endpoint, secrets_dir: str, tag: str, timeout: float) -> list[str]:
+    key = os.path.join(secrets_dir, f"{tag}_key")
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(end.private_key if end.private_key.endswith("\n") else end.private_key + "\n")
+    if end.known_hosts is None:
+        hosts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    else:
+        kh = os.path.join(secrets_dir, f"{tag}_known_hosts")
+        with open(kh, "w") as f:
+            f.write(end.known_hosts)
+        hosts = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={kh}"]
+    return [
+        "-F",
+        "/dev/null",  # no user or system config
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "PasswordAuthentication=no",
+        "-o",
+        "Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,"
+        "chacha20-poly1305@openssh.com",
+        "-o",
+        "Compression=no",
+        "-o",
+        f"ConnectTimeout={int(timeout)}",
+        "-o",
+        "ServerAliveInterval=15",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        *hosts,
+        "-i",
+        key,
+        "-p",
+        str(end.port),
+        "-l",
+        end.username,
+    ]
