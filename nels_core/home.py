@@ -79,14 +79,16 @@ class Home:
         checksums: bool = True,
     ) -> Entry:
         path = self._check(path, Op.CREATE)
-        if self.storage.exists(path):
+        exists = self.storage.exists(path)
+        if exists:
             if not overwrite:
                 raise AlreadyExistsError(f"{path!r} already exists; pass overwrite to replace it")
             access.check(self.account, path, Op.OVERWRITE)
         return self.storage.write(
             path,
             source,
-            overwrite=overwrite,
+            # replace only what was checked: a file appearing meanwhile is not clobbered
+            overwrite=overwrite and exists,
             expected_size=expected_size,
             expected_md5=expected_md5,
             checksums=checksums,

@@ -109,3 +109,15 @@ def test_existing_file_needs_explicit_overwrite(home_for):
 
     with pytest.raises(AlreadyExistsError, match="already exists"):
         home_for("alice").write(READS, b"x")
+
+
+def test_a_file_appearing_during_a_members_write_is_not_clobbered(home_for, monkeypatch):
+    from nels_core.errors import AlreadyExistsError
+
+    bob = home_for("bob")
+    # the file is created by someone else after bob's check and before his rename
+    monkeypatch.setattr(bob.storage, "exists", lambda path: False)
+    with pytest.raises(AlreadyExistsError):
+        bob.write(READS, b"bob's version", overwrite=True)
+    reads = home_for.cast.world.project_dir(home_for.cast.project) / "raw" / "reads.fastq"
+    assert reads.read_bytes() == ORIGINAL
