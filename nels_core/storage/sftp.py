@@ -163,6 +163,7 @@ class SftpStorage(Storage):
         self._read_len = 32768
         self._write_len = 32768
         self._wire: WireChannel | None = None  # bulk data channel, when used
+        self._connect_lock = threading.Lock()
 
     # --- connection -----------------------------------------------------------
     def _credentials(self) -> SshCredentials:
@@ -228,15 +229,17 @@ class SftpStorage(Storage):
         return t == "openssh" or (t == "auto" and find_ssh() is not None)
 
     def _ensure(self) -> asyncssh.SFTPClient:
-        if self._sftp is None:
-            try:
-                _Loop.run(self._connect())
-            except NelsError:
-                raise
-            except Exception as e:
-                self._reset()
-                raise _map_error(e, self.config.data_host.host) from None
-        return self._sftp
+        with self._connect_lock:  # one connection, however many threads ask
+            if self._sftp is None:
+                try:
+                    _Loop.run(self._connect())
+                except NelsError:
+                    self._reset()
+                    raise
+                except Exception as e:
+                    self._reset()
+                    raise _map_error(e, self.config.data_host.host) from None
+            return self._sftp
 
     def _reset(self) -> None:
         for c in (self._conn, self._tunnel, self._wire):

@@ -1,0 +1,291 @@
+"""The NeLS file source for Galaxy 26.1 (``type: nels``).
+
+Written the way Galaxy writes its plugins: a template configuration whose
+fields may hold templates (``${user.user_vault.read_secret(...)}``), a
+resolved configuration, and small hooks behind Galaxy's public methods.
+All NeLS rules live in ``nels_core``; this module only translates.
+"""
+
+from __future__ import annotations
+
+import os
+
+from galaxy import exceptions
+from galaxy.files.models import (
+    AnyRemoteEntry,
+    BaseFileSourceConfiguration,
+    BaseFileSourceTemplateConfiguration,
+    Entry,
+    EntryData,
+    FilesSourceRuntimeContext,
+    RemoteDirectory,
+    RemoteFile,
+    RemoteFileHash,
+)
+from galaxy.files.sources import BaseFilesSource
+from galaxy.util.config_templates import TemplateExpansion
+
+from nels_core.delivered import delivered_md5
+from nels_core.errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    AuthError,
+    ChecksumMismatchError,
+    ConfigError,
+    HostKeyError,
+    NelsError,
+    NotFoundError,
+    UnsafePathError,
+)
+from nels_core.model import Entry as NelsEntry
+from nels_core.paths import PERSONAL, PROJECTS, normalise
+
+from .homes import HOMES, NelsSettings
+
+SORTABLE = {"name": "name", "path": "name", "uri": "name", "size": "size", "ctime": "ctime"}
+
+
+class NelsFileSourceTemplateConfiguration(BaseFileSourceTemplateConfiguration):
+    scheme: str | None = "nels"
+    backend: str | TemplateExpansion = "sftp"
+    root: str | TemplateExpansion | None = None
+    api_url: str | TemplateExpansion | None = None
+    access_token: str | TemplateExpansion | None = None
+    legacy_client_key: str | TemplateExpansion | None = None
+    legacy_client_secret: str | TemplateExpansion | None = None
+    nels_id: int | TemplateExpansion | None = None
+    host: str | TemplateExpansion = "data.nels.elixir.no"
+    port: int | TemplateExpansion = 22
+    known_hosts: str | TemplateExpansion | None = None
+    accept_unknown_host: bool = False  # not templatable: an admin's decision
+    bastion_host: str | TemplateExpansion | None = None
+    bastion_port: int | TemplateExpansion = 22
+    bastion_known_hosts: str | TemplateExpansion | None = None
+    transport: str | TemplateExpansion = "auto"
+    timeout: float | TemplateExpansion = 30.0
+
+
+class NelsFileSourceConfiguration(BaseFileSourceConfiguration):
+    scheme: str | None = "nels"
+    backend: str = "sftp"
+    root: str | None = None
+    api_url: str | None = None
+    access_token: str | None = None
+    legacy_client_key: str | None = None
+    legacy_client_secret: str | None = None
+    nels_id: int | None = None
+    host: str = "data.nels.elixir.no"
+    port: int = 22
+    known_hosts: str | None = None
+    accept_unknown_host: bool = False
+    bastion_host: str | None = None
+    bastion_port: int = 22
+    bastion_known_hosts: str | None = None
+    transport: str = "auto"
+    timeout: float = 30.0
+
+
+class NelsFilesSource(
+    BaseFilesSource[NelsFileSourceTemplateConfiguration, NelsFileSourceConfiguration]
+):
+    plugin_type = "nels"
+    supports_pagination = True
+    supports_search = True
+    supports_sorting = True
+
+    template_config_class = NelsFileSourceTemplateConfiguration
+    resolved_config_class = NelsFileSourceConfiguration
+
+    def get_prefix(self) -> str | None:
+        # nels://Projects/X/a.fq, the URIs researchers know; other schemes
+        # (gxfiles://, gxuserfiles://) keep the instance id as usual
+        return None if self.get_scheme() == "nels" else self.id
+
+    def get_scheme(self) -> str:
+        return self.scheme or "nels"
+
+    # --- the hooks ---------------------------------------------------------------
+    def _list(
+        self,
+        context: FilesSourceRuntimeContext[NelsFileSourceConfiguration],
+        path="/",
+        recursive=False,
+        write_intent: bool = False,
+        limit: int | None = None,
+        offset: int | None = None,
+        query: str | None = None,
+        sort_by: str | None = None,
+    ) -> tuple[list[AnyRemoteEntry], int]:
+        reverse = bool(sort_by and sort_by.startswith("-"))
+        key = (sort_by or "name").lstrip("-")
+        if key not in SORTABLE:
+            raise exceptions.RequestParameterInvalidException(
+                f"NeLS listings sort by {', '.join(sorted(SORTABLE))}, not {sort_by!r}"
+            )
+        with _galaxy_errors():
+            home = self._home(context)
+            where = normalise(path.lstrip("/"))
+            page = home.list(
+                where,
+                limit=limit,
+                offset=offset or 0,
+                query=query,
+                sort_by=SORTABLE[key],
+                reverse=reverse,
+                recursive=recursive,
+            )
+            entries = page.entries
+            total = page.total
+            if write_intent:
+                kept = [e for e in entries if e.is_dir and _can_create_in(home, e.path)]
+                total -= len(entries) - len(kept)
+                entries = kept
+            return [self._remote(e) for e in entries], total
+
+    def _realize_to(
+        self,
+        source_path: str,
+        native_path: str,
+        context: FilesSourceRuntimeContext[NelsFileSourceConfiguration],
+    ) -> None:
+        from nels_core.checksums import StreamHasher
+
+        with _galaxy_errors():
+            home = self._home(context)
+            path = normalise(source_path.lstrip("/"))
+            expected = delivered_md5(home, path)
+            hasher = StreamHasher(sha256=False, md5=expected is not None)
+            with open(native_path, "wb") as out:
+                for chunk in home.read_chunks(path):
+                    hasher.update(chunk)
+                    out.write(chunk)
+            if expected and hasher.md5 != expected:
+                os.unlink(native_path)
+                raise ChecksumMismatchError(
+                    f"{path}: MD5 {hasher.md5} does not match the delivered checksum {expected}"
+                )
+            if context.metadata_out is not None:
+                context.metadata_out["name"] = path.rsplit("/", 1)[-1]
+
+    def _write_from(
+        self,
+        target_path: str,
+        native_path: str,
+        context: FilesSourceRuntimeContext[NelsFileSourceConfiguration],
+    ) -> str | None:
+        with _galaxy_errors():
+            home = self._home(context)
+            path = normalise(target_path.lstrip("/"))
+            parent = path.rpartition("/")[0]
+            if parent and not home.exists(parent):
+                home.mkdir(parent)
+            size = os.path.getsize(native_path)
+            with open(native_path, "rb") as f:
+                entry = home.write(path, f, overwrite=True, expected_size=size)
+            return "/" + entry.path
+
+    def _create_entry(
+        self, entry_data: EntryData, context: FilesSourceRuntimeContext[NelsFileSourceConfiguration]
+    ) -> Entry:
+        """A new folder in the user's ``Personal`` area."""
+        with _galaxy_errors():
+            name = normalise(entry_data.name)
+            if not name or "/" in name:
+                raise UnsafePathError(f"a folder name, not a path, is needed: {entry_data.name!r}")
+            path = f"{PERSONAL}/{name}"
+            self._home(context).mkdir(path)
+            return Entry(name=name, uri=self.uri_from_path("/" + path), external_link=None)
+
+    # --- helpers -------------------------------------------------------------------
+    def _home(self, context: FilesSourceRuntimeContext[NelsFileSourceConfiguration]):
+        c = context.config
+        settings = NelsSettings(
+            backend=c.backend,
+            root=c.root,
+            api_url=c.api_url,
+            access_token=c.access_token,
+            legacy_client_key=c.legacy_client_key,
+            legacy_client_secret=c.legacy_client_secret,
+            nels_id=c.nels_id,
+            host=c.host,
+            port=c.port,
+            known_hosts=c.known_hosts,
+            accept_unknown_host=c.accept_unknown_host,
+            bastion_host=c.bastion_host,
+            bastion_port=c.bastion_port,
+            bastion_known_hosts=c.bastion_known_hosts,
+            transport=c.transport,
+            timeout=c.timeout,
+        )
+        return HOMES.get(settings)
+
+    def _remote(self, e: NelsEntry) -> AnyRemoteEntry:
+        path = "/" + e.path
+        uri = self.uri_from_path(path)
+        if e.is_dir:
+            return RemoteDirectory(name=e.name, uri=uri, path=path)
+        hashes = [RemoteFileHash(hash_function="MD5", hash_value=e.md5)] if e.md5 else None
+        return RemoteFile(
+            name=e.name, uri=uri, path=path, size=e.size, ctime=e.ctime, hashes=hashes
+        )
+
+    def _evaluate_template_config(self, user_data=None) -> NelsFileSourceConfiguration:
+        # a token from Galaxy's OIDC login joins the resolved config, so it
+        # also travels with the config Galaxy serialises into a job
+        config = super()._evaluate_template_config(user_data)
+        if not config.access_token:
+            token = _token_from_oidc(self, getattr(user_data, "context", None))
+            if token:
+                config = config.model_copy(update={"access_token": token})
+        return config
+
+
+def _token_from_oidc(source: NelsFilesSource, user_context) -> str | None:
+    provider = source.template_config.oidc_auth_provider
+    if not provider or user_context is None:
+        return None
+    return (getattr(user_context, "oidc_access_tokens", None) or {}).get(provider)
+
+
+def _can_create_in(home, path: str) -> bool:
+    """Whether a file may be created somewhere below this folder."""
+    from nels_core import access
+    from nels_core.access import Op
+    from nels_core.paths import locate
+
+    if path == PROJECTS:
+        return any(_can_create_in(home, f"{PROJECTS}/{f}") for f in home.account.memberships)
+    # files never go straight into an area root, but into folders below it
+    probe = f"{path}/folder/probe" if locate(path).is_area_root else f"{path}/probe"
+    try:
+        access.check(home.account, probe, Op.CREATE)
+        return True
+    except NelsError:
+        return False
+
+
+class _galaxy_errors:
+    """NeLS errors become Galaxy's API exceptions, messages kept."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or not isinstance(exc, NelsError):
+            return False
+        mapping = (
+            (NotFoundError, exceptions.ObjectNotFound),
+            (AccessDeniedError, exceptions.InsufficientPermissionsException),
+            (AlreadyExistsError, exceptions.Conflict),
+            (UnsafePathError, exceptions.RequestParameterInvalidException),
+            (AuthError, exceptions.AuthenticationFailed),
+            (HostKeyError, exceptions.ServerNotConfiguredForRequest),
+            (ConfigError, exceptions.ServerNotConfiguredForRequest),
+        )
+        for ours, theirs in mapping:
+            if isinstance(exc, ours):
+                raise theirs(str(exc)) from None
+        raise exceptions.MessageException(str(exc)) from None
+
+
+__all__ = ("NelsFilesSource",)

@@ -1,0 +1,240 @@
+"""The NeLS file source through galaxy.files, as Galaxy's web process and jobs use it."""
+
+import hashlib
+import os
+
+import pytest
+from galaxy import exceptions
+from galaxy.files import ConfiguredFileSources, ConfiguredFileSourcesConf
+from galaxy.files.models import FileSourcePluginsConfig, FilesSourceOptions
+from test_api_client import sign_in
+
+from galaxy_plugin.homes import HOMES
+
+pytestmark = pytest.mark.galaxy
+
+
+class Vault:
+    def __init__(self, secrets):
+        self._secrets = secrets
+
+    def read_secret(self, key):
+        return self._secrets.get(key)
+
+
+class UserContext:
+    """What Galaxy hands a file source about the signed-in user."""
+
+    def __init__(self, username, token):
+        self.username = username
+        self.email = f"{username}@example.org"
+        self.ftp_dir = None
+        self.preferences = {"nels|username": username}
+        self.user_vault = Vault({"preferences/nels/access_token": token})
+        self.app_vault = Vault({})
+        self.role_names = set()
+        self.group_names = set()
+        self.is_admin = False
+        self.anonymous = False
+        self.oidc_access_tokens = {}
+        self.oidc_access_token_expirations = {}
+        self.file_sources = None
+
+
+@pytest.fixture(autouse=True)
+def fresh_homes():
+    HOMES.clear()
+    yield
+    HOMES.clear()
+
+
+@pytest.fixture
+def galaxy_sources(nels_server):
+    sshd = nels_server.cast.world.sshd
+    conf = [
+        {
+            "type": "nels",
+            "id": "nels",
+            "label": "NeLS",
+            "doc": "Your NeLS projects",
+            "writable": True,
+            "backend": "sftp",
+            "api_url": f"{nels_server.url}/nels-api2",
+            "access_token": "${user.user_vault.read_secret('preferences/nels/access_token')}",
+            "host": "127.0.0.1",
+            "port": sshd.port,
+            "known_hosts": sshd.known_hosts,
+        }
+    ]
+    sources = ConfiguredFileSources(
+        FileSourcePluginsConfig(), ConfiguredFileSourcesConf(conf_dict=conf)
+    )
+    return sources
+
+
+def user(nels_server, name):
+    token = sign_in(nels_server, name, f"{name}-pw").tokens.access_token
+    return UserContext(name, token)
+
+
+def test_galaxy_finds_the_plugin_and_lists_projects(galaxy_sources, nels_server):
+    src = galaxy_sources.find_best_match("nels://Projects")
+    assert src is not None and src.plugin_type == "nels"
+    d = src.to_dict()
+    assert d["uri_root"] == "nels://" and d["supports"] == {
+        "pagination": True,
+        "search": True,
+        "sorting": True,
+    }
+    bob = user(nels_server, "bob")
+    entries, total = src.list("/Projects", user_context=bob)
+    assert [(e.name, e.uri, e.path) for e in entries] == [
+        ("Locked_2020", "nels://Projects/Locked_2020", "/Projects/Locked_2020"),
+        ("UiB-Test-Project", "nels://Projects/UiB-Test-Project", "/Projects/UiB-Test-Project"),
+    ]
+    assert total == 2
+    erin = user(nels_server, "erin")
+    assert src.list("/Projects", user_context=erin) == ([], 0)
+    with pytest.raises(exceptions.ObjectNotFound):
+        src.list("/Projects/UiB-Test-Project", user_context=erin)
+
+
+def test_pagination_search_sorting_recursion(galaxy_sources, nels_server):
+    pdir = nels_server.cast.world.project_dir(nels_server.cast.project) / "raw"
+    for i in range(12):
+        (pdir / f"s{i:02d}_R1.fastq.gz").write_bytes(b"x" * (100 + i))
+    src = galaxy_sources.find_best_match("nels://")
+    alice = user(nels_server, "alice")
+    page, total = src.list("/Projects/UiB-Test-Project/raw", user_context=alice, limit=5, offset=5)
+    # reads.fastq sorts first, so offset 5 starts at s04
+    assert total == 13 and [e.name for e in page] == [f"s{i:02d}_R1.fastq.gz" for i in range(4, 9)]
+    hits, total = src.list("/Projects/UiB-Test-Project/raw", user_context=alice, query="S1")
+    assert total == 2 and {e.name for e in hits} == {"s10_R1.fastq.gz", "s11_R1.fastq.gz"}
+    biggest, _ = src.list(
+        "/Projects/UiB-Test-Project/raw", user_context=alice, sort_by="-size", limit=1
+    )
+    assert biggest[0].name == "s11_R1.fastq.gz" and biggest[0].size == 111
+    deep, total = src.list("/Projects/UiB-Test-Project", recursive=True, user_context=alice)
+    assert "/Projects/UiB-Test-Project/raw/reads.fastq" in {e.path for e in deep}
+    with pytest.raises(exceptions.RequestParameterInvalidException):
+        src.list("/", user_context=alice, sort_by="colour")
+
+
+def test_write_intent_lists_only_writable_places(galaxy_sources, nels_server):
+    src = galaxy_sources.find_best_match("nels://")
+    opts = FilesSourceOptions(write_intent=True)
+    bob = user(nels_server, "bob")  # member of the test project, and of a locked one
+    writable, _ = src.list("/Projects", user_context=bob, opts=opts)
+    assert [e.name for e in writable] == ["UiB-Test-Project"]
+    dave = user(nels_server, "dave")  # read-only member
+    assert src.list("/Projects", user_context=dave, opts=opts)[0] == []
+
+
+def test_realize_checks_delivered_md5(galaxy_sources, nels_server, tmp_path):
+    raw = nels_server.cast.world.project_dir(nels_server.cast.project) / "raw"
+    data = os.urandom(3_000_000)
+    (raw / "S1_L001_R1_001.fastq.gz").write_bytes(data)
+    (raw / "md5sum.txt").write_text(f"{hashlib.md5(data).hexdigest()}  S1_L001_R1_001.fastq.gz\n")
+    src = galaxy_sources.find_best_match("nels://")
+    bob = user(nels_server, "bob")
+    target = tmp_path / "in.fastq.gz"
+    src.realize_to(
+        "/Projects/UiB-Test-Project/raw/S1_L001_R1_001.fastq.gz", str(target), user_context=bob
+    )
+    assert target.read_bytes() == data
+    (raw / "md5sum.txt").write_text(f"{'0' * 32}  S1_L001_R1_001.fastq.gz\n")
+    HOMES.clear()
+    with pytest.raises(exceptions.MessageException, match="delivered checksum"):
+        src.realize_to(
+            "/Projects/UiB-Test-Project/raw/S1_L001_R1_001.fastq.gz", str(target), user_context=bob
+        )
+    assert not target.exists()
+
+
+def test_write_and_refusals(galaxy_sources, nels_server, tmp_path):
+    src = galaxy_sources.find_best_match("nels://")
+    local = tmp_path / "result.tsv"
+    local.write_text("a\tb\n")
+    bob = user(nels_server, "bob")
+    written = src.write_from(
+        "/Projects/UiB-Test-Project/galaxy/result.tsv", str(local), user_context=bob
+    )
+    assert written == "/Projects/UiB-Test-Project/galaxy/result.tsv"
+    stored = nels_server.cast.world.project_dir(nels_server.cast.project) / "galaxy" / "result.tsv"
+    assert stored.read_text() == "a\tb\n"
+    local.write_text("changed\n")
+    with pytest.raises(
+        exceptions.InsufficientPermissionsException, match="member may not overwrite"
+    ):
+        src.write_from("/Projects/UiB-Test-Project/galaxy/result.tsv", str(local), user_context=bob)
+    assert stored.read_text() == "a\tb\n"  # untouched
+    with pytest.raises(exceptions.InsufficientPermissionsException, match="straight into"):
+        src.write_from("/Projects/UiB-Test-Project/result.tsv", str(local), user_context=bob)
+    with pytest.raises(exceptions.RequestParameterInvalidException, match=r"'\.\.'"):
+        src.write_from("/Personal/../../etc/x", str(local), user_context=bob)
+    carol = user(nels_server, "carol")  # a power user may replace it
+    src.write_from("/Projects/UiB-Test-Project/galaxy/result.tsv", str(local), user_context=carol)
+    assert stored.read_text() == "changed\n"
+
+
+def test_serialised_for_a_job_and_rebuilt_without_a_user(galaxy_sources, nels_server, tmp_path):
+    bob = user(nels_server, "bob")
+    as_dict = galaxy_sources.to_dict(for_serialization=True, user_context=bob)
+    (entry,) = as_dict["file_sources"]
+    assert entry["access_token"] and "${" not in entry["access_token"]  # resolved for the job
+    HOMES.clear()
+    in_job = ConfiguredFileSources.from_dict(as_dict)
+    src = in_job.find_best_match("nels://Projects/UiB-Test-Project/raw/reads.fastq")
+    target = tmp_path / "reads.fastq"
+    src.realize_to("/Projects/UiB-Test-Project/raw/reads.fastq", str(target), user_context=None)
+    assert target.read_bytes().startswith(b"@r1")
+    out = tmp_path / "out.txt"
+    out.write_text("from a job\n")
+    src.write_from("/Projects/UiB-Test-Project/jobs/out.txt", str(out), user_context=None)
+    stored = nels_server.cast.world.project_dir(nels_server.cast.project) / "jobs" / "out.txt"
+    assert stored.read_text() == "from a job\n"
+
+
+def test_create_entry_makes_a_personal_folder(galaxy_sources, nels_server):
+    from galaxy.files.models import EntryData
+
+    src = galaxy_sources.find_best_match("nels://")
+    alice = user(nels_server, "alice")
+    entry = src.create_entry(EntryData(name="exports"), user_context=alice)
+    assert entry.uri == "nels://Personal/exports"
+    assert (nels_server.cast.world.home(nels_server.cast.alice) / "Personal" / "exports").is_dir()
+
+
+def test_local_backend_on_a_mounted_tree(nels_server, tmp_path):
+    world = nels_server.cast.world
+    conf = [
+        {
+            "type": "nels",
+            "id": "nels_mount",
+            "writable": True,
+            "backend": "local",
+            "root": str(world.root / "users") + "/${user.username}",
+            "api_url": f"{nels_server.url}/nels-api2",
+            "access_token": "${user.user_vault.read_secret('preferences/nels/access_token')}",
+        }
+    ]
+    sources = ConfiguredFileSources(
+        FileSourcePluginsConfig(), ConfiguredFileSourcesConf(conf_dict=conf)
+    )
+    src = sources.find_best_match("nels://")
+    bob = user(nels_server, "bob")
+    names = [e.name for e in src.list("/Projects", user_context=bob)[0]]
+    assert names == ["Locked_2020", "UiB-Test-Project"]
+    with pytest.raises(exceptions.InsufficientPermissionsException):
+        src.write_from("/Projects/Locked_2020/old/x.txt", __file__, user_context=bob)
+
+
+def test_gxuserfiles_style_scheme_keeps_the_instance_prefix(nels_server):
+    conf = [
+        {"type": "nels", "id": "abc123", "scheme": "gxfiles", "backend": "local", "root": "/tmp"}
+    ]
+    sources = ConfiguredFileSources(
+        FileSourcePluginsConfig(), ConfiguredFileSourcesConf(conf_dict=conf)
+    )
+    src = sources.find_best_match("gxfiles://abc123/Personal")
+    assert src is not None and src.get_uri_root() == "gxfiles://abc123"
