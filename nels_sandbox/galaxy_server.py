@@ -47,7 +47,8 @@ class GalaxyServer:
         config.write_text(
             "galaxy:\n"
             f"  data_dir: {d / 'data'}\n"
-            f"  database_connection: sqlite:///{d / 'data' / 'universe.sqlite'}?isolation_level=IMMEDIATE\n"
+            f"  database_connection: sqlite:///{d / 'data' / 'universe.sqlite'}"
+            "?isolation_level=IMMEDIATE\n"
             "  database_auto_migrate: true\n"
             f"  file_sources_config_file: {d / 'file_sources_conf.yml'}\n"
             f"  user_preferences_extra_conf_path: {d / 'user_preferences_extra_conf.yml'}\n"
