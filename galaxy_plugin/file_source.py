@@ -140,7 +140,7 @@ class NelsFilesSource(
                 kept = [e for e in entries if e.is_dir and _can_create_in(home, e.path)]
                 total -= len(entries) - len(kept)
                 entries = kept
-            return [self._remote(e) for e in entries], total
+            return [self._remote(e, _flag(home, e)) for e in entries], total
 
     def _realize_to(
         self,
@@ -219,11 +219,11 @@ class NelsFilesSource(
         )
         return HOMES.get(settings)
 
-    def _remote(self, e: NelsEntry) -> AnyRemoteEntry:
+    def _remote(self, e: NelsEntry, flag: str = "") -> AnyRemoteEntry:
         path = "/" + e.path
         uri = self.uri_from_path(path)
         if e.is_dir:
-            return RemoteDirectory(name=e.name, uri=uri, path=path)
+            return RemoteDirectory(name=e.name + flag, uri=uri, path=path)
         hashes = [RemoteFileHash(hash_function="MD5", hash_value=e.md5)] if e.md5 else None
         return RemoteFile(
             name=e.name, uri=uri, path=path, size=e.size, ctime=e.ctime, hashes=hashes
@@ -245,6 +245,15 @@ def _token_from_oidc(source: NelsFilesSource, user_context) -> str | None:
     if not provider or user_context is None:
         return None
     return (getattr(user_context, "oidc_access_tokens", None) or {}).get(provider)
+
+
+def _flag(home, e: NelsEntry) -> str:
+    """Shown after a project's name: sensitive data belongs in TSD, not NeLS."""
+    parent, _, name = e.path.rpartition("/")
+    if parent != PROJECTS or not e.is_dir:
+        return ""
+    m = home.account.membership(name)
+    return " [sensitive]" if m is not None and m.project.issensitive else ""
 
 
 def _can_create_in(home, path: str) -> bool:

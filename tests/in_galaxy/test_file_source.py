@@ -99,6 +99,17 @@ def test_galaxy_finds_the_plugin_and_lists_projects(galaxy_sources, nels_server)
         src.list("/Projects/UiB-Test-Project", user_context=erin)
 
 
+def test_sensitive_projects_are_flagged_for_their_members(galaxy_sources, nels_server):
+    src = galaxy_sources.find_best_match("nels://")
+    entries, _ = src.list("/Projects", user_context=user(nels_server, "alice"))
+    assert [(e.name, e.uri) for e in entries] == [
+        ("Sensitive_Cohort [sensitive]", "nels://Projects/Sensitive_Cohort"),
+        ("UiB-Test-Project", "nels://Projects/UiB-Test-Project"),
+    ]
+    carol, _ = src.list("/Projects", user_context=user(nels_server, "carol"))
+    assert [e.name for e in carol] == ["UiB-Test-Project"]  # not a member: not shown
+
+
 def test_pagination_search_sorting_recursion(galaxy_sources, nels_server):
     pdir = nels_server.cast.world.project_dir(nels_server.cast.project) / "raw"
     for i in range(12):
