@@ -63,6 +63,8 @@ class NelsFileSourceTemplateConfiguration(BaseFileSourceTemplateConfiguration):
     bastion_known_hosts: str | TemplateExpansion | None = None
     transport: str | TemplateExpansion = "auto"
     timeout: float | TemplateExpansion = 30.0
+    # Galaxy's own carrier for an OIDC token in a config serialised for a job
+    http_headers: dict[str, str] | None = None
 
 
 class NelsFileSourceConfiguration(BaseFileSourceConfiguration):
@@ -83,6 +85,7 @@ class NelsFileSourceConfiguration(BaseFileSourceConfiguration):
     bastion_known_hosts: str | None = None
     transport: str = "auto"
     timeout: float = 30.0
+    http_headers: dict[str, str] | None = None
 
 
 class NelsFilesSource(
@@ -235,9 +238,15 @@ class NelsFilesSource(
         config = super()._evaluate_template_config(user_data)
         if not config.access_token:
             token = _token_from_oidc(self, getattr(user_data, "context", None))
+            token = token or _bearer(config.http_headers)
             if token:
                 config = config.model_copy(update={"access_token": token})
         return config
+
+
+def _bearer(headers: dict[str, str] | None) -> str | None:
+    value = (headers or {}).get("Authorization", "")
+    return value[7:] if value.startswith("Bearer ") else None
 
 
 def _token_from_oidc(source: NelsFilesSource, user_context) -> str | None:

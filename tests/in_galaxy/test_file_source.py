@@ -249,3 +249,42 @@ def test_gxuserfiles_style_scheme_keeps_the_instance_prefix(nels_server):
     )
     src = sources.find_best_match("gxfiles://abc123/Personal")
     assert src is not None and src.get_uri_root() == "gxfiles://abc123"
+
+
+def test_token_from_galaxys_oidc_login(nels_server, tmp_path):
+    """With oidc_auth_provider set, the user's token from Galaxy's own NeLS
+    login is used, and travels with the config serialised for a job."""
+    sshd = nels_server.cast.world.sshd
+    conf = [
+        {
+            "type": "nels",
+            "id": "nels_oidc",
+            "writable": True,
+            "oidc_auth_provider": "nels",
+            "api_url": f"{nels_server.url}/nels-api2",
+            "host": "127.0.0.1",
+            "port": sshd.port,
+            "known_hosts": sshd.known_hosts,
+        }
+    ]
+    sources = ConfiguredFileSources(
+        FileSourcePluginsConfig(), ConfiguredFileSourcesConf(conf_dict=conf)
+    )
+    src = sources.find_best_match("nels://")
+    bob = UserContext("bob", None)
+    bob.oidc_access_tokens = {"nels": sign_in(nels_server, "bob", "bob-pw").tokens.access_token}
+    assert [e.name for e in src.list("/Projects", user_context=bob)[0]] == [
+        "Locked_2020",
+        "UiB-Test-Project",
+    ]
+    HOMES.clear()
+    job = ConfiguredFileSources.from_dict(sources.to_dict(for_serialization=True, user_context=bob))
+    target = tmp_path / "r.fastq"
+    job.find_best_match("nels://").realize_to(
+        "/Projects/UiB-Test-Project/raw/reads.fastq", str(target), user_context=None
+    )
+    assert target.read_bytes().startswith(b"@r1")
+    stranger = UserContext("erin", None)  # no NeLS login: a clear refusal
+    HOMES.clear()
+    with pytest.raises(exceptions.ServerNotConfiguredForRequest, match="access token"):
+        src.list("/Projects", user_context=stranger)
