@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
+from common import random_file, timed  # noqa: I001 - benchmarks/common.py
 from galaxy.files import ConfiguredFileSources, ConfiguredFileSourcesConf
 from galaxy.files.models import FileSourcePluginsConfig
 from werkzeug.serving import make_server
@@ -40,23 +39,13 @@ class User:
         self.user_vault = self.app_vault = self.file_sources = None
 
 
-def timed(fn) -> float:
-    os.sync()  # no write-back from one measurement inside the next
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=512)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nels-gxbench-"))
-    src = work / "source.bin"
-    with open(src, "wb") as f:
-        for _ in range(args.size_mib):
-            f.write(os.urandom(1 << 20))
+    src = random_file(work / "source.bin", args.size_mib)
 
     with Sshd(work / "sshd") as sshd:
         world = World(work / "nels", sshd)

@@ -14,21 +14,13 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from common import random_file, timed  # noqa: I001 - benchmarks/common.py
 
 from nels_core.credentials import SshCredentials
 from nels_core.storage.sftp import Hop, SftpConfig, SftpStorage
 from nels_sandbox.sshd import Sshd
-
-
-def timed(fn) -> float:
-    # start each measurement with no dirty pages, so one's write-back
-    # does not land in the next one's time
-    os.sync()
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def main() -> None:
@@ -41,10 +33,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="nels-bench-"))
     home = work / "home"
     (home / "Personal" / "bench").mkdir(parents=True)
-    src = work / "source.bin"
-    with open(src, "wb") as f:
-        for _ in range(args.size_mib):
-            f.write(os.urandom(1 << 20))
+    src = random_file(work / "source.bin", args.size_mib)
     size = src.stat().st_size
 
     with Sshd(work / "sshd") as sshd:

@@ -8,6 +8,7 @@ All NeLS rules live in ``nels_core``; this module only translates.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from galaxy import exceptions
@@ -42,6 +43,7 @@ from nels_core.paths import PERSONAL, PROJECTS, normalise
 
 from .homes import HOMES, NelsSettings
 
+_SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(NelsSettings))
 SORTABLE = {"name": "name", "path": "name", "uri": "name", "size": "size", "ctime": "ctime"}
 
 
@@ -202,24 +204,8 @@ class NelsFilesSource(
     # --- helpers -------------------------------------------------------------------
     def _home(self, context: FilesSourceRuntimeContext[NelsFileSourceConfiguration]):
         c = context.config
-        settings = NelsSettings(
-            backend=c.backend,
-            root=c.root,
-            api_url=c.api_url,
-            access_token=c.access_token,
-            legacy_client_key=c.legacy_client_key,
-            legacy_client_secret=c.legacy_client_secret,
-            nels_id=c.nels_id,
-            host=c.host,
-            port=c.port,
-            known_hosts=c.known_hosts,
-            accept_unknown_host=c.accept_unknown_host,
-            bastion_host=c.bastion_host,
-            bastion_port=c.bastion_port,
-            bastion_known_hosts=c.bastion_known_hosts,
-            transport=c.transport,
-            timeout=c.timeout,
-        )
+        # the resolved config carries every NelsSettings field under the same name
+        settings = NelsSettings(**{name: getattr(c, name) for name in _SETTINGS_FIELDS})
         return HOMES.get(settings)
 
     def _remote(self, e: NelsEntry, flag: str = "") -> AnyRemoteEntry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -110,8 +111,6 @@ def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive)
     table.add_column("size", justify="right")
     table.add_column("modified")
     table.add_column("name")
-    import datetime as dt
-
     for e in page.entries:
         when = dt.datetime.fromtimestamp(e.mtime).strftime("%Y-%m-%d %H:%M") if e.mtime else ""
         name = (e.path if recursive else e.name) + ("/" if e.is_dir else "")

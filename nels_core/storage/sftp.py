@@ -279,10 +279,6 @@ class SftpStorage(Storage):
             raise _map_error(e, path) from None
 
     # --- paths ----------------------------------------------------------------
-    def _abs(self, path: str) -> str:
-        self._ensure()
-        return posixpath.join(self.home, path) if path else self.home
-
     async def _checked(self, sftp, path: str, must_exist: bool = True) -> str:
         """The absolute path, refused if the server resolves it out of its area."""
         full = posixpath.join(self.home, path) if path else self.home
