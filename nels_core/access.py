@@ -31,7 +31,7 @@ def role_for(account: Account, loc: Location) -> Role | None:
         return Role.PI
     if loc.area == PROJECTS and loc.project:
         m = account.membership(loc.project)
-        if m is None or not m.has_filesystem_access:
+        if m is None:
             return None
         if m.project.locked:
             return Role.READ_ONLY
@@ -56,6 +56,7 @@ def check(account: Account, path: str, op: Op) -> Location:
     if loc.area == PROJECTS and loc.project:
         if account.membership(loc.project) is None:
             # invisible, not forbidden: never confirm a project exists
+            # (memberships without file-system access are not in the account)
             raise NotFoundError(f"no such NeLS project folder: {PROJECTS}/{loc.project}")
     if op is Op.READ:
         return loc
@@ -75,11 +76,6 @@ def check(account: Account, path: str, op: Op) -> Location:
         who = role.name.lower().replace("_", " ") if role else "non-member"
         raise AccessDeniedError(f"cannot {op.value} {path!r}: a {who} may not {op.value} here")
     return loc
-
-
-def visible_projects(account: Account, folders: list[str]) -> list[str]:
-    """The project folders under ``Projects/`` this account may see."""
-    return [f for f in folders if account.membership(f) is not None]
 
 
 def _where(loc: Location) -> str:

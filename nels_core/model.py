@@ -132,7 +132,8 @@ class Account:
 
     @classmethod
     def of(cls, user: User, memberships: list[Membership]) -> Account:
-        return cls(user, {m.project.folder: m for m in memberships})
+        """Only memberships with file-system access reach the files."""
+        return cls(user, {m.project.folder: m for m in memberships if m.has_filesystem_access})
 
     def membership(self, folder: str) -> Membership | None:
         return self.memberships.get(folder)

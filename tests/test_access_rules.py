@@ -121,3 +121,13 @@ def test_a_file_appearing_during_a_members_write_is_not_clobbered(home_for, monk
         bob.write(READS, b"bob's version", overwrite=True)
     reads = home_for.cast.world.project_dir(home_for.cast.project) / "raw" / "reads.fastq"
     assert reads.read_bytes() == ORIGINAL
+
+
+def test_membership_without_file_system_access_hides_the_project():
+    from nels_core.access import Op, check
+    from nels_core.model import Account, Membership, Project, Role, User
+
+    project = Project(1, "No Files")
+    account = Account.of(User(1, "u"), [Membership(project, Role.PI, has_filesystem_access=False)])
+    with pytest.raises(NotFoundError):
+        check(account, "Projects/No-Files/a.txt", Op.READ)
