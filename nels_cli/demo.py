@@ -7,7 +7,6 @@ tree; ``--fresh`` lays it out anew.
 from __future__ import annotations
 
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 import click
@@ -17,9 +16,8 @@ from rich.table import Table
 from nels_core import config as nels_config
 from nels_core.checksums import StreamHasher
 from nels_core.connect import open_home
-from nels_core.delivered import delivered_md5
+from nels_core.delivery import read_delivery
 from nels_core.errors import AccessDeniedError
-from nels_core.illumina import parse_fastq_name
 
 out = Console(soft_wrap=True)
 
@@ -81,44 +79,37 @@ def demo_cmd(directory: Path, fresh: bool) -> None:
         out.print(f"  nels://{e.path}  [dim]{m.role.name.lower().replace('_', ' ')}[/]")
 
     run_dir = f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
-    files = [e for e in home.list(run_dir, recursive=True).entries if not e.is_dir]
-    lanes: dict[str, set[int]] = defaultdict(set)
-    reads: dict[str, set[str]] = defaultdict(set)
+    delivery = read_delivery(home, run_dir)
     checked = failed = 0
-    total = 0
-    for e in files:
-        parsed = parse_fastq_name(e.name)
-        if parsed is None:
-            continue
-        total += e.size
-        if not parsed.is_undetermined and not parsed.is_index:
-            lanes[parsed.sample].add(parsed.lane)
-            reads[parsed.sample].add(parsed.read)
-        expected = delivered_md5(home, e.path)
-        if expected:
+    for f in delivery.data_files():
+        if f.md5:
             h = StreamHasher(sha256=False)
-            for chunk in home.read_chunks(e.path):
+            for chunk in home.read_chunks(f"{run_dir}/{f.path}"):
                 h.update(chunk)
             checked += 1
-            failed += h.md5 != expected
+            failed += h.md5 != f.md5
 
-    table = Table(title=f"NorSeq delivery {RUN}", header_style="bold")
+    table = Table(title=f"NorSeq delivery {delivery.run}", header_style="bold")
     table.add_column("sample")
     table.add_column("lanes")
     table.add_column("layout")
-    for sample in sorted(lanes):
-        layout = "paired" if {"R1", "R2"} <= reads[sample] else "single"
-        table.add_row(sample, ",".join(map(str, sorted(lanes[sample]))), layout)
+    for sample in sorted(delivery.samples.values(), key=lambda s: s.id):
+        lanes = ",".join(map(str, sample.lanes))
+        table.add_row(sample.id, lanes, "paired" if sample.paired else "single")
     out.print()
     out.print(table)
+    total = sum(f.size for f in delivery.data_files())
     out.print(
-        f"{len(files)} files, {total:,} bytes of FASTQ; {checked} checked against md5sum.txt, "
-        f"[{'red' if failed else 'green'}]{failed} mismatches[/]"
+        f"{len(delivery.data_files())} FASTQ files, {total:,} bytes; {checked} checked against "
+        f"md5sum.txt, [{'red' if failed else 'green'}]{failed} mismatches[/]; "
+        f"{len(delivery.issues)} problems in the delivery"
     )
+    for issue in delivery.issues:
+        out.print(f"  [yellow]{issue}[/]")
 
     summary = "sample\tlanes\treads\n" + "".join(
-        f"{s}\t{','.join(map(str, sorted(lanes[s])))}\t{','.join(sorted(reads[s]))}\n"
-        for s in sorted(lanes)
+        f"{s.id}\t{','.join(map(str, s.lanes))}\t{','.join(sorted({f.read for f in s.files}))}\n"
+        for s in sorted(delivery.samples.values(), key=lambda s: s.id)
     )
     target = f"Personal/notes/{RUN}-samples.tsv"
     entry = home.write(target, summary.encode(), overwrite=True)

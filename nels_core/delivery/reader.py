@@ -1,0 +1,258 @@
+"""A delivery folder read into samples, files and checksums, with every
+problem found named (file and what is wrong).
+
+Illumina deliveries (bcl2fastq / BCL Convert) are recognised by their FASTQ
+names; index reads (I1/I2) are kept apart and ``Undetermined_S0`` reads
+belong to no sample. Any other folder of data files is read generically:
+one sample per file stem, ``_1``/``_2`` and ``_R1``/``_R2`` paired.
+
+Problems are warnings unless ``strict``, when they are one error.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from ..checksums import ChecksumFileError, is_checksum_file, parse_md5_list, parse_md5_single
+from ..errors import NelsError
+from ..illumina import FastqName, parse_fastq_name
+from .samplesheet import SampleSheet, SampleSheetError, parse_sample_sheet
+
+SAMPLE_SHEET_NAMES = ("SampleSheet.csv", "samplesheet.csv", "SampleSheet_v2.csv")
+REPORT_SUFFIXES = (".html", ".pdf", ".json", ".log", ".xml", ".zip", ".txt", ".csv", ".tsv")
+_GENERIC_PAIR = re.compile(r"^(?P<stem>.+?)(?:_R?(?P<read>[12]))?(?P<ext>(\.[^.]+)+)$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9._\-+]+$")
+
+
+class DeliveryError(NelsError, ValueError):
+    def __init__(self, issues: list[DeliveryIssue]):
+        self.issues = issues
+        super().__init__(
+            f"{len(issues)} problem(s) in the delivery:\n" + "\n".join(f"- {i}" for i in issues)
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryIssue:
+    code: str  # stable, for reports and tests
+    path: str  # the file the problem is in or about ("" for the folder)
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+@dataclass(frozen=True)
+class DataFile:
+    path: str  # relative to the delivery folder
+    size: int
+    md5: str | None  # from the delivered checksum files, lowercase
+    lane: int | None = None
+    read: str | None = None  # R1, R2, I1, I2 (or "1"/"2" in generic folders)
+
+
+@dataclass
+class Sample:
+    id: str
+    number: int | None = None
+    name: str = ""
+    files: list[DataFile] = field(default_factory=list)
+    index_files: list[DataFile] = field(default_factory=list)
+
+    @property
+    def lanes(self) -> list[int]:
+        return sorted({f.lane for f in self.files if f.lane is not None})
+
+    @property
+    def paired(self) -> bool:
+        return any(f.read in ("R2", "2") for f in self.files)
+
+
+@dataclass
+class Delivery:
+    root: str
+    kind: str  # "illumina" or "generic"
+    sample_sheet: SampleSheet | None
+    samples: dict[str, Sample]
+    undetermined: list[DataFile]
+    checksums: dict[str, str]  # relative path -> md5
+    other_files: list[DataFile]
+    issues: list[DeliveryIssue]
+
+    @property
+    def run(self) -> str:
+        if self.sample_sheet and self.sample_sheet.run_name:
+            return self.sample_sheet.run_name
+        return posixpath.basename(self.root.rstrip("/"))
+
+    def data_files(self) -> list[DataFile]:
+        out = [f for s in self.samples.values() for f in (*s.files, *s.index_files)]
+        return sorted(out + self.undetermined, key=lambda f: f.path)
+
+
+def read_delivery(store, base: str = "", strict: bool = False) -> Delivery:
+    """Read the delivery below ``base`` of ``store`` (a Home or a Storage)."""
+    prefix = f"{base}/" if base else ""
+    entries = [e for e in store.list(base, recursive=True).entries if not e.is_dir]
+    sizes = {e.path[len(prefix) :]: e.size for e in entries}
+    issues: list[DeliveryIssue] = []
+
+    checksums = _checksums(store, prefix, sizes, issues)
+    sheet = _sample_sheet(store, prefix, sizes, issues)
+    fastqs = {rel: parse_fastq_name(posixpath.basename(rel)) for rel in sizes}
+    fastqs = {rel: n for rel, n in fastqs.items() if n is not None}
+
+    def data_file(rel: str, lane=None, read=None) -> DataFile:
+        return DataFile(rel, sizes[rel], checksums.get(rel), lane, read)
+
+    samples: dict[str, Sample] = {}
+    undetermined: list[DataFile] = []
+    if fastqs:
+        kind = "illumina"
+        for rel, n in sorted(fastqs.items()):
+            f = data_file(rel, n.lane, n.read)
+            if n.is_undetermined:
+                undetermined.append(f)
+                continue
+            s = samples.setdefault(n.sample, Sample(n.sample, n.number))
+            (s.index_files if n.is_index else s.files).append(f)
+        _check_illumina(samples, fastqs, sheet, issues)
+    else:
+        kind = "generic"
+        _generic(sizes, checksums, sheet, samples, data_file)
+        if not samples:
+            issues.append(DeliveryIssue("no-data", base, "no data files found in this folder"))
+    used = {f.path for s in samples.values() for f in (*s.files, *s.index_files)}
+    used |= {f.path for f in undetermined}
+    other = [data_file(rel) for rel in sorted(sizes) if rel not in used]
+    for rel in sorted(checksums):
+        if rel not in sizes:
+            issues.append(
+                DeliveryIssue("missing-file", rel, "named in a checksum file but not delivered")
+            )
+    for rel in sorted(used):
+        name = posixpath.basename(rel)
+        if not _SAFE_NAME.match(name):
+            issues.append(
+                DeliveryIssue(
+                    "unsafe-name",
+                    rel,
+                    "spaces or non-ASCII characters in a file name are "
+                    "refused by NeLS and by the archives",
+                )
+            )
+    delivery = Delivery(base, kind, sheet, samples, undetermined, checksums, other, issues)
+    if strict and issues:
+        raise DeliveryError(issues)
+    return delivery
+
+
+def _checksums(store, prefix, sizes, issues) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for rel in sorted(sizes):
+        name = posixpath.basename(rel)
+        if not is_checksum_file(name):
+            continue
+        folder = posixpath.dirname(rel)
+        try:
+            text = store.read_bytes(prefix + rel).decode("utf-8", errors="replace")
+            if name.endswith(".md5") and name not in ("checksums.md5",):
+                out[rel[: -len(".md5")]] = parse_md5_single(text, rel)
+            else:
+                for listed, md5 in parse_md5_list(text, rel).items():
+                    out[posixpath.normpath(posixpath.join(folder, listed))] = md5
+        except ChecksumFileError as e:
+            issues.append(DeliveryIssue("bad-checksum-file", rel, _without_source(str(e), rel)))
+    return out
+
+
+def _without_source(message: str, rel: str) -> str:
+    """The issue already names the file: keep the line and the problem."""
+    for lead in (f"{rel}, ", f"{rel}: "):
+        if message.startswith(lead):
+            return message[len(lead) :]
+    return message
+
+
+def _sample_sheet(store, prefix, sizes, issues) -> SampleSheet | None:
+    candidates = sorted(
+        (rel for rel in sizes if posixpath.basename(rel) in SAMPLE_SHEET_NAMES),
+        key=lambda rel: (rel.count("/"), rel),
+    )
+    if not candidates:
+        return None
+    rel = candidates[0]
+    try:
+        text = store.read_bytes(prefix + rel).decode("utf-8")
+        return parse_sample_sheet(text, rel)
+    except UnicodeDecodeError:
+        issues.append(DeliveryIssue("bad-sample-sheet", rel, "not UTF-8 text"))
+    except SampleSheetError as e:
+        issues.append(DeliveryIssue("bad-sample-sheet", rel, _without_source(str(e), rel)))
+    return None
+
+
+def _check_illumina(samples, fastqs: dict[str, FastqName], sheet, issues) -> None:
+    paired_run = (sheet.paired if sheet else False) or any(n.read == "R2" for n in fastqs.values())
+    for s in samples.values():
+        by_lane: dict[int, set[str]] = {}
+        for f in s.files:
+            by_lane.setdefault(f.lane, set()).add(f.read)
+        for lane, reads in sorted(by_lane.items()):
+            if paired_run and "R1" in reads and "R2" not in reads:
+                issues.append(
+                    DeliveryIssue("unpaired", s.id, f"lane {lane} has R1 but no R2 for this sample")
+                )
+            if "R2" in reads and "R1" not in reads:
+                issues.append(DeliveryIssue("unpaired", s.id, f"lane {lane} has R2 but no R1"))
+        if not _SAFE_NAME.match(s.id):
+            issues.append(
+                DeliveryIssue("unsafe-name", s.id, "sample name has spaces or non-ASCII characters")
+            )
+    if sheet is None:
+        return
+    seen: dict[tuple, int] = {}
+    for row in sheet.rows:
+        key = (row.lane, row.sample_id.casefold())
+        if key in seen:
+            issues.append(
+                DeliveryIssue(
+                    "duplicate-sample",
+                    sheet.source,
+                    f"line {row.line}: sample {row.sample_id!r} appears again"
+                    + (f" in lane {row.lane}" if row.lane else "")
+                    + f" (first on line {seen[key]})",
+                )
+            )
+        else:
+            seen[key] = row.line
+    listed = set(sheet.sample_ids())
+    for sid in sorted(listed - set(samples)):
+        issues.append(
+            DeliveryIssue(
+                "no-reads", sheet.source, f"sample {sid!r} is in the sheet but has no FASTQ"
+            )
+        )
+    for sid in sorted(set(samples) - listed):
+        issues.append(
+            DeliveryIssue("not-in-sheet", sid, "FASTQ files for a sample the sheet lacks")
+        )
+    for sid, s in samples.items():
+        rows = [r for r in sheet.rows if r.sample_id == sid]
+        if rows:
+            s.name = rows[0].sample_name
+
+
+def _generic(sizes, checksums, sheet, samples, data_file) -> None:
+    for rel in sorted(sizes):
+        name = posixpath.basename(rel)
+        if is_checksum_file(name) or name in SAMPLE_SHEET_NAMES or name.startswith("."):
+            continue
+        if name.lower().endswith(REPORT_SUFFIXES):
+            continue
+        m = _GENERIC_PAIR.match(name)
+        stem, read = (m["stem"], m["read"]) if m else (name, None)
+        s = samples.setdefault(stem, Sample(stem))
+        s.files.append(data_file(rel, None, read))
