@@ -43,7 +43,6 @@ from nels_core.paths import PERSONAL, PROJECTS, normalise
 
 from .homes import HOMES, NelsSettings
 
-_SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(NelsSettings))
 SORTABLE = {"name": "name", "path": "name", "uri": "name", "size": "size", "ctime": "ctime"}
 
 
@@ -88,6 +87,14 @@ class NelsFileSourceConfiguration(BaseFileSourceConfiguration):
     transport: str = "auto"
     timeout: float = 30.0
     http_headers: dict[str, str] | None = None
+
+
+# the settings fields the resolved config carries under the same names
+_SETTINGS_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(NelsSettings)
+    if f.name in NelsFileSourceConfiguration.model_fields
+)
 
 
 class NelsFilesSource(
