@@ -21,3 +21,24 @@ def random_file(path: Path, size_mib: int) -> Path:
         for _ in range(size_mib):
             f.write(os.urandom(1 << 20))
     return path
+
+
+def openssh_options(work: Path, sshd, private_key: str) -> list[str]:
+    """The OpenSSH client options (scp/sftp) that reach ``sshd`` with this key
+    and its pinned host key, as the baselines use them."""
+    key_file = work / "id"
+    key_file.write_text(private_key)
+    key_file.chmod(0o600)
+    known_hosts = work / "known_hosts"
+    known_hosts.write_text(sshd.known_hosts)
+    return [
+        "-q",
+        "-o",
+        f"UserKnownHostsFile={known_hosts}",
+        "-o",
+        "BatchMode=yes",
+        "-i",
+        str(key_file),
+        "-P",
+        str(sshd.port),
+    ]

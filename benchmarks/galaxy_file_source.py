@@ -17,7 +17,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from common import random_file, timed  # noqa: I001 - benchmarks/common.py
+from common import openssh_options, random_file, timed  # noqa: I001 - benchmarks/common.py
 from galaxy.files import ConfiguredFileSources, ConfiguredFileSourcesConf
 from galaxy.files.models import FileSourcePluginsConfig
 from werkzeug.serving import make_server
@@ -90,21 +90,7 @@ def main() -> None:
         ours = sources.find_best_match("nels://Personal")
         stock = sources.find_best_match("gxfiles://stock/Personal")
         ctx = User("bench", token)
-        key_file = work / "id"
-        key_file.write_text(user.private_key)
-        key_file.chmod(0o600)
-        kh = work / "known_hosts"
-        kh.write_text(sshd.known_hosts)
-        scp = [
-            "scp",
-            "-q",
-            "-o",
-            f"UserKnownHostsFile={kh}",
-            "-i",
-            str(key_file),
-            "-P",
-            str(sshd.port),
-        ]
+        scp = ["scp", *openssh_options(work, sshd, user.private_key)]
         remote = f"{sshd.login}@127.0.0.1:Personal/bench"
 
         ops = {

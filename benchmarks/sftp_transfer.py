@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import random_file, timed  # noqa: I001 - benchmarks/common.py
+from common import openssh_options, random_file, timed  # noqa: I001 - benchmarks/common.py
 
 from nels_core.credentials import SshCredentials
 from nels_core.storage.sftp import Hop, SftpConfig, SftpStorage
@@ -38,22 +38,7 @@ def main() -> None:
 
     with Sshd(work / "sshd") as sshd:
         key = sshd.add_user(home)
-        key_file = work / "id"
-        key_file.write_text(key)
-        key_file.chmod(0o600)
-        kh = work / "known_hosts"
-        kh.write_text(sshd.known_hosts)
-        ssh_opts = [
-            "-q",
-            "-o",
-            f"UserKnownHostsFile={kh}",
-            "-o",
-            "BatchMode=yes",
-            "-i",
-            str(key_file),
-            "-P",
-            str(sshd.port),
-        ]
+        ssh_opts = openssh_options(work, sshd, key)
         remote = f"{sshd.login}@127.0.0.1:Personal/bench"
         storage = SftpStorage(
             SftpConfig(
@@ -117,7 +102,7 @@ def main() -> None:
                 subprocess.run(
                     [
                         "sftp",
-                        *[o.replace("-P", "-P") for o in ssh_opts],
+                        *ssh_opts,
                         "-b",
                         "-",
                         f"{sshd.login}@127.0.0.1",
