@@ -7,7 +7,9 @@ NorSeq deliveries carry ``md5sum.txt`` (``<md5>  <name>`` per line, as
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
+import threading
 
 from .errors import NelsError
 
@@ -16,29 +18,74 @@ CHECKSUM_LIST_NAMES = ("md5sum.txt", "md5sums.txt", "MD5SUM.txt", "checksums.md5
 
 
 class StreamHasher:
-    """MD5 and SHA-256 of bytes as they pass, plus their count."""
+    """MD5 and SHA-256 of bytes as they pass, plus their count.
 
-    __slots__ = ("_md5", "_sha256", "size")
+    With ``threaded=True`` each sum runs on a thread of its own (hashlib lets
+    go of the GIL on large buffers), so hashing overlaps with sending instead
+    of adding to it; ``finish()`` waits for them, and reading a sum calls it.
+    """
 
-    def __init__(self, sha256: bool = True, md5: bool = True):
+    def __init__(self, sha256: bool = True, md5: bool = True, threaded: bool = False):
         self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self._sha256 = hashlib.sha256() if sha256 else None
         self.size = 0
+        self._workers: list[_HashWorker] = []
+        if threaded:
+            self._workers = [_HashWorker(h) for h in (self._md5, self._sha256) if h is not None]
 
     def update(self, chunk: bytes | memoryview) -> None:
-        if self._md5 is not None:
-            self._md5.update(chunk)
-        if self._sha256 is not None:
-            self._sha256.update(chunk)
+        if self._workers:
+            if not isinstance(chunk, bytes):
+                chunk = bytes(chunk)  # the caller may reuse its buffer
+            for w in self._workers:
+                w.feed(chunk)
+        else:
+            if self._md5 is not None:
+                self._md5.update(chunk)
+            if self._sha256 is not None:
+                self._sha256.update(chunk)
         self.size += len(chunk)
+
+    def finish(self) -> None:
+        workers, self._workers = self._workers, []
+        for w in workers:
+            w.join()
 
     @property
     def md5(self) -> str | None:
+        self.finish()
         return self._md5.hexdigest() if self._md5 is not None else None
 
     @property
     def sha256(self) -> str | None:
+        self.finish()
         return self._sha256.hexdigest() if self._sha256 is not None else None
+
+
+class _HashWorker:
+    """One hash fed from a bounded queue by its own thread."""
+
+    _DEPTH = 8  # chunks waiting: bounds memory, keeps the thread busy
+
+    def __init__(self, digest):
+        self._digest = digest
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._room = threading.Semaphore(self._DEPTH)
+        self._thread = threading.Thread(target=self._run, name="nels-hash", daemon=True)
+        self._thread.start()
+
+    def feed(self, chunk: bytes) -> None:
+        self._room.acquire()
+        self._queue.put(chunk)
+
+    def join(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._digest.update(chunk)
+            self._room.release()
 
 
 class ChecksumFileError(NelsError, ValueError):

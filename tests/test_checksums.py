@@ -9,11 +9,15 @@ from nels_core.model import Account, User
 from nels_core.storage.local import LocalStorage
 
 
-def test_stream_hasher_matches_hashlib():
-    h = StreamHasher()
-    for part in (b"abc", b"", b"def" * 1000):
+@pytest.mark.parametrize("threaded", [False, True])
+def test_stream_hasher_matches_hashlib(threaded):
+    h = StreamHasher(threaded=threaded)
+    buf = bytearray(b"abc")
+    h.update(buf)
+    buf[:] = b"XYZ"  # a caller reusing its buffer must not change what was hashed
+    for part in (b"", memoryview(b"def" * 1000), *(bytes([i]) * 4096 for i in range(40))):
         h.update(part)
-    data = b"abc" + b"def" * 1000
+    data = b"abc" + b"def" * 1000 + b"".join(bytes([i]) * 4096 for i in range(40))
     assert (h.md5, h.sha256, h.size) == (
         hashlib.md5(data).hexdigest(),
         hashlib.sha256(data).hexdigest(),

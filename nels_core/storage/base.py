@@ -160,9 +160,14 @@ class Storage(ABC):
         """
         parent, _, name = path.rpartition("/")
         partial = f"{parent}/{partial_name(name)}" if parent else partial_name(name)
-        hasher = StreamHasher(sha256=checksums, md5=checksums or expected_md5 is not None)
+        hasher = StreamHasher(
+            sha256=checksums, md5=checksums or expected_md5 is not None, threaded=True
+        )
         try:
-            stored = self._write_partial(partial, _chunks_of(source), hasher)
+            try:
+                stored = self._write_partial(partial, _chunks_of(source), hasher)
+            finally:
+                hasher.finish()
             _verify(path, hasher, stored, expected_size, expected_md5)
             self._commit(partial, path, overwrite)
         except BaseException:
