@@ -18,6 +18,7 @@ from nels_core.checksums import StreamHasher
 from nels_core.connect import open_home
 from nels_core.delivery import read_delivery
 from nels_core.errors import AccessDeniedError
+from nels_core.isa.export import export_bundle
 
 out = Console(soft_wrap=True)
 
@@ -120,7 +121,21 @@ def demo_cmd(directory: Path, fresh: bool) -> None:
     except AccessDeniedError as e:
         out.print(f"[yellow]As a project member you may not delete:[/] {e}")
 
+    bundle = directory / "isa-bundle"
+    result = export_bundle(
+        home, f"Projects/{SEQ_PROJECT}", f"nels://Projects/{SEQ_PROJECT}", SEQ_PROJECT, bundle
+    )
+    out.print(
+        f"Exported the project as an ISA bundle to {bundle}: "
+        f"{len(result.investigation.samples())} samples, {len(result.investigation.files())} "
+        f"files; {len(result.issues)} things the metadata sheet should add (export-report.json)"
+    )
+
     out.print(f"\nTry: nels-bundle ls nels://{run_dir}/fastq --limit 5 --sort size --reverse")
+    out.print(
+        f"     nels-bundle --config {config} isa template nels://Projects/{SEQ_PROJECT} "
+        "--out sheet.tsv"
+    )
     out.print(f"     nels-bundle --config {config} get nels://{run_dir}/SampleSheet.csv /tmp/")
     if failed:
         raise SystemExit(1)

@@ -92,10 +92,16 @@ class Delivery:
         return sorted(out + self.undetermined, key=lambda f: f.path)
 
 
-def read_delivery(store, base: str = "", strict: bool = False) -> Delivery:
-    """Read the delivery below ``base`` of ``store`` (a Home or a Storage)."""
+def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> Delivery:
+    """Read the delivery below ``base`` of ``store`` (a Home or a Storage).
+
+    ``entries``: the files below ``base`` when the caller has listed them
+    already (one listing of a big project, not one per delivery).
+    """
     prefix = f"{base}/" if base else ""
-    entries = [e for e in store.list(base, recursive=True).entries if not e.is_dir]
+    if entries is None:
+        entries = store.list(base, recursive=True).entries
+    entries = [e for e in entries if not e.is_dir]
     sizes = {e.path[len(prefix) :]: e.size for e in entries}
     issues: list[DeliveryIssue] = []
 
@@ -147,6 +153,16 @@ def read_delivery(store, base: str = "", strict: bool = False) -> Delivery:
     if strict and issues:
         raise DeliveryError(issues)
     return delivery
+
+
+def is_data_file(name: str) -> bool:
+    """Whether a file of this name is data (not a sheet, checksum, report or hidden)."""
+    return not (
+        is_checksum_file(name)
+        or name in SAMPLE_SHEET_NAMES
+        or name.startswith(".")
+        or name.lower().endswith(REPORT_SUFFIXES)
+    )
 
 
 def _checksums(store, prefix, sizes, issues) -> dict[str, str]:
@@ -239,18 +255,18 @@ def _check_illumina(samples, fastqs: dict[str, FastqName], sheet, issues) -> Non
         issues.append(
             DeliveryIssue("not-in-sheet", sid, "FASTQ files for a sample the sheet lacks")
         )
+    first_rows = {}
+    for r in sheet.rows:
+        first_rows.setdefault(r.sample_id, r)
     for sid, s in samples.items():
-        rows = [r for r in sheet.rows if r.sample_id == sid]
-        if rows:
-            s.name = rows[0].sample_name
+        if sid in first_rows:
+            s.name = first_rows[sid].sample_name
 
 
 def _generic(sizes, checksums, sheet, samples, data_file) -> None:
     for rel in sorted(sizes):
         name = posixpath.basename(rel)
-        if is_checksum_file(name) or name in SAMPLE_SHEET_NAMES or name.startswith("."):
-            continue
-        if name.lower().endswith(REPORT_SUFFIXES):
+        if not is_data_file(name):
             continue
         m = _GENERIC_PAIR.match(name)
         stem, read = (m["stem"], m["read"]) if m else (name, None)

@@ -1,0 +1,168 @@
+"""``isa export``: a NeLS folder (and a metadata sheet) to an ISA bundle.
+
+The bundle is written into a hidden folder beside ``out`` and renamed into
+place when complete, so an interrupted export leaves the previous bundle
+whole. A folder that is not an earlier bundle is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..delivery import DeliveryError, DeliveryIssue
+from ..errors import NelsError
+from .isajson import write_isajson
+from .isatab import write_isatab
+from .manifest import Mismatch, fill_md5, verify, write_manifest
+from .mapping import map_source
+from .model import InvestigationRecord
+from .rocrate import write_rocrate
+from .sheet import apply_sheet, describe_missing, read_sheet
+
+BUNDLE_MARKERS = ("isa.json", "manifest-md5.txt", "ro-crate-metadata.json")
+REPORT = "export-report.json"
+
+
+class ExportError(NelsError, ValueError):
+    pass
+
+
+@dataclass
+class ExportResult:
+    investigation: InvestigationRecord
+    issues: list[DeliveryIssue]
+    computed_md5: int = 0
+    verified: int | None = None  # files whose MD5 was recomputed and matched
+    mismatches: list[Mismatch] = field(default_factory=list)
+    out: Path | None = None
+
+
+def describe(
+    store,
+    base: str,
+    location: str,
+    identifier: str,
+    metadata: Path | None = None,
+    strict: bool = False,
+) -> tuple[InvestigationRecord, list[DeliveryIssue]]:
+    """The ISA records for a folder, the sheet applied, and every problem found."""
+    mapped = map_source(store, base, location, identifier)
+    inv, issues = mapped.investigation, list(mapped.issues)
+    if metadata is not None:
+        apply_sheet(inv, read_sheet(metadata))
+    for what, names in describe_missing(inv):
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        issues.append(
+            DeliveryIssue(
+                "missing-metadata", "", f"{what} not given for {len(names)} sample(s): {shown}"
+            )
+        )
+    if strict and issues:
+        raise DeliveryError(issues)
+    return inv, issues
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Pause the cycle collector: building 100,000s of small records makes its
+    full passes the only part of an export that grows faster than linearly."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def export_bundle(
+    store,
+    base: str,
+    location: str,
+    identifier: str,
+    out: Path,
+    metadata: Path | None = None,
+    strict: bool = False,
+    check: bool = False,
+    tick=None,
+) -> ExportResult:
+    with _no_cyclic_gc():
+        return _export(store, base, location, identifier, out, metadata, strict, check, tick)
+
+
+def _export(store, base, location, identifier, out, metadata, strict, check, tick):
+    inv, issues = describe(store, base, location, identifier, metadata, strict)
+    result = ExportResult(inv, issues)
+    result.computed_md5 = fill_md5(store, base, inv, tick)
+    if check:
+        files = inv.files()
+        result.mismatches = verify(store, base, files, tick)
+        result.verified = len(files) - len(result.mismatches)
+        if result.mismatches:
+            raise ExportError(
+                f"{len(result.mismatches)} file(s) differ from their delivered MD5; "
+                "nothing written:\n"
+                + "\n".join(
+                    f"- {m.path}: expected {m.expected}, read {m.actual}" for m in result.mismatches
+                )
+            )
+    result.out = _write_bundle(inv, issues, out, result)
+    return result
+
+
+def _write_bundle(inv: InvestigationRecord, issues, out: Path, result: ExportResult) -> Path:
+    out = out.absolute()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_bundle(out))):
+        raise ExportError(f"{out} exists and is not an ISA bundle; refusing to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    work = out.parent / f".{out.name}.part-{tag}"
+    work.mkdir()
+    try:
+        tab = write_isatab(inv, work / "isa-tab")
+        write_isajson(inv, work / "isa.json")
+        write_manifest(inv, work / "manifest-md5.txt")
+        (work / REPORT).write_text(json.dumps(_report(inv, issues, result), indent=1) + "\n")
+        parts = [f"isa-tab/{p.name}" for p in tab] + ["isa.json", "manifest-md5.txt", REPORT]
+        write_rocrate(inv, work, parts)
+        old = out.parent / f".{out.name}.old-{tag}"
+        if out.exists():
+            out.rename(old)
+        work.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out
+
+
+def _is_bundle(folder: Path) -> bool:
+    return any((folder / m).exists() for m in BUNDLE_MARKERS)
+
+
+def _report(inv: InvestigationRecord, issues, result: ExportResult) -> dict:
+    """What was exported and every warning; nothing time- or machine-dependent."""
+    return {
+        "source": inv.location,
+        "investigation": inv.identifier,
+        "studies": [
+            {
+                "identifier": st.identifier,
+                "folder": st.key or ".",
+                "samples": len(st.samples),
+                "assays": [a.filename for a in st.assays()],
+            }
+            for st in inv.studies
+        ],
+        "samples": len(inv.samples()),
+        "files": len(inv.files()),
+        "md5_computed": result.computed_md5,
+        "md5_verified": result.verified,
+        "warnings": [{"code": i.code, "path": i.path, "message": i.message} for i in issues],
+    }

@@ -1,0 +1,174 @@
+"""NeLS folders to ISA: which folder is a study, what each sample becomes.
+
+The rule (README "ISA mapping"):
+- the exported folder (a NeLS project, or any folder in it) is the
+  investigation; a project's folder name is its identifier;
+- each *delivery* below it is a study: a folder holding a sample sheet
+  (with everything below it), else a folder holding data files directly;
+- within a study, one assay per measurement type (genome, transcription,
+  metagenome), as the library strategy and source imply;
+- each sample: Source -> Sample -> extract -> library construction ->
+  sequencing of each lane (one ISA Assay Name per lane) -> its read files.
+The metadata sheet fills in what a delivery cannot say, and may move
+samples between studies or into new ones.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from .. import vocab
+from ..delivery import (
+    SAMPLE_SHEET_NAMES,
+    Delivery,
+    DeliveryError,
+    DeliveryIssue,
+    is_data_file,
+    read_delivery,
+)
+from .model import InvestigationRecord, Library, RawFile, Run, SampleRecord, StudyRecord
+
+
+@dataclass
+class Mapped:
+    investigation: InvestigationRecord
+    deliveries: dict[str, Delivery]  # study key -> what was read there
+    issues: list[DeliveryIssue]
+
+
+def find_deliveries(entries, base: str) -> dict[str, list]:
+    """``{folder relative to base: its file entries}``, one per delivery."""
+    prefix = f"{base}/" if base else ""
+    files = [(e.path[len(prefix) :], e) for e in entries if not e.is_dir]
+    sheets = {
+        posixpath.dirname(rel) for rel, _ in files if posixpath.basename(rel) in SAMPLE_SHEET_NAMES
+    }
+    # a sample sheet inside another delivery belongs to it
+    sheet_roots = {d for d in sheets if not _ancestors(d) & sheets}
+
+    def owner_by_sheet(folder: str) -> str | None:
+        return _sheet_root(folder, sheet_roots)
+
+    generic = {
+        posixpath.dirname(rel)
+        for rel, _ in files
+        if is_data_file(posixpath.basename(rel)) and owner_by_sheet(posixpath.dirname(rel)) is None
+    }
+    out: dict[str, list] = {r: [] for r in sorted(sheet_roots | generic)}
+    for rel, e in files:
+        folder = posixpath.dirname(rel)
+        owner = owner_by_sheet(folder)
+        if owner is None and folder in generic:
+            owner = folder
+        if owner is not None:
+            out[owner].append(e)
+    return out
+
+
+def _ancestors(folder: str) -> set[str]:
+    """The folders above ``folder`` (relative paths, "" the top)."""
+    out = set()
+    while folder:
+        folder = posixpath.dirname(folder)
+        out.add(folder)
+    return out
+
+
+def _sheet_root(folder: str, roots: set[str]) -> str | None:
+    """The delivery root ``folder`` is in or below, if any."""
+    while True:
+        if folder in roots:
+            return folder
+        if not folder:
+            return None
+        folder = posixpath.dirname(folder)
+
+
+def map_source(store, base: str, location: str, identifier: str, strict: bool = False) -> Mapped:
+    """Read every delivery below ``base`` and describe them as ISA.
+
+    ``location`` is how the result names the source (a nels:// URI or a
+    local path); ``identifier`` names the investigation.
+    """
+    entries = store.list(base, recursive=True).entries
+    deliveries: dict[str, Delivery] = {}
+    issues: list[DeliveryIssue] = []
+    for key, files in find_deliveries(entries, base).items():
+        folder = posixpath.join(base, key) if key else base
+        d = read_delivery(store, folder, entries=files)
+        deliveries[key] = d
+        issues += [_under(key, i) for i in d.issues]
+    if not deliveries:
+        issues.append(DeliveryIssue("no-data", base, "no data files found in this folder"))
+    if strict and issues:
+        raise DeliveryError(issues)
+
+    inv = InvestigationRecord(identifier=identifier, title=identifier, location=location)
+    used: set[str] = set()
+    for key, d in deliveries.items():
+        inv.studies.append(_study(key, d, location, used))
+    return Mapped(inv, deliveries, issues)
+
+
+def _under(key: str, issue: DeliveryIssue) -> DeliveryIssue:
+    """The issue with its path relative to the exported folder."""
+    if not key or issue.path.startswith(key):
+        return issue
+    return DeliveryIssue(issue.code, posixpath.join(key, issue.path), issue.message)
+
+
+def _study(key: str, d: Delivery, location: str, used: set[str]) -> StudyRecord:
+    name = d.run if d.kind == "illumina" else posixpath.basename(key) or _last(location)
+    identifier = name
+    n = 2
+    while identifier in used:
+        identifier, n = f"{name}-{n}", n + 1
+    used.add(identifier)
+    what = f"sequencing run {d.run}" if d.kind == "illumina" else f"data files in {key or '.'}"
+    study = StudyRecord(
+        key=key,
+        identifier=identifier,
+        title=what[0].upper() + what[1:],
+        description=f"{len(d.samples)} samples: {what}.",
+    )
+    instrument = _instrument(d)
+    for sample in d.samples.values():
+        runs: dict[int | None, list[RawFile]] = {}
+        for f in sample.files:
+            rel = posixpath.join(key, f.path) if key else f.path
+            loc = f"{location.rstrip('/')}/{rel}"
+            runs.setdefault(f.lane, []).append(RawFile(rel, f.size, f.md5, f.read, loc))
+        study.samples.append(
+            SampleRecord(
+                name=sample.id,
+                source=sample.id,
+                study=key,
+                library=Library(layout="PAIRED" if sample.paired else "SINGLE"),
+                instrument=instrument,
+                runs=[
+                    Run(f"{sample.id}.L{lane:03d}" if lane else sample.id, lane, files)
+                    for lane, files in sorted(runs.items(), key=lambda kv: kv[0] or 0)
+                ],
+            )
+        )
+    return study
+
+
+def _instrument(d: Delivery) -> str:
+    """The ENA instrument model the sample sheet names, when it names one exactly."""
+    if d.sample_sheet is None:
+        return ""
+    header = d.sample_sheet.header
+    models = vocab.all_instrument_models()
+    for key in ("InstrumentType", "Instrument", "InstrumentPlatform"):
+        value = header.get(key, "")
+        for candidate in (value, f"Illumina {value}"):
+            found = vocab.canonical(candidate, models) if value else None
+            if found and found != "unspecified":
+                return found
+    return ""
+
+
+def _last(location: str) -> str:
+    return posixpath.basename(location.rstrip("/")) or "data"

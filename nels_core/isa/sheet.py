@@ -1,0 +1,535 @@
+"""The metadata sheet: what a delivery cannot say, filled in by the researcher.
+
+Four sections, as TSV (``[Investigation]``, ``[Studies]``, ``[Contacts]``,
+``[Samples]`` blocks, ``#`` comments) or XLSX (one worksheet each):
+
+- Investigation: ``field<TAB>value`` rows (identifier, title, description,
+  submission date, public release date);
+- Studies: one row per study; ``study`` is the delivery folder the export
+  found (``.`` for the exported folder itself) or a new name, which makes a
+  new study that samples can be moved into;
+- Contacts: people, for a study or (``study`` empty) for the investigation;
+- Samples: one row per sample; fixed columns, plus any number of
+  ``Characteristics[<name>]`` columns.
+
+Every error names the file, the row and the column; all of them are
+reported at once.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import vocab
+from ..errors import NelsError
+from .model import InvestigationRecord, Person, StudyRecord, Term
+
+INVESTIGATION_FIELDS = (
+    "identifier",
+    "title",
+    "description",
+    "submission date",
+    "public release date",
+)
+STUDY_COLUMNS = (
+    "study",
+    "identifier",
+    "title",
+    "description",
+    "submission date",
+    "public release date",
+)
+CONTACT_COLUMNS = ("study", "last name", "first name", "email", "affiliation", "roles", "orcid")
+SAMPLE_COLUMNS = (
+    "study",
+    "sample",
+    "source",
+    "organism",
+    "taxon id",
+    "collection date",
+    "geographic location",
+    "library strategy",
+    "library source",
+    "library selection",
+    "library layout",
+    "instrument",
+)
+SECTIONS = {
+    "Investigation": ("field", "value"),
+    "Studies": STUDY_COLUMNS,
+    "Contacts": CONTACT_COLUMNS,
+    "Samples": SAMPLE_COLUMNS,
+}
+# Sample attributes that become ISA sample characteristics (ENA's names).
+COLLECTION_DATE = "collection date"
+GEO_LOCATION = "geographic location (country and/or sea)"
+THIS_FOLDER = "."
+
+
+class SheetError(NelsError, ValueError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} problem(s) in the metadata sheet:\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
+
+
+@dataclass
+class Row:
+    where: str  # "sheet.tsv, line 12" / "sheet.xlsx, Samples row 3"
+    cells: dict[str, str]  # column name -> value, stripped
+
+    def at(self, column: str) -> str:
+        return f"{self.where}, column {column!r}"
+
+
+@dataclass
+class Section:
+    name: str
+    header: list[str]
+    rows: list[Row] = field(default_factory=list)
+
+
+# --- reading ----------------------------------------------------------------------
+def read_sheet(path: Path) -> dict[str, Section]:
+    if path.suffix.lower() == ".xlsx":
+        return _read_xlsx(path)
+    return _read_tsv(path)
+
+
+def _read_tsv(path: Path) -> dict[str, Section]:
+    problems: list[str] = []
+    sections: dict[str, Section] = {}
+    current: Section | None = None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SheetError([f"{path.name}: not UTF-8 text (byte {e.start})"]) from None
+    for n, line in enumerate(text.splitlines(), 1):
+        cells = [c.strip() for c in line.split("\t")]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if cells[0].startswith("[") and cells[0].endswith("]"):
+            current = _open_section(cells[0][1:-1], f"{path.name}, line {n}", sections, problems)
+            if current is not None and current.name == "Investigation":
+                current.header = list(SECTIONS["Investigation"])
+            continue
+        if current is None:
+            problems.append(f"{path.name}, line {n}: data before the first [Section] line")
+        elif not current.header:
+            current.header = _header(cells, f"{path.name}, line {n}", current.name, problems)
+        else:
+            current.rows.append(Row(f"{path.name}, line {n}", _cells(current.header, cells)))
+    if problems:
+        raise SheetError(problems)
+    return sections
+
+
+def _read_xlsx(path: Path) -> dict[str, Section]:
+    try:
+        import openpyxl
+    except ImportError:
+        raise NelsError(
+            "reading .xlsx sheets needs openpyxl: pip install 'nels-bundle[isa]'"
+        ) from None
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
+        raise SheetError([f"{path.name}: not a readable .xlsx workbook ({e})"]) from None
+    problems: list[str] = []
+    sections: dict[str, Section] = {}
+    for ws in book.worksheets:
+        section = _open_section(ws.title, f"{path.name}, sheet {ws.title!r}", sections, problems)
+        if section is None:
+            continue
+        for n, values in enumerate(ws.iter_rows(values_only=True), 1):
+            cells = [_xlsx_text(v) for v in values]
+            if not any(cells) or cells[0].startswith("#"):
+                continue
+            where = f"{path.name}, {ws.title} row {n}"
+            if not section.header:
+                section.header = _header(cells, where, section.name, problems)
+            else:
+                section.rows.append(Row(where, _cells(section.header, cells)))
+    book.close()
+    if problems:
+        raise SheetError(problems)
+    return sections
+
+
+def _xlsx_text(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "date") and hasattr(value, "isoformat"):  # a cell Excel typed as a date
+        return value.date().isoformat() if hasattr(value, "hour") else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _open_section(name: str, where: str, sections, problems) -> Section | None:
+    if name not in SECTIONS:
+        problems.append(f"{where}: unknown section {name!r}; expected one of {', '.join(SECTIONS)}")
+        return None
+    if name in sections:
+        problems.append(f"{where}: section {name!r} appears twice")
+        return None
+    sections[name] = Section(name, [])
+    return sections[name]
+
+
+def _header(cells: list[str], where: str, section: str, problems: list[str]) -> list[str]:
+    header = [c for c in cells]
+    while header and not header[-1]:
+        header.pop()
+    known = SECTIONS[section]
+    for i, name in enumerate(header):
+        if name in known or (section == "Samples" and _characteristic(name)):
+            continue
+        problems.append(f"{where}, column {i + 1}: unknown column {name!r} in [{section}]")
+    for name in known[:2] if section != "Investigation" else ():
+        if name not in header:
+            problems.append(f"{where}: [{section}] needs a {name!r} column")
+    return header
+
+
+def _cells(header: list[str], cells: list[str]) -> dict[str, str]:
+    return {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
+
+
+def _characteristic(column: str) -> str | None:
+    if column.startswith("Characteristics[") and column.endswith("]") and len(column) > 17:
+        return column[16:-1].strip()
+    return None
+
+
+# --- applying ---------------------------------------------------------------------
+def apply_sheet(inv: InvestigationRecord, sections: dict[str, Section]) -> None:
+    """Fill ``inv`` from the sheet, in place; SheetError lists every problem."""
+    problems: list[str] = []
+    for row in sections.get("Investigation", Section("", [])).rows:
+        key, value = row.cells.get("field", ""), row.cells.get("value", "")
+        if key not in INVESTIGATION_FIELDS:
+            problems.append(f"{row.at('field')}: unknown field {key!r}")
+            continue
+        if key.endswith("date") and value and not vocab.ISO_DATE.match(value):
+            problems.append(f"{row.at('value')}: {value!r} is not an ISO 8601 date (YYYY-MM-DD)")
+            continue
+        attr = {"submission date": "submission_date", "public release date": "release_date"}
+        setattr(inv, attr.get(key, key), value)
+
+    studies = {st.key: st for st in inv.studies}
+    for row in sections.get("Studies", Section("", [])).rows:
+        key = _key(row.cells.get("study", ""))
+        st = studies.get(key)
+        if st is None:
+            st = StudyRecord(key=key, identifier=key)
+            studies[key] = st
+            inv.studies.append(st)
+        for column, attr in (
+            ("identifier", "identifier"),
+            ("title", "title"),
+            ("description", "description"),
+            ("submission date", "submission_date"),
+            ("public release date", "release_date"),
+        ):
+            value = row.cells.get(column, "")
+            if not value:
+                continue
+            if column.endswith("date") and not vocab.ISO_DATE.match(value):
+                problems.append(f"{row.at(column)}: {value!r} is not an ISO 8601 date (YYYY-MM-DD)")
+            else:
+                setattr(st, attr, value)
+
+    for row in sections.get("Contacts", Section("", [])).rows:
+        c = row.cells
+        if not c.get("last name"):
+            problems.append(f"{row.at('last name')}: a contact needs a last name")
+            continue
+        p = Person(
+            c.get("last name", ""),
+            c.get("first name", ""),
+            c.get("email", ""),
+            c.get("affiliation", ""),
+            c.get("roles", ""),
+            c.get("orcid", ""),
+        )
+        if c.get("study"):
+            st = studies.get(_key(c["study"]))
+            if st is None:
+                problems.append(
+                    f"{row.at('study')}: no study {c['study']!r} in the data or [Studies]"
+                )
+                continue
+            st.contacts.append(p)
+        else:
+            inv.contacts.append(p)
+
+    _apply_samples(inv, studies, sections.get("Samples", Section("", [])), problems)
+    if problems:
+        raise SheetError(problems)
+
+
+def _key(text: str) -> str:
+    return "" if text in ("", THIS_FOLDER) else text.strip("/")
+
+
+def _apply_samples(inv, studies: dict[str, StudyRecord], section: Section, problems: list[str]):
+    samples = {(s.study, s.name): s for s in inv.samples()}
+    by_name: dict[str, list] = {}
+    for s in samples.values():
+        by_name.setdefault(s.name, []).append(s)
+    seen: dict[int, str] = {}  # sample record -> the row that described it
+    for row in section.rows:
+        c = row.cells
+        name = c.get("sample", "")
+        matches = by_name.get(name, [])
+        if len(matches) > 1:  # the same sample id in two deliveries: the study column decides
+            matches = [s for s in matches if s.study == _key(c.get("study", ""))] or matches
+        if not matches:
+            problems.append(f"{row.at('sample')}: no sample {name!r} in the exported data")
+            continue
+        if len(matches) > 1:
+            problems.append(f"{row.at('study')}: sample {name!r} is in several studies; name one")
+            continue
+        s = matches[0]
+        if id(s) in seen:
+            problems.append(f"{row.at('sample')}: sample {name!r} again (first at {seen[id(s)]})")
+            continue
+        seen[id(s)] = row.where
+        _apply_sample(s, row, studies, problems)
+    # rebuild each study's sample list: the sheet may have moved samples
+    for st in studies.values():
+        st.samples = []
+    for s in samples.values():
+        studies[s.study].samples.append(s)
+    inv.studies = [st for st in inv.studies if st.samples]  # all moved away: no study left
+
+
+def _apply_sample(s, row: Row, studies, problems: list[str]) -> None:
+    c = row.cells
+    key = _key(c.get("study", s.study or THIS_FOLDER))
+    if key not in studies:
+        problems.append(f"{row.at('study')}: no study {c.get('study')!r} in the data or [Studies]")
+    else:
+        s.study = key
+    if c.get("source"):
+        s.source = c["source"]
+    organism, taxon = c.get("organism", ""), c.get("taxon id", "")
+    if taxon and not taxon.isdigit():
+        problems.append(f"{row.at('taxon id')}: {taxon!r} is not an NCBI taxon id (digits only)")
+    elif organism or taxon:
+        s.organism = Term(organism, "NCBITaxon", vocab.NCBI_TAXON + taxon if taxon else "")
+    date = c.get("collection date", "")
+    if date:
+        if not (vocab.ISO_DATE.match(date) or date in vocab.INSDC_MISSING):
+            problems.append(
+                f"{row.at('collection date')}: {date!r} is neither an ISO 8601 date "
+                "(YYYY, YYYY-MM or YYYY-MM-DD) nor an INSDC missing-value term"
+            )
+        else:
+            s.characteristics[COLLECTION_DATE] = date
+    if c.get("geographic location"):
+        s.characteristics[GEO_LOCATION] = c["geographic location"]
+    for column, value in c.items():
+        name = _characteristic(column)
+        if name and value:
+            s.characteristics[name] = value
+    lib = s.library
+    for column, allowed, attr in (
+        ("library strategy", vocab.LIBRARY_STRATEGIES, "strategy"),
+        ("library source", vocab.LIBRARY_SOURCES, "source"),
+        ("library selection", vocab.LIBRARY_SELECTIONS, "selection"),
+        ("library layout", ("SINGLE", "PAIRED"), "layout"),
+    ):
+        value = c.get(column, "")
+        if not value:
+            continue
+        found = vocab.canonical(value, allowed)
+        if found is None:
+            problems.append(
+                f"{row.at(column)}: {value!r} is not one of ENA's values ({_some(allowed)})"
+            )
+        else:
+            setattr(lib, attr, found)
+    if lib.layout == "PAIRED" and not any(f.read in ("R2", "2") for f in s.files()):
+        problems.append(
+            f"{row.at('library layout')}: PAIRED, but sample {s.name!r} has no second reads"
+        )
+    if c.get("instrument"):
+        found = vocab.canonical(c["instrument"], vocab.all_instrument_models())
+        if found is None:
+            problems.append(
+                f"{row.at('instrument')}: {c['instrument']!r} is not an ENA instrument model "
+                "(for example 'Illumina NovaSeq 6000', 'NextSeq 2000', 'unspecified')"
+            )
+        else:
+            s.instrument = found
+
+
+def _some(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:6]) + (", ..." if len(values) > 6 else "")
+
+
+# --- the template -----------------------------------------------------------------
+def template_sections(inv: InvestigationRecord) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The sheet pre-filled from what the export found: ``{section: (header, rows)}``."""
+    characteristics = list(
+        dict.fromkeys(
+            k
+            for s in inv.samples()
+            for k in s.characteristics
+            if k not in (COLLECTION_DATE, GEO_LOCATION)
+        )
+    )
+    samples = []
+    for s in inv.samples():
+        o = s.organism
+        samples.append(
+            [
+                s.study or THIS_FOLDER,
+                s.name,
+                s.source,
+                o.label if o else "",
+                o.accession.rsplit("_", 1)[-1] if o and o.accession else "",
+                s.characteristics.get(COLLECTION_DATE, ""),
+                s.characteristics.get(GEO_LOCATION, ""),
+                s.library.strategy,
+                s.library.source,
+                s.library.selection,
+                s.library.layout,
+                s.instrument,
+                *(s.characteristics.get(k, "") for k in characteristics),
+            ]
+        )
+    return {
+        "Investigation": (
+            ["field", "value"],
+            [
+                ["identifier", inv.identifier],
+                ["title", inv.title],
+                ["description", inv.description],
+                ["submission date", inv.submission_date],
+                ["public release date", inv.release_date],
+            ],
+        ),
+        "Studies": (
+            list(STUDY_COLUMNS),
+            [
+                [
+                    st.key or THIS_FOLDER,
+                    st.identifier,
+                    st.title,
+                    st.description,
+                    st.submission_date,
+                    st.release_date,
+                ]
+                for st in inv.studies
+            ],
+        ),
+        "Contacts": (
+            list(CONTACT_COLUMNS),
+            [
+                ["", p.last_name, p.first_name, p.email, p.affiliation, p.roles, p.orcid]
+                for p in inv.contacts
+            ]
+            + [
+                [
+                    st.key or THIS_FOLDER,
+                    p.last_name,
+                    p.first_name,
+                    p.email,
+                    p.affiliation,
+                    p.roles,
+                    p.orcid,
+                ]
+                for st in inv.studies
+                for p in st.contacts
+            ],
+        ),
+        "Samples": (
+            [*SAMPLE_COLUMNS, *(f"Characteristics[{k}]" for k in characteristics)],
+            samples,
+        ),
+    }
+
+
+TEMPLATE_NOTE = (
+    "# nels-bundle metadata sheet. Fill in what the delivery cannot say; keep the column names.",
+    "# organism: scientific name; taxon id: NCBI Taxonomy number (Salmo salar = 8030).",
+    "# collection date: YYYY, YYYY-MM or YYYY-MM-DD, or an INSDC term such as 'not collected'.",
+    "# geographic location: an INSDC country or sea, optionally ': region' (Norway: Bergen).",
+    "# library strategy/source/selection, instrument: ENA's values (WGS, RNA-Seq; GENOMIC;",
+    "# RANDOM, PolyA; Illumina NovaSeq 6000). Add Characteristics[<name>] columns as needed.",
+)
+
+
+def write_template(inv: InvestigationRecord, path: Path) -> Path:
+    sections = template_sections(inv)
+    if path.suffix.lower() == ".xlsx":
+        return _write_xlsx(sections, path)
+    lines = [*TEMPLATE_NOTE]
+    for name, (header, rows) in sections.items():
+        lines += ["", f"[{name}]"]
+        if name != "Investigation":
+            lines.append("\t".join(header))
+        lines += ["\t".join(_tsv(c) for c in r) for r in rows]
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _tsv(value: str) -> str:
+    return " ".join(str(value).split()) if value else ""
+
+
+def _write_xlsx(sections, path: Path) -> Path:
+    try:
+        import openpyxl
+        from openpyxl.styles import Font
+    except ImportError:
+        raise NelsError(
+            "writing .xlsx sheets needs openpyxl: pip install 'nels-bundle[isa]'"
+        ) from None
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, (header, rows) in sections.items():
+        ws = book.create_sheet(name)
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for r in rows:
+            ws.append(list(r))
+        for i, h in enumerate(header, 1):
+            ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(12, len(h) + 2)
+        ws.freeze_panes = "A2"
+        for r in ws.iter_rows(min_row=2):
+            for cell in r:
+                cell.number_format = "@"  # text: Excel must not turn dates or ids into numbers
+    tmp = path.with_name(f".{path.name}.part")
+    book.save(tmp)
+    tmp.replace(path)
+    return path
+
+
+def describe_missing(inv: InvestigationRecord) -> list[tuple[str, list[str]]]:
+    """``[(what, sample names)]`` for what deposition will need and nobody gave."""
+    checks = (
+        ("organism", lambda s: s.organism is None),
+        ("collection date", lambda s: COLLECTION_DATE not in s.characteristics),
+        ("geographic location", lambda s: GEO_LOCATION not in s.characteristics),
+        ("library strategy", lambda s: not s.library.strategy),
+        ("library source", lambda s: not s.library.source),
+        ("library selection", lambda s: not s.library.selection),
+        ("instrument", lambda s: not s.instrument),
+    )
+    out = []
+    for what, missing in checks:
+        names = [posixpath.join(s.study, s.name) for s in inv.samples() if missing(s)]
+        if names:
+            out.append((what, names))
+    return out
