@@ -303,6 +303,15 @@ def test_xlsx_template_round_trip_and_new_study(tmp_path):
     assert tissue == {"liver"}
 
 
+def test_an_empty_folder_is_not_exported(tmp_path):
+    (tmp_path / "empty" / "QC").mkdir(parents=True)
+    (tmp_path / "empty" / "QC" / "report.html").write_text("<html></html>")
+    store = LocalStorage(tmp_path / "empty")
+    with pytest.raises(ExportError, match="nothing to export"):
+        export(store, tmp_path / "empty", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_export_refuses_to_replace_a_folder_that_is_not_a_bundle(tmp_path):
     root, store = project(tmp_path)
     (tmp_path / "thesis").mkdir()

@@ -98,6 +98,8 @@ def export_bundle(
 
 def _export(store, base, location, identifier, out, metadata, strict, check, tick):
     inv, issues = describe(store, base, location, identifier, metadata, strict)
+    if not inv.samples():
+        raise ExportError(f"nothing to export: no data files below {location}")
     result = ExportResult(inv, issues)
     result.computed_md5 = fill_md5(store, base, inv, tick)
     if check:

@@ -212,6 +212,8 @@ def apply_sheet(inv: InvestigationRecord, sections: dict[str, Section]) -> None:
     problems: list[str] = []
     for row in sections.get("Investigation", Section("", [])).rows:
         key, value = row.cells.get("field", ""), row.cells.get("value", "")
+        if (key, value) == ("field", "value"):  # a header row some people add
+            continue
         if key not in INVESTIGATION_FIELDS:
             problems.append(f"{row.at('field')}: unknown field {key!r}")
             continue
