@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import time
 from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
 
 
 def timed(fn) -> float:
@@ -42,3 +46,19 @@ def openssh_options(work: Path, sshd, private_key: str) -> list[str]:
         "-P",
         str(sshd.port),
     ]
+
+
+def work_dir(on_disk: bool) -> Path:
+    """A fresh folder for one run: in /dev/shm unless ``on_disk`` (or there is
+    none), since disk write-back of one round otherwise lands in the next."""
+    shm = Path("/dev/shm")
+    where = None if on_disk or not shm.is_dir() else shm
+    return Path(tempfile.mkdtemp(prefix="nels-bench-", dir=where))
+
+
+def save_result(name: str, result: dict) -> None:
+    """Print ``result`` and keep it as results/<name>.json (not committed)."""
+    RESULTS.mkdir(exist_ok=True)
+    text = json.dumps(result, indent=1) + "\n"
+    (RESULTS / f"{name}.json").write_text(text)
+    print(text, end="")

@@ -9,7 +9,6 @@ are faster). Run with Galaxy's Python:
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess
@@ -17,7 +16,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from common import openssh_options, random_file, timed  # noqa: I001 - benchmarks/common.py
+from common import openssh_options, random_file, save_result, timed  # noqa: I001 - benchmarks/common.py
 from galaxy.files import ConfiguredFileSources, ConfiguredFileSourcesConf
 from galaxy.files.models import FileSourcePluginsConfig
 from werkzeug.serving import make_server
@@ -146,10 +145,7 @@ def main() -> None:
         "realize_stock_vs_scp": round(med["scp_realize"] / med["stock_realize"], 3),
         "write_stock_vs_scp": round(med["scp_write"] / med["stock_write"], 3),
     }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "galaxy_file_source.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    save_result("galaxy_file_source", result)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -29,6 +29,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from common import save_result  # noqa: I001 - benchmarks/common.py
+
 from nels_sandbox.norseq import DeliverySpec, make_delivery
 
 
@@ -122,10 +124,7 @@ def main() -> None:
         "floor_peak_rss_mib": max(m["floor"]["peak_rss_mib"] for m in runs),
         "cpus": os.cpu_count(),
     }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "isa_export.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    save_result("isa_export", result)
     shutil.rmtree(work)
 
 

@@ -10,15 +10,12 @@ each round and reports the median ratio cp time / our time (> 1 is faster).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
 import subprocess
-import tempfile
-from pathlib import Path
 
-from common import random_file, timed  # noqa: I001 - benchmarks/common.py
+from common import random_file, save_result, timed, work_dir  # noqa: I001 - benchmarks/common.py
 
 from nels_core.storage.local import LocalStorage
 
@@ -30,9 +27,7 @@ def main() -> None:
     ap.add_argument("--on-disk", action="store_true", help="work in the temp dir, not /dev/shm")
     args = ap.parse_args()
 
-    shm = Path("/dev/shm")
-    where = None if args.on_disk or not shm.is_dir() else shm
-    work = Path(tempfile.mkdtemp(prefix="nels-bench-", dir=where))
+    work = work_dir(args.on_disk)
     (work / "home" / "Personal").mkdir(parents=True)
     src = random_file(work / "source.bin", args.size_mib)
     storage = LocalStorage(work / "home")
@@ -55,13 +50,10 @@ def main() -> None:
         "size_mib": args.size_mib,
         "rounds": args.rounds,
         "write_with_md5_sha256_ratio_vs_cp": round(statistics.median(ratios), 3),
-        "work_dir": str(where or tempfile.gettempdir()),
+        "work_dir": str(work.parent),
         "cpus": os.cpu_count(),
     }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "local_write.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    save_result("local_write", result)
     shutil.rmtree(work)
 
 

@@ -13,14 +13,11 @@ rounds by 2x. ``--on-disk`` measures with the disk.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
-import tempfile
-from pathlib import Path
 
-from common import openssh_options, random_file, timed  # noqa: I001 - benchmarks/common.py
+from common import openssh_options, random_file, save_result, timed, work_dir  # noqa: I001 - benchmarks/common.py
 
 from nels_core.credentials import SshCredentials
 from nels_core.storage.sftp import Hop, SftpConfig, SftpStorage
@@ -35,9 +32,7 @@ def main() -> None:
     ap.add_argument("--on-disk", action="store_true", help="work in the temp dir, not /dev/shm")
     args = ap.parse_args()
 
-    shm = Path("/dev/shm")
-    where = None if args.on_disk or not shm.is_dir() else shm
-    work = Path(tempfile.mkdtemp(prefix="nels-bench-", dir=where))
+    work = work_dir(args.on_disk)
     home = work / "home"
     (home / "Personal" / "bench").mkdir(parents=True)
     src = random_file(work / "source.bin", args.size_mib)
@@ -133,13 +128,10 @@ def main() -> None:
         "upload_without_checksums_ratio_vs_scp": round(statistics.median(up_raw), 3),
         "listing_page_ratio_vs_sftp_ls": round(statistics.median(listing), 3),
         "files_in_folder": args.files,
-        "work_dir": str(where or tempfile.gettempdir()),
+        "work_dir": str(work.parent),
         "cpus": os.cpu_count(),
     }
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "sftp_transfer.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    save_result("sftp_transfer", result)
     subprocess.run(["rm", "-rf", str(work)])
 
 
