@@ -52,6 +52,7 @@ def person(p: Person) -> dict:
 
 
 def investigation_json(inv: InvestigationRecord) -> dict:
+    used = inv.ontology_sources()
     return {
         "identifier": inv.identifier,
         "title": inv.title,
@@ -61,7 +62,7 @@ def investigation_json(inv: InvestigationRecord) -> dict:
         "ontologySourceReferences": [
             {"name": name, "file": file, "version": "", "description": description}
             for name, (file, description) in vocab.ONTOLOGY_SOURCES.items()
-            if name in inv.ontology_sources()
+            if name in used
         ],
         "publications": [],
         "people": [person(p) for p in inv.contacts],

@@ -22,7 +22,6 @@ from .. import vocab
 from ..delivery import (
     SAMPLE_SHEET_NAMES,
     Delivery,
-    DeliveryError,
     DeliveryIssue,
     is_data_file,
     read_delivery,
@@ -33,7 +32,6 @@ from .model import InvestigationRecord, Library, RawFile, Run, SampleRecord, Stu
 @dataclass
 class Mapped:
     investigation: InvestigationRecord
-    deliveries: dict[str, Delivery]  # study key -> what was read there
     issues: list[DeliveryIssue]
 
 
@@ -85,7 +83,7 @@ def _sheet_root(folder: str, roots: set[str]) -> str | None:
         folder = posixpath.dirname(folder)
 
 
-def map_source(store, base: str, location: str, identifier: str, strict: bool = False) -> Mapped:
+def map_source(store, base: str, location: str, identifier: str) -> Mapped:
     """Read every delivery below ``base`` and describe them as ISA.
 
     ``location`` is how the result names the source (a nels:// URI or a
@@ -101,14 +99,12 @@ def map_source(store, base: str, location: str, identifier: str, strict: bool = 
         issues += [_under(key, i) for i in d.issues]
     if not deliveries:
         issues.append(DeliveryIssue("no-data", base, "no data files found in this folder"))
-    if strict and issues:
-        raise DeliveryError(issues)
 
     inv = InvestigationRecord(identifier=identifier, title=identifier, location=location)
     used: set[str] = set()
     for key, d in deliveries.items():
         inv.studies.append(_study(key, d, location, used))
-    return Mapped(inv, deliveries, issues)
+    return Mapped(inv, issues)
 
 
 def _under(key: str, issue: DeliveryIssue) -> DeliveryIssue:

@@ -182,7 +182,7 @@ def _open_section(name: str, where: str, sections, problems) -> Section | None:
 
 
 def _header(cells: list[str], where: str, section: str, problems: list[str]) -> list[str]:
-    header = [c for c in cells]
+    header = list(cells)
     while header and not header[-1]:
         header.pop()
     known = SECTIONS[section]
