@@ -101,10 +101,11 @@ def _export(store, base, location, identifier, out, metadata, strict, check, tic
     if not inv.samples():
         raise ExportError(f"nothing to export: no data files below {location}")
     result = ExportResult(inv, issues)
-    result.computed_md5 = fill_md5(store, base, inv, tick)
+    computed = fill_md5(store, base, inv, tick)
+    result.computed_md5 = len(computed)
     if check:
         files = inv.files()
-        result.mismatches = verify(store, base, files, tick)
+        result.mismatches = verify(store, base, files, tick, fresh=computed)
         result.verified = len(files) - len(result.mismatches)
         if result.mismatches:
             raise ExportError(

@@ -40,24 +40,27 @@ def _md5(store, path: str) -> str:
 
 def fill_md5(
     store, base: str, inv: InvestigationRecord, tick: Callable[[], None] | None = None
-) -> int:
-    """Compute the MD5 of files the delivery gave none for; return how many."""
-    computed = 0
+) -> set[str]:
+    """Compute the MD5 of files the delivery gave none for; return their paths."""
+    computed: set[str] = set()
     for sample in inv.samples():
         for run in sample.runs:
             for i, f in enumerate(run.files):
                 if f.md5 is None:
                     run.files[i] = replace(f, md5=_md5(store, posixpath.join(base, f.path)))
-                    computed += 1
+                    computed.add(f.path)
                     if tick:
                         tick()
     return computed
 
 
-def verify(store, base: str, files: list[RawFile], tick=None) -> list[Mismatch]:
-    """Recompute every file's MD5 and list those that differ from the record."""
+def verify(store, base: str, files: list[RawFile], tick=None, fresh=frozenset()) -> list[Mismatch]:
+    """Recompute every file's MD5 and list those that differ from the record;
+    ``fresh``: paths whose MD5 was just computed from the bytes, not read again."""
     out = []
     for f in files:
+        if f.path in fresh:
+            continue
         actual = _md5(store, posixpath.join(base, f.path))
         if actual != f.md5:
             out.append(Mismatch(f.path, f.md5 or "", actual))
