@@ -113,8 +113,11 @@ def test_round_trip_through_isatools(tmp_path, version):
         (organism,) = source.characteristics
         assert organism.value.term == "Lepeophtheirus salmonis"
         assert organism.value.term_accession.endswith("NCBITaxon_72036")
-        dates = [c.value for c in liver.characteristics if c.category.term == "collection date"]
-        assert dates == ["2023-06-01"]
+        values = {c.category.term: c.value for c in liver.characteristics}
+        assert values["collection date"] == "2023-06-01"
+        # ENA's checklists hold country and region apart
+        assert values["geographic location (country and/or sea)"] == "Norway"
+        assert values["geographic location (region and locality)"] == "Bergen"
     md5 = {p: m for m, _, p in read_manifest(tmp_path / "out" / "manifest-md5.txt")}
     for path in files:  # the manifest carries the delivered MD5s, and they are right
         assert md5[path] == hashlib.md5((root / path).read_bytes()).hexdigest()
@@ -250,6 +253,9 @@ def test_sheet_errors_name_file_row_and_column(tmp_path):
     sheet = template(store, root, tmp_path / "sheet.tsv")
     fill(sheet, {**FILLED, "collection date": "12/05/2023", "instrument": "NovaSeq"})
     text = sheet.read_text().replace("\tLiver-2\t", "\tLiver-9\t")
+    text = text.replace("\tNorway: Bergen", "\tVietnam: Hanoi", 1).replace(
+        "\tNorway:", "\tNorvay:", 1
+    )
     text = text.replace("72036", "salmon louse", 1)
     sheet.write_text(text)
     with pytest.raises(SheetError) as e:
@@ -260,6 +266,8 @@ def test_sheet_errors_name_file_row_and_column(tmp_path):
     assert "column 'instrument': 'NovaSeq' is not an ENA instrument model" in msg
     assert "column 'sample': no sample 'Liver-9'" in msg
     assert "column 'taxon id': 'salmon louse' is not an NCBI taxon id" in msg
+    assert "column 'geographic location': 'Vietnam' is written 'Viet Nam' in INSDC's" in msg
+    assert "column 'geographic location': 'Norvay' is not a country or sea in INSDC's" in msg
     assert not (tmp_path / "out").exists()
 
 

@@ -54,3 +54,28 @@ def test_iso_dates_accepted(date):
 @pytest.mark.parametrize("date", ["12/05/2023", "2023-13-01", "2023-6-1", "yesterday", ""])
 def test_other_dates_refused(date):
     assert not vocab.ISO_DATE.match(date)
+
+
+def test_geographic_locations_are_insdc_names():
+    from nels_core.insdc_geo import (
+        COUNTRIES_AND_SEAS,
+        GeoLocation,
+        GeoLocationError,
+        parse_geo_location,
+    )
+
+    assert parse_geo_location(" norway :  Vestland,  Bergen") == GeoLocation(
+        "Norway", "Vestland, Bergen"
+    )
+    assert str(parse_geo_location("Svalbard: Ny-Ålesund")) == "Svalbard: Ny-Ålesund"
+    assert parse_geo_location("NOT COLLECTED") == GeoLocation("not collected")
+    assert parse_geo_location("North Sea").country == "North Sea"
+    for wrong, hint in (("Czech Republic", "Czechia"), ("UK: Hinxton", "United Kingdom")):
+        with pytest.raises(GeoLocationError, match=f"written '{hint}'"):
+            parse_geo_location(wrong)
+    with pytest.raises(GeoLocationError, match="'Bergen, Norway' is not a country or sea"):
+        parse_geo_location("Bergen, Norway")
+    # every suggestion points into the list itself
+    from nels_core.insdc_geo import OTHER_NAMES
+
+    assert set(OTHER_NAMES.values()) <= set(COUNTRIES_AND_SEAS)

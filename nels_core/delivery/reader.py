@@ -107,7 +107,7 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
 
     checksums = _checksums(store, prefix, sizes, issues)
     sheet = _sample_sheet(store, prefix, sizes, issues)
-    fastqs = {rel: parse_fastq_name(posixpath.basename(rel)) for rel in sizes}
+    fastqs = {rel: parse_fastq_name(rel.rpartition("/")[2]) for rel in sizes}
     fastqs = {rel: n for rel, n in fastqs.items() if n is not None}
 
     def data_file(rel: str, lane=None, read=None) -> DataFile:
@@ -168,20 +168,26 @@ def is_data_file(name: str) -> bool:
 def _checksums(store, prefix, sizes, issues) -> dict[str, str]:
     out: dict[str, str] = {}
     for rel in sorted(sizes):
-        name = posixpath.basename(rel)
+        folder, _, name = rel.rpartition("/")
         if not is_checksum_file(name):
             continue
-        folder = posixpath.dirname(rel)
         try:
             text = store.read_bytes(prefix + rel).decode("utf-8", errors="replace")
             if name.endswith(".md5") and name not in ("checksums.md5",):
                 out[rel[: -len(".md5")]] = parse_md5_single(text, rel)
             else:
                 for listed, md5 in parse_md5_list(text, rel).items():
-                    out[posixpath.normpath(posixpath.join(folder, listed))] = md5
+                    out[_normal(f"{folder}/{listed}" if folder else listed)] = md5
         except ChecksumFileError as e:
             issues.append(DeliveryIssue("bad-checksum-file", rel, _without_source(str(e), rel)))
     return out
+
+
+def _normal(path: str) -> str:
+    """``posixpath.normpath``, skipped for the plain paths nearly all lists hold."""
+    if path.startswith(("/", ".")) or "/." in path or "//" in path:
+        return posixpath.normpath(path)
+    return path
 
 
 def _without_source(message: str, rel: str) -> str:
@@ -194,7 +200,7 @@ def _without_source(message: str, rel: str) -> str:
 
 def _sample_sheet(store, prefix, sizes, issues) -> SampleSheet | None:
     candidates = sorted(
-        (rel for rel in sizes if posixpath.basename(rel) in SAMPLE_SHEET_NAMES),
+        (rel for rel in sizes if rel.rpartition("/")[2] in SAMPLE_SHEET_NAMES),
         key=lambda rel: (rel.count("/"), rel),
     )
     if not candidates:

@@ -38,29 +38,25 @@ class Mapped:
 def find_deliveries(entries, base: str) -> dict[str, list]:
     """``{folder relative to base: its file entries}``, one per delivery."""
     prefix = f"{base}/" if base else ""
-    files = [(e.path[len(prefix) :], e) for e in entries if not e.is_dir]
-    sheets = {
-        posixpath.dirname(rel) for rel, _ in files if posixpath.basename(rel) in SAMPLE_SHEET_NAMES
-    }
+    by_folder: dict[str, list] = {}  # decided once per folder, not once per file
+    for e in entries:
+        if not e.is_dir:
+            folder, _, name = e.path[len(prefix) :].rpartition("/")
+            by_folder.setdefault(folder, []).append((name, e))
+    sheets = {f for f, files in by_folder.items() if any(n in SAMPLE_SHEET_NAMES for n, _ in files)}
     # a sample sheet inside another delivery belongs to it
     sheet_roots = {d for d in sheets if not _ancestors(d) & sheets}
-
-    def owner_by_sheet(folder: str) -> str | None:
-        return _sheet_root(folder, sheet_roots)
-
-    generic = {
-        posixpath.dirname(rel)
-        for rel, _ in files
-        if is_data_file(posixpath.basename(rel)) and owner_by_sheet(posixpath.dirname(rel)) is None
-    }
-    out: dict[str, list] = {r: [] for r in sorted(sheet_roots | generic)}
-    for rel, e in files:
-        folder = posixpath.dirname(rel)
-        owner = owner_by_sheet(folder)
-        if owner is None and folder in generic:
+    owners: dict[str, str] = {}
+    for folder, files in by_folder.items():
+        owner = _sheet_root(folder, sheet_roots)
+        if owner is None and any(is_data_file(n) for n, _ in files):
             owner = folder
         if owner is not None:
-            out[owner].append(e)
+            owners[folder] = owner
+    out: dict[str, list] = {r: [] for r in sorted(set(owners.values()))}
+    for folder, files in by_folder.items():
+        if folder in owners:
+            out[owners[folder]] += [e for _, e in files]
     return out
 
 
@@ -129,12 +125,12 @@ def _study(key: str, d: Delivery, location: str, used: set[str]) -> StudyRecord:
         description=f"{len(d.samples)} samples: {what}.",
     )
     instrument = _instrument(d)
+    top, under = location.rstrip("/"), f"{key}/" if key else ""
     for sample in d.samples.values():
         runs: dict[int | None, list[RawFile]] = {}
         for f in sample.files:
-            rel = posixpath.join(key, f.path) if key else f.path
-            loc = f"{location.rstrip('/')}/{rel}"
-            runs.setdefault(f.lane, []).append(RawFile(rel, f.size, f.md5, f.read, loc))
+            rel = under + f.path
+            runs.setdefault(f.lane, []).append(RawFile(rel, f.size, f.md5, f.read, f"{top}/{rel}"))
         study.samples.append(
             SampleRecord(
                 name=sample.id,

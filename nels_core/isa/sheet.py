@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .. import vocab
 from ..errors import NelsError
+from ..insdc_geo import GeoLocationError, parse_geo_location
 from .model import InvestigationRecord, Person, StudyRecord, Term
 
 INVESTIGATION_FIELDS = (
@@ -65,6 +66,7 @@ SECTIONS = {
 # Sample attributes that become ISA sample characteristics (ENA's names).
 COLLECTION_DATE = "collection date"
 GEO_LOCATION = "geographic location (country and/or sea)"
+GEO_REGION = "geographic location (region and locality)"
 THIS_FOLDER = "."
 
 
@@ -335,7 +337,14 @@ def _apply_sample(s, row: Row, studies, problems: list[str]) -> None:
         else:
             s.characteristics[COLLECTION_DATE] = date
     if c.get("geographic location"):
-        s.characteristics[GEO_LOCATION] = c["geographic location"]
+        try:
+            where = parse_geo_location(c["geographic location"])
+        except GeoLocationError as e:
+            problems.append(f"{row.at('geographic location')}: {e}")
+        else:
+            s.characteristics[GEO_LOCATION] = where.country
+            if where.region:
+                s.characteristics[GEO_REGION] = where.region
     for column, value in c.items():
         name = _characteristic(column)
         if name and value:
@@ -377,6 +386,13 @@ def _some(values: tuple[str, ...]) -> str:
 
 
 # --- the template -----------------------------------------------------------------
+def _geo_cell(characteristics: dict[str, str]) -> str:
+    """``Country: region`` back in the one column the sheet has for both."""
+    country = characteristics.get(GEO_LOCATION, "")
+    region = characteristics.get(GEO_REGION, "")
+    return f"{country}: {region}" if country and region else country
+
+
 def template_sections(inv: InvestigationRecord) -> dict[str, tuple[list[str], list[list[str]]]]:
     """The sheet pre-filled from what the export found: ``{section: (header, rows)}``."""
     characteristics = list(
@@ -384,7 +400,7 @@ def template_sections(inv: InvestigationRecord) -> dict[str, tuple[list[str], li
             k
             for s in inv.samples()
             for k in s.characteristics
-            if k not in (COLLECTION_DATE, GEO_LOCATION)
+            if k not in (COLLECTION_DATE, GEO_LOCATION, GEO_REGION)
         )
     )
     samples = []
@@ -398,7 +414,7 @@ def template_sections(inv: InvestigationRecord) -> dict[str, tuple[list[str], li
                 o.label if o else "",
                 o.accession.rsplit("_", 1)[-1] if o and o.accession else "",
                 s.characteristics.get(COLLECTION_DATE, ""),
-                s.characteristics.get(GEO_LOCATION, ""),
+                _geo_cell(s.characteristics),
                 s.library.strategy,
                 s.library.source,
                 s.library.selection,
@@ -463,7 +479,8 @@ TEMPLATE_NOTE = (
     "# nels-bundle metadata sheet. Fill in what the delivery cannot say; keep the column names.",
     "# organism: scientific name; taxon id: NCBI Taxonomy number (Salmo salar = 8030).",
     "# collection date: YYYY, YYYY-MM or YYYY-MM-DD, or an INSDC term such as 'not collected'.",
-    "# geographic location: an INSDC country or sea, optionally ': region' (Norway: Bergen).",
+    "# geographic location: a country or sea as INSDC spells it, then any region,",
+    "# e.g. 'Norway: Vestland, Bergen' or 'North Sea'.",
     "# library strategy/source/selection, instrument: ENA's values (WGS, RNA-Seq; GENOMIC;",
     "# RANDOM, PolyA; Illumina NovaSeq 6000). Add Characteristics[<name>] columns as needed.",
 )
@@ -529,9 +546,10 @@ def describe_missing(inv: InvestigationRecord) -> list[tuple[str, list[str]]]:
         ("library selection", lambda s: not s.library.selection),
         ("instrument", lambda s: not s.instrument),
     )
+    labelled = [(s, posixpath.join(s.study, s.name)) for s in inv.samples()]
     out = []
     for what, missing in checks:
-        names = [posixpath.join(s.study, s.name) for s in inv.samples() if missing(s)]
+        names = [label for s, label in labelled if missing(s)]
         if names:
             out.append((what, names))
     return out

@@ -88,10 +88,10 @@ class LocalStorage(Storage):
             return False
 
     def _complete(self, entries: list[Entry]) -> list[Entry]:
-        out = []
+        out, top = [], self.root.rstrip("/")
         for e in entries:
             try:
-                st = os.stat(os.path.join(self.root, e.path))
+                st = os.stat(f"{top}/{e.path}")
             except FileNotFoundError:
                 continue
             out.append(self._entry(e.path, st, e.is_dir))
