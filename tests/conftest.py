@@ -153,7 +153,7 @@ class LiveServer:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         app.config["PUBLIC_URL"] = self.url
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def stop(self):
@@ -164,5 +164,37 @@ class LiveServer:
 def nels_server(cast):
     server = LiveServer(create_app(cast.world))
     server.cast = cast
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def seek_server(specs):
+    """The SEEK sandbox on a loopback port, checking SEEK's published schemas.
+
+    Alice and Bob are members of project P1 (Alice its administrator),
+    Carol of P2 only, Dave of nothing.
+    """
+    from nels_sandbox.seek import create_app as create_seek_app
+    from nels_sandbox.seek_schemas import SeekSchemas
+    from nels_sandbox.seek_world import SeekWorld
+
+    world = SeekWorld()
+    people = {
+        name: world.add_person(
+            name,
+            "Tester",
+            token=f"token-{name.lower()}",
+            login=name.lower(),
+            password=f"pw-{name.lower()}",
+            email=f"{name.lower()}@uib.no",
+        )
+        for name in ("Alice", "Bob", "Carol", "Dave")
+    }
+    p1 = world.add_project("P1", members=[people["Bob"].id], admins=[people["Alice"].id])
+    p2 = world.add_project("P2", members=[people["Carol"].id])
+    server = LiveServer(create_seek_app(world, SeekSchemas(specs)))
+    world.base_url = server.url
+    server.world, server.people, server.projects = world, people, {"P1": p1, "P2": p2}
     yield server
     server.stop()
