@@ -64,6 +64,10 @@ def create_app(world: SeekWorld, schemas: SeekSchemas | None = None) -> Flask:
     def _who():
         world.requests.append((request.method, request.full_path.rstrip("?")))
         g.person = _authenticate(world)
+        if not world.samples_enabled and request.path.startswith(("/samples", "/sample_types")):
+            # SEEK's feature switch answers with a bare title
+            return _json({"title": "Samples are disabled"}, 422, "application/json")
+        return None
 
     return app
 
@@ -380,21 +384,17 @@ def _sample_problems(r: Record) -> list[tuple[str, str]]:
         return [("/data/relationships/sample_type", "can't be blank")]
     st = _world().get("sample_types", type_id)
     values = r.attributes.get("attribute_map") or {}
-    known = {_key(a["title"]) for a in st.attributes.get("sample_attributes", [])}
+    # attribute_map is keyed by the sample type's attribute titles
+    known = {a["title"] for a in st.attributes.get("sample_attributes", [])}
     out = [
         ("/data/attributes/attribute_map", f"{k} is not an attribute of this sample type")
         for k in values
-        if _key(k) not in known
+        if k not in known
     ]
     for a in st.attributes.get("sample_attributes", []):
-        if a.get("required") and values.get(_key(a["title"]), values.get(a["title"])) in (None, ""):
+        if a.get("required") and values.get(a["title"]) in (None, ""):
             out.append(("/data/attributes/attribute_map", f"{a['title']} is required"))
     return out
-
-
-def _key(title: str) -> str:
-    """SEEK's accessor name for a sample attribute title."""
-    return title.strip().replace(" ", "_")
 
 
 def _blob(r: Record, given: dict) -> dict:
@@ -504,7 +504,7 @@ def _sample_title(r: Record) -> str | None:
     values = r.attributes.get("attribute_map") or {}
     for a in st.attributes.get("sample_attributes", []) if st else []:
         if a.get("is_title"):
-            v = values.get(_key(a["title"]), values.get(a["title"]))
+            v = values.get(a["title"])
             return None if v is None else str(v)
     return None
 
@@ -647,8 +647,7 @@ def _attributes(r: Record, schema: dict | None) -> dict:
         st = world.get("sample_types", r.relationships["sample_type"][0])
         given = a.get("attribute_map") or {}
         a["attribute_map"] = {
-            _key(s["title"]): given.get(_key(s["title"]), given.get(s["title"]))
-            for s in st.attributes.get("sample_attributes", [])
+            s["title"]: given.get(s["title"]) for s in st.attributes.get("sample_attributes", [])
         }
         a.update(title=_title(r), created_at=r.created, updated_at=r.modified, creators=creators)
         a.setdefault("tags", [])

@@ -71,6 +71,7 @@ class SeekWorld:
         self.blob_bytes: dict[str, bytes] = {}
         self._next = first_id
         self.requests: list[tuple[str, str]] = []  # (method, path) as received
+        self.samples_enabled = True  # a SEEK admin may switch samples off
 
     def new_id(self) -> str:
         with self.lock:

@@ -154,7 +154,7 @@ def test_sample_types_and_samples(seek_server):
     made = [
         seek.samples.create(
             {
-                "attribute_map": {"sample_name": name, "organism": "Salmo salar"},
+                "attribute_map": {"sample name": name, "organism": "Salmo salar"},
                 "policy": shared_with(p1),
             },
             {"sample_type": st.id, "projects": [p1.id]},

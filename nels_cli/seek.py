@@ -1,0 +1,117 @@
+"""``nels-bundle seek``: register NeLS data as ISA in SEEK / FAIRDOMHub.
+
+Credentials never go on the command line: a SEEK API token is read from
+``$SEEK_TOKEN`` or ``--token-file``; a password (with ``--user``) from
+``$SEEK_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from nels_core.errors import ConfigError
+from nels_core.isa.export import describe
+
+from .isa import _source, _warn
+from .main import err, out
+
+DEFAULT_DB = Path(
+    os.environ.get("NELS_BUNDLE_SEEK_DB", "~/.local/share/nels-bundle/seek.db")
+).expanduser()
+
+
+def seek_client(url: str, token_file: Path | None, user: str | None):
+    from seek_plugin.client import SeekClient
+
+    if user:
+        password = os.environ.get("SEEK_PASSWORD")
+        if not password:
+            raise ConfigError("--user needs the password in $SEEK_PASSWORD")
+        return SeekClient(url, basic=(user, password))
+    token = token_file.read_text().strip() if token_file else os.environ.get("SEEK_TOKEN")
+    if not token:
+        raise ConfigError(
+            "no SEEK credentials: put an API token (SEEK: My profile > Actions > API tokens) "
+            "in $SEEK_TOKEN or a file given with --token-file"
+        )
+    return SeekClient(url, token=token)
+
+
+def database(url: str | None):
+    from seek_plugin.db import Database
+
+    if url is None:
+        DEFAULT_DB.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DEFAULT_DB}"
+    return Database(url)
+
+
+@click.group("seek")
+def seek_cmd() -> None:
+    """Register NeLS data in SEEK / FAIRDOMHub as investigation, studies and assays."""
+
+
+@seek_cmd.command("push")
+@click.argument("source")
+@click.option(
+    "--seek", "seek_url", required=True, help="SEEK's address, e.g. https://fairdomhub.org"
+)
+@click.option("--project", "project_id", required=True, help="The SEEK project's id.")
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A filled metadata sheet (.tsv or .xlsx).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the SEEK API token (else $SEEK_TOKEN).",
+)
+@click.option("--user", help="SEEK login for Basic auth; the password comes from $SEEK_PASSWORD.")
+@click.option("--db", "db_url", help="Where links to SEEK records are kept (SQLAlchemy URL).")
+@click.pass_context
+def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_url):
+    """Create or update SOURCE's ISA description in a SEEK project.
+
+    A re-run of an unchanged SOURCE sends no writes; a changed one updates
+    the records in place; an interrupted run picks up where it stopped.
+    """
+    from seek_plugin.push import Pusher
+
+    store, base, location, identifier = _source(ctx, source)
+    inv, issues = describe(store, base, location, identifier, metadata)
+    client = seek_client(seek_url, token_file, user)
+    me = client.current_person()
+    counting = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with counting as bar:
+        task = bar.add_task("SEEK records", total=None)
+        pusher = Pusher(
+            client,
+            database(db_url),
+            project_id,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+        report = pusher.push(inv)
+    counts = report.count()
+    out.print(
+        f"SEEK {seek_url}, project {project_id}, as {me.title}: "
+        + ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        + f" ({client.sent['write']} writes, {client.sent['read']} reads)",
+        soft_wrap=True,
+    )
+    if report.investigation_url():
+        out.print(f"Investigation: {report.investigation_url()}", soft_wrap=True)
+    _warn(issues)
+    for w in report.warnings:
+        err.print(f"[yellow]warning[/] {w}", highlight=False)

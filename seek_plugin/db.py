@@ -1,0 +1,72 @@
+"""The extension's database: which SEEK record stands for which NeLS item.
+
+SQLAlchemy, SQLite by default (``sqlite:///path``), PostgreSQL by URL. A
+link is written before its record is created (``seek_id`` empty: pending)
+and completed right after, each in its own transaction, so a push that
+dies half-way knows exactly which record it may have left behind.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, String, UniqueConstraint, create_engine, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SeekLink(Base):
+    __tablename__ = "seek_links"
+    __table_args__ = (UniqueConstraint("seek_url", "seek_project", "source", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seek_url: Mapped[str] = mapped_column(String(500))
+    seek_project: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(String(1000))  # the NeLS location pushed
+    key: Mapped[str] = mapped_column(String(1000))  # the item within it, e.g. "study:run1"
+    kind: Mapped[str] = mapped_column(String(50))
+    seek_id: Mapped[str | None] = mapped_column(String(50), nullable=True)  # None: pending
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )
+
+
+class Database:
+    def __init__(self, url: str):
+        self.engine = create_engine(url)
+        if url.startswith("sqlite"):
+            # one commit per SEEK record: WAL keeps that cheap and safe
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def links(self, seek_url: str, project: str, source: str) -> dict[str, SeekLink]:
+        with self.sessions() as s:
+            rows = s.scalars(
+                select(SeekLink).where(
+                    SeekLink.seek_url == seek_url,
+                    SeekLink.seek_project == project,
+                    SeekLink.source == source,
+                )
+            )
+            return {r.key: r for r in rows}
+
+    def save(self, link: SeekLink) -> SeekLink:
+        link.updated = datetime.now(UTC)
+        with self.sessions() as s, s.begin():
+            merged = s.merge(link)
+        return merged
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+def _sqlite_pragmas(conn, _record) -> None:
+    cur = conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()

@@ -1,0 +1,186 @@
+"""``seek push`` against the SEEK sandbox: first push, unchanged re-push
+(no writes), a changed project (updates in place), an interrupted push
+(resumed without duplicates), records deleted in SEEK, samples switched off."""
+
+import pytest
+import requests
+
+from nels_core.isa.export import describe
+from nels_core.storage.local import LocalStorage
+from nels_sandbox.norseq import DeliverySpec, make_delivery
+from seek_plugin.client import SeekClient
+from seek_plugin.db import Database
+from seek_plugin.errors import SeekError
+from seek_plugin.push import Pusher
+
+SPEC = DeliverySpec(reads_per_file=4, read_length=30)  # 4 samples, 2 lanes, paired
+SAMPLES = len(SPEC.samples)
+# investigation, study, assay, a data file per sample, the sample type, the samples
+RECORDS = 3 + SAMPLES + 1 + SAMPLES
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = tmp_path / "UiB_Hansen_SalmonLice_2023"
+    make_delivery(root / "NorSeq" / "run1", SPEC)
+    return root
+
+
+def describe_project(root, sheet=None):
+    inv, _ = describe(LocalStorage(root), "", str(root), root.name, sheet)
+    return inv
+
+
+def pusher(server, tmp_path, session=None, who="alice"):
+    seek = SeekClient(server.url, token=f"token-{who}", session=session, per_page=50)
+    db = Database(f"sqlite:///{tmp_path / 'links.db'}")
+    return Pusher(seek, db, server.projects["P1"].id), seek
+
+
+def held(world, kind):
+    return list(world.records.get(kind, {}).values())
+
+
+def test_first_push_creates_the_isa_tree_linked_to_nels(seek_server, project, tmp_path):
+    push, seek = pusher(seek_server, tmp_path)
+    report = push.push(describe_project(project))
+    assert report.count() == {"created": RECORDS}
+    assert seek.sent == {"write": RECORDS}  # one request per record, nothing read
+    world = seek_server.world
+    (inv,) = held(world, "investigations")
+    (study,) = held(world, "studies")
+    assert study.relationships["investigation"] == [inv.id]
+    files = held(world, "data_files")
+    assert len(files) == SAMPLES
+    blobs = [b for f in files for b in f.blobs]
+    assert len(blobs) == SAMPLES * 2 * 2  # lanes x reads, index reads left out
+    assert all(b["url"].startswith("file://") and b["url"].endswith(".fastq.gz") for b in blobs)
+    samples = held(world, "samples")
+    assert sorted(s.attributes["attribute_map"]["sample name"] for s in samples) == sorted(
+        SPEC.samples
+    )
+    assert report.investigation_url() == f"{seek_server.url}/investigations/{inv.id}"
+
+
+def test_re_push_of_an_unchanged_project_sends_no_writes(seek_server, project, tmp_path):
+    push, _ = pusher(seek_server, tmp_path)
+    push.push(describe_project(project))
+    again, seek = pusher(seek_server, tmp_path)
+    report = again.push(describe_project(project))
+    assert report.count() == {"unchanged": RECORDS}
+    assert seek.sent["write"] == 0
+    # one listing page per record type confirms the records are still there
+    assert seek.sent["read"] == 6
+
+
+def test_a_changed_project_is_updated_in_place(seek_server, project, tmp_path):
+    push, _ = pusher(seek_server, tmp_path)
+    push.push(describe_project(project))
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(
+        "[Studies]\nstudy\tidentifier\ttitle\tdescription\n"
+        f"NorSeq/run1\t{SPEC.run}\tLice run\tSalmon lice, run 1\n"
+        "[Samples]\nstudy\tsample\tsource\tcollection date\n"
+        + "".join(f"NorSeq/run1\t{s}\t{s}\t2023-06-01\n" for s in SPEC.samples)
+    )
+    again, seek = pusher(seek_server, tmp_path)
+    report = again.push(describe_project(project, sheet))
+    counts = report.count()
+    # the study's title, the sample type's new column, every sample's value
+    assert counts["updated"] == 1 + 1 + SAMPLES and counts["created"] == 0
+    assert seek.sent["write"] == counts["updated"]
+    (study,) = held(seek_server.world, "studies")
+    assert study.attributes["title"] == "Lice run"
+    assert len(held(seek_server.world, "samples")) == SAMPLES
+
+
+class DiesAfterSending(requests.adapters.HTTPAdapter):
+    """Lets the Nth POST reach SEEK, then loses the answer, as a dropped line does."""
+
+    def __init__(self, nth: int):
+        super().__init__()
+        self.nth, self.posts = nth, 0
+
+    def send(self, request, **kw):
+        response = super().send(request, **kw)
+        if request.method == "POST":
+            self.posts += 1
+            if self.posts == self.nth:
+                raise requests.ConnectionError("connection reset by peer")
+        return response
+
+
+@pytest.mark.parametrize("nth", [1, 5, RECORDS])
+def test_an_interrupted_push_resumes_without_duplicates(seek_server, project, tmp_path, nth):
+    session = requests.Session()
+    session.mount("http://", DiesAfterSending(nth))
+    push, _ = pusher(seek_server, tmp_path, session=session)
+    with pytest.raises(SeekError, match="SEEK unreachable"):
+        push.push(describe_project(project))
+    resumed, _ = pusher(seek_server, tmp_path)
+    report = resumed.push(describe_project(project))
+    assert report.count()["adopted"] + report.count()["unchanged"] >= nth - 1
+    world = seek_server.world
+    for kind, n in (
+        ("investigations", 1),
+        ("studies", 1),
+        ("assays", 1),
+        ("data_files", SAMPLES),
+        ("sample_types", 1),
+        ("samples", SAMPLES),
+    ):  # noqa: E501
+        assert len(held(world, kind)) == n, kind
+    third, seek = pusher(seek_server, tmp_path)
+    assert third.push(describe_project(project)).count() == {"unchanged": RECORDS}
+    assert seek.sent["write"] == 0
+
+
+def test_a_record_deleted_in_seek_is_created_again(seek_server, project, tmp_path):
+    push, _ = pusher(seek_server, tmp_path)
+    push.push(describe_project(project))
+    world = seek_server.world
+    gone = held(world, "data_files")[0]
+    world.remove(gone)
+    again, seek = pusher(seek_server, tmp_path)
+    report = again.push(describe_project(project))
+    assert report.count()["created"] == 1
+    assert len(held(world, "data_files")) == SAMPLES
+
+
+def test_samples_wait_when_seek_has_them_switched_off(seek_server, project, tmp_path):
+    seek_server.world.samples_enabled = False
+    push, _ = pusher(seek_server, tmp_path)
+    report = push.push(describe_project(project))
+    assert report.count() == {"created": 3 + SAMPLES}
+    assert report.warnings == [
+        "samples not registered: this SEEK refused a sample type (Samples are disabled)"
+    ]
+    assert not held(seek_server.world, "samples")
+
+
+def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def run(**env):
+        return subprocess.run(
+            [sys.executable, "-m", "nels_cli", "seek", "push", str(project),
+             "--seek", seek_server.url, "--project", seek_server.projects["P1"].id,
+             "--db", f"sqlite:///{tmp_path / 'cli.db'}"],
+            capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
+        )  # fmt: skip
+
+    first = run(SEEK_TOKEN="token-alice")
+    assert first.returncode == 0, first.stderr
+    # one read: the credentials checked before anything is sent
+    assert f"{RECORDS} created ({RECORDS} writes, 1 reads)" in first.stdout
+    assert "as Alice Tester" in first.stdout and "/investigations/" in first.stdout
+    again = run(SEEK_TOKEN="token-alice")
+    assert f"{RECORDS} unchanged (0 writes, 7 reads)" in again.stdout
+    wrong = run(SEEK_TOKEN="token-wrong")
+    assert wrong.returncode == 1
+    assert "did not accept these credentials" in wrong.stderr
+    assert "token-wrong" not in wrong.stderr + wrong.stdout
+    none = run(SEEK_TOKEN="")
+    assert none.returncode == 1 and "no SEEK credentials" in none.stderr
