@@ -115,3 +115,43 @@ def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_u
     _warn(issues)
     for w in report.warnings:
         err.print(f"[yellow]warning[/] {w}", highlight=False)
+
+
+@seek_cmd.command("pull")
+@click.argument("investigation_url")
+@click.option("--out", "dest", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A metadata sheet applied before SEEK's annotations.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the SEEK API token (else $SEEK_TOKEN).",
+)
+@click.option("--user", help="SEEK login for Basic auth; the password comes from $SEEK_PASSWORD.")
+@click.option("--db", "db_url", help="Where links to SEEK records are kept (SQLAlchemy URL).")
+@click.pass_context
+def pull_cmd(ctx, investigation_url, dest, metadata, token_file, user, db_url):
+    """Export a pushed investigation as an ISA bundle, with what was annotated in SEEK."""
+    from nels_core.delivery import DeliveryIssue
+    from nels_core.isa.export import export_described
+    from seek_plugin.pull import annotate, compare_with_seek_export, origin, parse_investigation_url
+
+    seek_url, investigation_id = parse_investigation_url(investigation_url)
+    client = seek_client(seek_url, token_file, user)
+    client.current_person()
+    where = origin(database(db_url), seek_url, investigation_id)
+    store, base, location, identifier = _source(ctx, where.source)
+    inv, issues = describe(store, base, location, identifier, metadata)
+    notes = annotate(client, inv, where)
+    notes.seek_isa = compare_with_seek_export(client, investigation_id, inv)
+    issues += [DeliveryIssue("seek", "", n) for n in [*notes.notes, notes.seek_isa]]
+    result = export_described(store, base, inv, issues, dest)
+    out.print(
+        f"Wrote {result.out}: {inv.title!r} from {where.source}, with SEEK's annotations "
+        f"({client.sent['read']} reads)",
+        soft_wrap=True,
+    )
+    _warn(issues)

@@ -172,6 +172,18 @@ def _api() -> Blueprint:
         related = [world.get(kind, i) for i in _related(owner, kind)]
         return _index(kind, [r for r in related if r is not None and _can(r, "view")])
 
+    @bp.get("/investigations/<id_>/export_isa")
+    def export_isa(id_):
+        world = _world()
+        r = world.get("investigations", id_)
+        if r is None:
+            return _not_found("investigations", id_)
+        if not _can(r, "view"):
+            return _forbidden("view", "investigations", id_)
+        if not world.isa_json_compliant:  # SEEK's exporter raises; JSON has no handler
+            return Response(b"", 406)
+        return _json(_isa_json(r), 200, "application/json")
+
     @bp.get("/<kind>/<id_>")
     def show(kind, id_):
         r = _world().get(kind, id_)
@@ -548,6 +560,36 @@ def _related(r: Record, kind: str, name: str | None = None) -> list[str]:
         ]
     back = [] if name in SINGLE_REFS else world.pointing_at(r.kind, r.id, kind)
     return sorted(dict.fromkeys(given + back), key=_num)
+
+
+def _isa_json(inv: Record) -> dict:
+    """The part of SEEK's ISA-JSON export that nels-bundle compares."""
+    world = _world()
+    studies = []
+    for sid in world.pointing_at("investigations", inv.id, "studies"):
+        study = world.get("studies", sid)
+        samples = {
+            s
+            for a in world.pointing_at("studies", sid, "assays")
+            for s in world.pointing_at("assays", a, "samples")
+        }
+        studies.append(
+            {
+                "title": study.attributes.get("title"),
+                "description": study.attributes.get("description") or "",
+                "materials": {
+                    "samples": [
+                        {"name": _title(world.get("samples", s))} for s in sorted(samples, key=_num)
+                    ]
+                },
+            }
+        )
+    return {
+        "identifier": inv.id,
+        "title": inv.attributes.get("title"),
+        "description": inv.attributes.get("description") or "",
+        "studies": studies,
+    }
 
 
 def _parent(r: Record) -> Record | None:

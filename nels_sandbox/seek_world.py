@@ -72,6 +72,8 @@ class SeekWorld:
         self._next = first_id
         self.requests: list[tuple[str, str]] = []  # (method, path) as received
         self.samples_enabled = True  # a SEEK admin may switch samples off
+        # SEEK exports ISA-JSON only for investigations built on its ISA templates
+        self.isa_json_compliant = False
 
     def new_id(self) -> str:
         with self.lock:

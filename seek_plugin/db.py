@@ -55,6 +55,17 @@ class Database:
             )
             return {r.key: r for r in rows}
 
+    def find(self, seek_url: str, kind: str, seek_id: str) -> SeekLink | None:
+        """The link to one SEEK record, whichever push made it."""
+        with self.sessions() as s:
+            return s.scalars(
+                select(SeekLink).where(
+                    SeekLink.seek_url == seek_url,
+                    SeekLink.kind == kind,
+                    SeekLink.seek_id == str(seek_id),
+                )
+            ).first()
+
     def save(self, link: SeekLink) -> SeekLink:
         link.updated = datetime.now(UTC)
         with self.sessions() as s, s.begin():

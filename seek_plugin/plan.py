@@ -27,6 +27,18 @@ ASSAY_TYPES = {
 }
 CREATE_ONLY = ("policy", "content_blobs")  # a change to these is not a PATCH in SEEK
 SAMPLE_TYPE_KEY = "sample_type"
+# sample type attributes every push has; characteristics follow
+FIXED_COLUMNS = (
+    "sample name",
+    "source name",
+    "organism",
+    "ncbi taxon",
+    "library strategy",
+    "library source",
+    "library selection",
+    "library layout",
+    "instrument",
+)
 
 
 @dataclass(frozen=True)
@@ -196,18 +208,23 @@ def _sample_key(study_key: str, name: str) -> str:
 
 def sample_columns(inv: InvestigationRecord) -> list[str]:
     """The sample type's attributes: fixed ones, then every characteristic used."""
-    fixed = ["sample name", "source name", "organism", "ncbi taxon"]
+    fixed = list(FIXED_COLUMNS)
     seen = dict.fromkeys(k for s in inv.samples() for k in s.characteristics)
     return fixed + [k for k in seen if k not in fixed]
 
 
 def sample_values(s, columns: list[str]) -> dict:
-    organism = s.organism
+    organism, lib = s.organism, s.library
     values = {
         "sample name": s.name,
         "source name": s.source,
         "organism": organism.label if organism else None,
         "ncbi taxon": organism.accession if organism and organism.accession else None,
+        "library strategy": lib.strategy or None,
+        "library source": lib.source or None,
+        "library selection": lib.selection or None,
+        "library layout": lib.layout or None,
+        "instrument": s.instrument or None,
         **s.characteristics,
     }
     # SEEK keys attribute_map by the sample type's attribute titles

@@ -93,13 +93,20 @@ def export_bundle(
     tick=None,
 ) -> ExportResult:
     with _no_cyclic_gc():
-        return _export(store, base, location, identifier, out, metadata, strict, check, tick)
+        inv, issues = describe(store, base, location, identifier, metadata, strict)
+        return _export_described(store, base, inv, issues, out, check, tick)
 
 
-def _export(store, base, location, identifier, out, metadata, strict, check, tick):
-    inv, issues = describe(store, base, location, identifier, metadata, strict)
+def export_described(store, base, inv, issues, out: Path, check=False, tick=None) -> ExportResult:
+    """Write the bundle of an investigation already described (and perhaps
+    annotated since, as ``seek pull`` does); ``store``/``base`` hold its files."""
+    with _no_cyclic_gc():
+        return _export_described(store, base, inv, issues, out, check, tick)
+
+
+def _export_described(store, base, inv, issues, out, check, tick) -> ExportResult:
     if not inv.samples():
-        raise ExportError(f"nothing to export: no data files below {location}")
+        raise ExportError(f"nothing to export: no data files below {inv.location}")
     result = ExportResult(inv, issues)
     computed = fill_md5(store, base, inv, tick)
     result.computed_md5 = len(computed)

@@ -34,6 +34,10 @@ def _id(kind: str, *parts: str) -> str:
     return "#" + "/".join([kind, *(p if _PLAIN.fullmatch(p) else quote(p, safe="") for p in parts)])
 
 
+def _comments(comments: dict[str, str]) -> list[dict]:
+    return [{"name": k, "value": v} for k, v in comments.items()]
+
+
 def term(t: Term | None) -> dict:
     if t is None:
         return {"annotationValue": "", "termSource": "", "termAccession": ""}
@@ -70,7 +74,8 @@ def investigation_json(inv: InvestigationRecord) -> dict:
         ],
         "publications": [],
         "people": [person(p) for p in inv.contacts],
-        "comments": [{"name": "NeLS location", "value": inv.location}] if inv.location else [],
+        "comments": ([{"name": "NeLS location", "value": inv.location}] if inv.location else [])
+        + _comments(inv.comments),
         "studies": [_study(f"s{i + 1}", st) for i, st in enumerate(inv.studies)],
     }
 
@@ -106,6 +111,7 @@ def _study(sid: str, study: StudyRecord) -> dict:
                 ],
                 "factorValues": [],
                 "derivesFrom": [{"@id": src_id}],
+                "comments": _comments(s.comments),
             }
         )
         collection.append(
@@ -156,7 +162,7 @@ def _study(sid: str, study: StudyRecord) -> dict:
         ],
         "unitCategories": [],
         "assays": [_assay(sid, a, protocols, params, sample_ids) for a in study.assays()],
-        "comments": [{"name": "NeLS folder", "value": study.key}],
+        "comments": [{"name": "NeLS folder", "value": study.key}, *_comments(study.comments)],
     }
 
 

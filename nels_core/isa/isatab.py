@@ -80,6 +80,8 @@ def investigation_lines(inv: InvestigationRecord) -> list[str]:
     row("Investigation Description", [inv.description])
     row("Investigation Submission Date", [inv.submission_date])
     row("Investigation Public Release Date", [inv.release_date])
+    for name, value in inv.comments.items():
+        row(f"Comment[{name}]", [value])
     _publications(row, "INVESTIGATION", "Investigation")
     _contacts(row, "INVESTIGATION", "Investigation", inv.contacts)
     for study in inv.studies:
@@ -127,6 +129,8 @@ def _study(row, study: StudyRecord) -> None:
     row("Study Submission Date", [study.submission_date])
     row("Study Public Release Date", [study.release_date])
     row("Study File Name", [study.filename])
+    for name, value in study.comments.items():
+        row(f"Comment[{name}]", [value])
     row("STUDY DESIGN DESCRIPTORS")
     row("Study Design Type")
     row("Study Design Type Term Accession Number")
@@ -174,6 +178,7 @@ def characteristic_names(study: StudyRecord) -> list[str]:
 
 def study_table(study: StudyRecord) -> tuple[list[str], list[list[str]]]:
     names = characteristic_names(study)
+    comments = list(dict.fromkeys(k for s in study.samples for k in s.comments))
     organism = any(s.organism for s in study.samples)
     header = [
         "Source Name",
@@ -185,6 +190,7 @@ def study_table(study: StudyRecord) -> tuple[list[str], list[list[str]]]:
         "Protocol REF",
         "Sample Name",
         *(f"Characteristics[{n}]" for n in names),
+        *(f"Comment[{n}]" for n in comments),
     ]
     rows = []
     for s in study.samples:
@@ -196,6 +202,7 @@ def study_table(study: StudyRecord) -> tuple[list[str], list[list[str]]]:
                 SAMPLE_COLLECTION.label,
                 s.name,
                 *(s.characteristics.get(n, "") for n in names),
+                *(s.comments.get(n, "") for n in comments),
             ]
         )
     return header, rows

@@ -69,6 +69,7 @@ class SampleRecord:
     library: Library = field(default_factory=Library)
     instrument: str = ""
     runs: list[Run] = field(default_factory=list)
+    comments: dict[str, str] = field(default_factory=dict)
 
     @property
     def extract(self) -> str:
@@ -88,6 +89,7 @@ class StudyRecord:
     release_date: str = ""
     contacts: list[Person] = field(default_factory=list)
     samples: list[SampleRecord] = field(default_factory=list)
+    comments: dict[str, str] = field(default_factory=dict)
 
     @property
     def filename(self) -> str:
@@ -129,6 +131,7 @@ class InvestigationRecord:
     location: str = ""  # the exported source: nels:// URI or local path
     contacts: list[Person] = field(default_factory=list)
     studies: list[StudyRecord] = field(default_factory=list)
+    comments: dict[str, str] = field(default_factory=dict)  # e.g. SEEK ids, written as Comment[]
 
     def samples(self) -> list[SampleRecord]:
         return [s for st in self.studies for s in st.samples]
