@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from nels_core.isa.export import export_bundle
-from nels_core.isa.mapping import map_source
+from nels_core.isa.mapping import identifier_for, map_source
 from nels_core.isa.sheet import write_template
 from nels_core.isa.validate import validate_bundle
 from nels_core.paths import normalise
@@ -25,9 +25,7 @@ def _source(ctx, source: str):
     """``(store, base, location, investigation identifier)`` for SOURCE."""
     if source.startswith("nels://"):
         base = normalise(source)
-        parts = base.split("/")
-        identifier = parts[1] if parts[0] == "Projects" and len(parts) > 1 else parts[-1]
-        return _home(ctx), base, f"nels://{base}", identifier or "nels"
+        return _home(ctx), base, f"nels://{base}", identifier_for(base)
     folder = Path(source)
     if not folder.is_dir():
         raise click.BadParameter(f"{source!r} is neither a nels:// URI nor a local folder")

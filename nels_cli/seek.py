@@ -135,23 +135,22 @@ def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_u
 @click.pass_context
 def pull_cmd(ctx, investigation_url, dest, metadata, token_file, user, db_url):
     """Export a pushed investigation as an ISA bundle, with what was annotated in SEEK."""
-    from nels_core.delivery import DeliveryIssue
-    from nels_core.isa.export import export_described
-    from seek_plugin.pull import annotate, compare_with_seek_export, origin, parse_investigation_url
+    from seek_plugin.pull import parse_investigation_url, pull_bundle
 
-    seek_url, investigation_id = parse_investigation_url(investigation_url)
+    seek_url, _ = parse_investigation_url(investigation_url)
     client = seek_client(seek_url, token_file, user)
     client.current_person()
-    where = origin(database(db_url), seek_url, investigation_id)
-    store, base, location, identifier = _source(ctx, where.source)
-    inv, issues = describe(store, base, location, identifier, metadata)
-    notes = annotate(client, inv, where)
-    notes.seek_isa = compare_with_seek_export(client, investigation_id, inv)
-    issues += [DeliveryIssue("seek", "", n) for n in [*notes.notes, notes.seek_isa]]
-    result = export_described(store, base, inv, issues, dest)
+    result, where = pull_bundle(
+        client,
+        database(db_url),
+        investigation_url,
+        lambda location: _source(ctx, location),
+        dest,
+        metadata,
+    )
     out.print(
-        f"Wrote {result.out}: {inv.title!r} from {where.source}, with SEEK's annotations "
-        f"({client.sent['read']} reads)",
+        f"Wrote {result.out}: {result.investigation.title!r} from {where.source}, with "
+        f"SEEK's annotations ({client.sent['read']} reads)",
         soft_wrap=True,
     )
-    _warn(issues)
+    _warn(result.issues)

@@ -180,6 +180,28 @@ def _sample(record: SeekRecord, sample) -> list[str]:
     return notes
 
 
+def pull_bundle(client: SeekClient, db: Database, investigation_url: str, open_source, out,
+                metadata=None):  # fmt: skip
+    """The whole pull: find the source, describe it, annotate it from SEEK, write the bundle.
+
+    ``open_source(location)`` gives ``(store, base, location, identifier)``
+    for the NeLS location the push recorded.
+    """
+    from nels_core.delivery import DeliveryIssue
+    from nels_core.isa.export import describe, export_described
+
+    seek_url, investigation_id = parse_investigation_url(investigation_url)
+    if seek_url.rstrip("/") != client.url:
+        raise SeekError(0, [Problem(f"{investigation_url} is not on {client.url}")])
+    where = origin(db, client.url, investigation_id)
+    store, base, location, identifier = open_source(where.source)
+    inv, issues = describe(store, base, location, identifier, metadata)
+    notes = annotate(client, inv, where)
+    notes.seek_isa = compare_with_seek_export(client, investigation_id, inv)
+    issues += [DeliveryIssue("seek", "", n) for n in [*notes.notes, notes.seek_isa]]
+    return export_described(store, base, inv, issues, out), where
+
+
 def compare_with_seek_export(client: SeekClient, investigation_id: str, inv) -> str:
     """What SEEK's own ISA-JSON export (where offered) says differently from ours."""
     try:

@@ -25,6 +25,14 @@ except ImportError:
 SPECS = Path(os.environ.get("NELS_SPECS", ROOT.parent / "shared" / "specs"))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the item, so fixtures can keep screenshots of failures."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "sshd_server" in getattr(item, "fixturenames", ()):
@@ -198,3 +206,60 @@ def seek_server(specs):
     server.world, server.people, server.projects = world, people, {"P1": p1, "P2": p2}
     yield server
     server.stop()
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A throwaway PostgreSQL cluster (Debian's), as the production database."""
+    import shutil
+    import socket
+    import subprocess
+
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is missing on CI: ./dev test installs it")
+        pytest.skip("PostgreSQL not installed (./dev test installs it)")
+    pytest.importorskip("psycopg")
+    import tempfile
+
+    # not under pytest's own folders: those are closed to the postgres user
+    data = Path(tempfile.mkdtemp(prefix="nels-pg-")) / "data"
+    as_postgres = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data.parent, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_postgres, bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)  # fmt: skip
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = f"-h 127.0.0.1 -p {port} -k {data}"
+    subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", data, "-o", options, "-w", "start",
+                    "-l", data.parent / "log"], check=True, capture_output=True)  # fmt: skip
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                   capture_output=True)  # fmt: skip
+    shutil.rmtree(data.parent, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each database the extension supports, empty."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'nels-bundle.db'}"
+    from sqlalchemy import create_engine, text
+
+    url = request.getfixturevalue("postgres_url")
+    name = f"t{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.rsplit("/", 1)[0] + f"/{name}"

@@ -31,9 +31,14 @@ def describe_project(root, sheet=None):
     return inv
 
 
-def pusher(server, tmp_path, session=None, who="alice"):
+@pytest.fixture
+def tmp_db(database_url):
+    return database_url
+
+
+def pusher(server, db_url, session=None, who="alice"):
     seek = SeekClient(server.url, token=f"token-{who}", session=session, per_page=50)
-    db = Database(f"sqlite:///{tmp_path / 'links.db'}")
+    db = Database(db_url)
     return Pusher(seek, db, server.projects["P1"].id), seek
 
 
@@ -41,8 +46,8 @@ def held(world, kind):
     return list(world.records.get(kind, {}).values())
 
 
-def test_first_push_creates_the_isa_tree_linked_to_nels(seek_server, project, tmp_path):
-    push, seek = pusher(seek_server, tmp_path)
+def test_first_push_creates_the_isa_tree_linked_to_nels(seek_server, project, tmp_path, tmp_db):
+    push, seek = pusher(seek_server, tmp_db)
     report = push.push(describe_project(project))
     assert report.count() == {"created": RECORDS}
     assert seek.sent == {"write": RECORDS}  # one request per record, nothing read
@@ -62,10 +67,10 @@ def test_first_push_creates_the_isa_tree_linked_to_nels(seek_server, project, tm
     assert report.investigation_url() == f"{seek_server.url}/investigations/{inv.id}"
 
 
-def test_re_push_of_an_unchanged_project_sends_no_writes(seek_server, project, tmp_path):
-    push, _ = pusher(seek_server, tmp_path)
+def test_re_push_of_an_unchanged_project_sends_no_writes(seek_server, project, tmp_path, tmp_db):
+    push, _ = pusher(seek_server, tmp_db)
     push.push(describe_project(project))
-    again, seek = pusher(seek_server, tmp_path)
+    again, seek = pusher(seek_server, tmp_db)
     report = again.push(describe_project(project))
     assert report.count() == {"unchanged": RECORDS}
     assert seek.sent["write"] == 0
@@ -73,8 +78,8 @@ def test_re_push_of_an_unchanged_project_sends_no_writes(seek_server, project, t
     assert seek.sent["read"] == 6
 
 
-def test_a_changed_project_is_updated_in_place(seek_server, project, tmp_path):
-    push, _ = pusher(seek_server, tmp_path)
+def test_a_changed_project_is_updated_in_place(seek_server, project, tmp_path, tmp_db):
+    push, _ = pusher(seek_server, tmp_db)
     push.push(describe_project(project))
     sheet = tmp_path / "sheet.tsv"
     sheet.write_text(
@@ -83,7 +88,7 @@ def test_a_changed_project_is_updated_in_place(seek_server, project, tmp_path):
         "[Samples]\nstudy\tsample\tsource\tcollection date\n"
         + "".join(f"NorSeq/run1\t{s}\t{s}\t2023-06-01\n" for s in SPEC.samples)
     )
-    again, seek = pusher(seek_server, tmp_path)
+    again, seek = pusher(seek_server, tmp_db)
     report = again.push(describe_project(project, sheet))
     counts = report.count()
     # the study's title, the sample type's new column, every sample's value
@@ -111,13 +116,15 @@ class DiesAfterSending(requests.adapters.HTTPAdapter):
 
 
 @pytest.mark.parametrize("nth", [1, 5, RECORDS])
-def test_an_interrupted_push_resumes_without_duplicates(seek_server, project, tmp_path, nth):
+def test_an_interrupted_push_resumes_without_duplicates(
+    seek_server, project, tmp_path, tmp_db, nth
+):
     session = requests.Session()
     session.mount("http://", DiesAfterSending(nth))
-    push, _ = pusher(seek_server, tmp_path, session=session)
+    push, _ = pusher(seek_server, tmp_db, session=session)
     with pytest.raises(SeekError, match="SEEK unreachable"):
         push.push(describe_project(project))
-    resumed, _ = pusher(seek_server, tmp_path)
+    resumed, _ = pusher(seek_server, tmp_db)
     report = resumed.push(describe_project(project))
     assert report.count()["adopted"] + report.count()["unchanged"] >= nth - 1
     world = seek_server.world
@@ -130,26 +137,26 @@ def test_an_interrupted_push_resumes_without_duplicates(seek_server, project, tm
         ("samples", SAMPLES),
     ):  # noqa: E501
         assert len(held(world, kind)) == n, kind
-    third, seek = pusher(seek_server, tmp_path)
+    third, seek = pusher(seek_server, tmp_db)
     assert third.push(describe_project(project)).count() == {"unchanged": RECORDS}
     assert seek.sent["write"] == 0
 
 
-def test_a_record_deleted_in_seek_is_created_again(seek_server, project, tmp_path):
-    push, _ = pusher(seek_server, tmp_path)
+def test_a_record_deleted_in_seek_is_created_again(seek_server, project, tmp_path, tmp_db):
+    push, _ = pusher(seek_server, tmp_db)
     push.push(describe_project(project))
     world = seek_server.world
     gone = held(world, "data_files")[0]
     world.remove(gone)
-    again, seek = pusher(seek_server, tmp_path)
+    again, seek = pusher(seek_server, tmp_db)
     report = again.push(describe_project(project))
     assert report.count()["created"] == 1
     assert len(held(world, "data_files")) == SAMPLES
 
 
-def test_samples_wait_when_seek_has_them_switched_off(seek_server, project, tmp_path):
+def test_samples_wait_when_seek_has_them_switched_off(seek_server, project, tmp_path, tmp_db):
     seek_server.world.samples_enabled = False
-    push, _ = pusher(seek_server, tmp_path)
+    push, _ = pusher(seek_server, tmp_db)
     report = push.push(describe_project(project))
     assert report.count() == {"created": 3 + SAMPLES}
     assert report.warnings == [
@@ -158,7 +165,7 @@ def test_samples_wait_when_seek_has_them_switched_off(seek_server, project, tmp_
     assert not held(seek_server.world, "samples")
 
 
-def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp_path):
+def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp_path, tmp_db):
     import os
     import subprocess
     import sys
@@ -167,7 +174,7 @@ def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp
         return subprocess.run(
             [sys.executable, "-m", "nels_cli", "seek", "push", str(project),
              "--seek", seek_server.url, "--project", seek_server.projects["P1"].id,
-             "--db", f"sqlite:///{tmp_path / 'cli.db'}"],
+             "--db", tmp_db],
             capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
         )  # fmt: skip
 

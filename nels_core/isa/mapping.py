@@ -79,6 +79,12 @@ def _sheet_root(folder: str, roots: set[str]) -> str | None:
         folder = posixpath.dirname(folder)
 
 
+def identifier_for(base: str) -> str:
+    """The investigation identifier of a NeLS folder: its project's name, else its own."""
+    parts = base.split("/")
+    return (parts[1] if parts[0] == "Projects" and len(parts) > 1 else parts[-1]) or "nels"
+
+
 def map_source(store, base: str, location: str, identifier: str) -> Mapped:
     """Read every delivery below ``base`` and describe them as ISA.
 

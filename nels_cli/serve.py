@@ -1,0 +1,168 @@
+"""``nels-bundle serve``: the web app; with ``--demo``, on embedded sandboxes.
+
+The demo needs no account and no network: a local NeLS tree with a NorSeq
+delivery, the NeLS sandbox for sign-in (OAuth2), and the SEEK sandbox, all
+on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from nels_core import config as nels_config
+
+from .demo import OWN_PROJECT, RUN, SEQ_PROJECT
+
+DEMO_USER = "demo"
+
+
+@dataclass
+class Sandboxes:
+    directory: Path
+    nels_url: str
+    seek_url: str
+    username: str
+    password: str = field(repr=False)
+    seek_token: str = field(repr=False)
+    seek_project: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    served: list = field(default_factory=list, repr=False)
+    nels_world: object = field(default=None, repr=False)
+    seek_world: object = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        for s in self.served:
+            s.stop()
+
+    def add_user(self, username: str, name: str, password: str):
+        """Another NeLS user, with a home the web app finds by NeLS id."""
+        user = self.nels_world.add_user(username, name, password)
+        link = self.directory / "nels" / "by-id" / str(user.nels_id)
+        link.symlink_to(self.nels_world.home(user), target_is_directory=True)
+        return user
+
+
+def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> Sandboxes:
+    """The NeLS API (with a local tree) and SEEK sandboxes, running on loopback ports."""
+    from nels_sandbox.nels_api import create_app as nels_app
+    from nels_sandbox.norseq import DeliverySpec, make_delivery
+    from nels_sandbox.seek import create_app as seek_app
+    from nels_sandbox.seek_world import SeekWorld
+    from nels_sandbox.serving import Served, quiet
+    from nels_sandbox.world import World
+
+    quiet()
+    world = World(directory / "nels")
+    password = secrets.token_urlsafe(9)
+    user = world.add_user(DEMO_USER, "Demo Researcher", password)
+    seq = world.add_project(SEQ_PROJECT, description="Salmon louse RNA-seq")
+    own = world.add_project(OWN_PROJECT)
+    world.add_member(seq, user, 3)
+    world.add_member(own, user, 1)
+    spec = DeliverySpec(run=RUN) if samples is None else DeliverySpec(run=RUN, samples=samples)
+    make_delivery(world.project_dir(seq) / "NorSeq" / RUN, spec)
+    # the web app finds a home by NeLS id, as a site that mounts NeLS homes would
+    by_id = directory / "nels" / "by-id"
+    by_id.mkdir(parents=True, exist_ok=True)
+    (by_id / str(user.nels_id)).symlink_to(world.home(user), target_is_directory=True)
+    client_secret = secrets.token_urlsafe(16)
+    world.add_client("nels-bundle-web", client_secret)
+
+    seek = SeekWorld()
+    seek_token = secrets.token_urlsafe(24)
+    person = seek.add_person("Demo", "Researcher", token=seek_token, email="demo@example.org")
+    project = seek.add_project("Salmon lice", admins=[person.id])
+
+    nels = Served(nels_app(world)).start()
+    nels.server.app.config["PUBLIC_URL"] = nels.url
+    seek_served = Served(seek_app(seek)).start()
+    seek.base_url = seek_served.url
+    return Sandboxes(
+        directory=directory,
+        nels_url=nels.url,
+        seek_url=seek_served.url,
+        username=DEMO_USER,
+        password=password,
+        seek_token=seek_token,
+        seek_project=project.id,
+        client_id="nels-bundle-web",
+        client_secret=client_secret,
+        served=[nels, seek_served],
+        nels_world=world,
+        seek_world=seek,
+    )
+
+
+def demo_web_config(sb: Sandboxes) -> dict:
+    """The web app's settings for the sandboxes; secrets fresh for each run."""
+    from cryptography.fernet import Fernet
+
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "TOKEN_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": f"sqlite:///{sb.directory / 'web.db'}",
+        "WORK_DIR": str(sb.directory / "work"),
+        "NELS_API_URL": f"{sb.nels_url}/nels-api2",
+        "NELS_OAUTH_URL": f"{sb.nels_url}/oauth2",
+        "NELS_CLIENT_ID": sb.client_id,
+        "NELS_CLIENT_SECRET": sb.client_secret,
+        "NELS_STORAGE": "local",
+        "NELS_LOCAL_ROOT": str(sb.directory / "nels" / "by-id" / "{nels_id}"),
+        "SEEK_URLS": [sb.seek_url],
+    }
+
+
+@click.command("serve")
+@click.option("--demo", is_flag=True, help="Run on embedded NeLS and SEEK sandboxes.")
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option(
+    "--web-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML settings for the web app (else $NELS_BUNDLE_WEB_CONFIG).",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=nels_config.DEMO_DIR.parent / "web-demo",
+    show_default=True,
+    help="Where --demo keeps its NeLS tree and database (made fresh each run).",
+)
+def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -> None:
+    """Serve the web app: sign in with NeLS, browse, push to SEEK, pull ISA bundles."""
+    import shutil
+
+    from seek_plugin.web import create_app
+
+    sandboxes = None
+    if demo:
+        marker = directory / ".nels-bundle-web-demo"
+        if directory.exists() and any(directory.iterdir()) and not marker.exists():
+            raise click.UsageError(f"{directory} is not an earlier web demo; give another --dir")
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True, mode=0o700)
+        marker.touch()
+        sandboxes = start_sandboxes(directory)
+        app = create_app(web_config, demo_web_config(sandboxes))
+    else:
+        app = create_app(web_config)
+    url = f"http://127.0.0.1:{port}"
+    if sandboxes is not None:
+        click.echo(f"nels-bundle web app (demo): open {url}")
+        click.echo(f"  NeLS sign-in:  user '{sandboxes.username}', password {sandboxes.password}")
+        click.echo(f"  SEEK sandbox:  {sandboxes.seek_url}")
+        click.echo(f"                 API token {sandboxes.seek_token}")
+        click.echo(f"                 project number {sandboxes.seek_project}")
+        click.echo(f"  Everything runs on 127.0.0.1 and lives in {directory}. Ctrl-C stops it.")
+    else:
+        click.echo(f"nels-bundle web app: {url}")
+    try:
+        app.run("127.0.0.1", port, threaded=True, use_reloader=False)
+    finally:
+        if sandboxes is not None:
+            sandboxes.stop()

@@ -1,0 +1,98 @@
+"""The nels-bundle web app: sign in with NeLS, connect SEEK, browse NeLS
+projects, preview their ISA description, push it to SEEK, pull it back as
+an ISA bundle. A Flask application factory with one blueprint per job.
+
+Configuration comes from a TOML file (``config_file`` or
+``$NELS_BUNDLE_WEB_CONFIG``), then ``NELS_BUNDLE_*`` environment variables,
+then ``overrides``; never from module globals.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from nels_core.config import NELS_API2, NELS_DATA_HOST, NELS_OAUTH
+from nels_core.errors import AuthError, ConfigError
+
+from ..db import Database
+from . import models  # noqa: F401 - registers the tables
+from .crypto import Vault
+from .jobs import JobRunner
+
+DEFAULTS = {
+    "SECRET_KEY": None,  # required: signs the session cookie
+    "TOKEN_KEY": None,  # required: a Fernet key, encrypts tokens at rest
+    "DATABASE_URL": None,  # default: SQLite in the instance folder
+    "NELS_API_URL": NELS_API2,
+    "NELS_OAUTH_URL": NELS_OAUTH,
+    "NELS_CLIENT_ID": None,
+    "NELS_CLIENT_SECRET": None,
+    "NELS_STORAGE": "sftp",  # or "local": NeLS homes on a mounted file system
+    "NELS_LOCAL_ROOT": None,  # local: the user's home folder, "{nels_id}" filled in
+    "NELS_SFTP_HOST": NELS_DATA_HOST,
+    "NELS_SFTP_PORT": 22,
+    "NELS_KNOWN_HOSTS": None,  # text of known_hosts lines for the data host
+    "SEEK_URLS": ["https://fairdomhub.org"],  # offered when connecting an account
+    "WORK_DIR": None,  # bundles for download; default: in the instance folder
+    "JOB_WORKERS": 2,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+
+def create_app(config_file: str | os.PathLike | None = None, overrides: dict | None = None):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    config_file = config_file or os.environ.get("NELS_BUNDLE_WEB_CONFIG")
+    if config_file:
+        app.config.from_file(str(config_file), load=tomllib.load, text=False)
+    app.config.from_prefixed_env("NELS_BUNDLE")
+    app.config.update(overrides or {})
+    for required in ("SECRET_KEY", "TOKEN_KEY", "NELS_CLIENT_ID"):
+        if not app.config.get(required):
+            raise ConfigError(f"the web app needs {required} in its configuration")
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    url = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'nels-bundle.db'}"
+    work = Path(app.config["WORK_DIR"] or instance / "work")
+    work.mkdir(parents=True, exist_ok=True, mode=0o700)
+    app.config["WORK_DIR"] = str(work)
+    db = Database(url)
+    app.extensions["nels_bundle"] = {
+        "db": db,
+        "vault": Vault(app.config["TOKEN_KEY"]),
+        "jobs": JobRunner(db, int(app.config["JOB_WORKERS"])),
+    }
+    CSRFProtect(app)
+
+    from .auth import bp as auth_bp
+    from .context import close_home
+    from .nels_views import bp as nels_bp
+    from .seek_views import bp as seek_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(nels_bp)
+    app.register_blueprint(seek_bp)
+    app.teardown_appcontext(close_home)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        return render_template("error.html", title="Form expired", message=e.description), 400
+
+    @app.errorhandler(AuthError)
+    def _signed_out(e):
+        # NeLS tokens live an hour: sign in again, then come back here
+        session.clear()
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @app.errorhandler(404)
+    def _not_found(e):
+        message = "No such page, or not one of yours."
+        return render_template("error.html", title="Not found", message=message), 404
+
+    return app

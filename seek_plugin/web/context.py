@@ -1,0 +1,86 @@
+"""What every view needs: the database, the vault, the signed-in user, their NeLS home."""
+
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+
+from flask import current_app, g, redirect, request, session, url_for
+
+from nels_core.api import NelsApi
+from nels_core.connect import NelsSettings, build_home
+from nels_core.home import Home
+
+from ..db import Database
+from .crypto import Vault
+from .jobs import JobRunner
+from .models import WebUser
+
+
+def db() -> Database:
+    return current_app.extensions["nels_bundle"]["db"]
+
+
+def vault() -> Vault:
+    return current_app.extensions["nels_bundle"]["vault"]
+
+
+def jobs() -> JobRunner:
+    return current_app.extensions["nels_bundle"]["jobs"]
+
+
+def current_user() -> WebUser | None:
+    if "user" not in g:
+        uid = session.get("uid")
+        with db().sessions() as s:
+            g.user = s.get(WebUser, uid) if uid is not None else None
+    return g.user
+
+
+def nels_token(user: WebUser) -> str | None:
+    return vault().open(user.nels_token) if user.nels_token else None
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*a, **kw):
+        user = current_user()
+        if user is None or nels_token(user) is None:
+            session.clear()
+            return redirect(url_for("auth.login", next=request.full_path))
+        return view(*a, **kw)
+
+    return wrapper
+
+
+def nels_settings(token: str) -> NelsSettings:
+    """How to reach the user's NeLS storage, from the app's configuration."""
+    c = current_app.config
+    root = None
+    if c["NELS_STORAGE"] == "local":
+        root = c["NELS_LOCAL_ROOT"]
+        if "{nels_id}" in root:  # homes laid out (or linked) by NeLS id
+            nels_id = NelsApi(c["NELS_API_URL"], token).my_account().nels_id
+            root = str(Path(root.format(nels_id=nels_id)).resolve())
+    return NelsSettings(
+        backend=c["NELS_STORAGE"],
+        root=root,
+        api_url=c["NELS_API_URL"],
+        access_token=token,
+        host=c["NELS_SFTP_HOST"],
+        port=int(c["NELS_SFTP_PORT"]),
+        known_hosts=c["NELS_KNOWN_HOSTS"],
+    )
+
+
+def home() -> Home:
+    """The signed-in user's NeLS home for this request (NeLS's rules apply)."""
+    if "home" not in g:
+        g.home = build_home(nels_settings(nels_token(current_user())))
+    return g.home
+
+
+def close_home(_exc=None) -> None:
+    h = g.pop("home", None)
+    if h is not None:
+        h.close()

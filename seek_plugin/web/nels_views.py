@@ -1,0 +1,60 @@
+"""The user's NeLS projects and folders, and the ISA description of a folder."""
+
+from __future__ import annotations
+
+import posixpath
+
+from flask import Blueprint, abort, render_template
+from sqlalchemy import select
+
+from nels_core.errors import AccessDeniedError, NotFoundError, UnsafePathError
+from nels_core.isa.export import describe
+from nels_core.isa.mapping import identifier_for
+from nels_core.paths import normalise
+
+from .context import current_user, db, home, login_required
+from .models import SeekAccount
+
+bp = Blueprint("nels", __name__)
+HIDDEN = (NotFoundError, AccessDeniedError, UnsafePathError)  # all look like "no such folder"
+
+
+@bp.get("/")
+def index():
+    user = current_user()
+    if user is None:
+        return render_template("index.html", user=None)
+    return render_template(
+        "index.html",
+        user=user,
+        projects=sorted(home().account.memberships.values(), key=lambda m: m.project.name),
+    )
+
+
+@bp.get("/browse/<path:path>")
+@login_required
+def browse(path):
+    try:
+        path = normalise(path)
+        page = home().list(path, limit=500)
+    except HIDDEN:
+        abort(404)
+    crumbs = [(p, "/".join(path.split("/")[: i + 1])) for i, p in enumerate(path.split("/"))]
+    return render_template(
+        "browse.html", path=path, page=page, crumbs=crumbs, parent=posixpath.dirname(path)
+    )
+
+
+@bp.get("/isa/<path:path>")
+@login_required
+def preview(path):
+    try:
+        path = normalise(path)
+        inv, issues = describe(home(), path, f"nels://{path}", identifier_for(path))
+    except HIDDEN:
+        abort(404)
+    with db().sessions() as s:
+        accounts = list(
+            s.scalars(select(SeekAccount).where(SeekAccount.user_id == current_user().id))
+        )
+    return render_template("isa.html", path=path, inv=inv, issues=issues, accounts=accounts)

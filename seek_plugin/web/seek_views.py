@@ -1,0 +1,218 @@
+"""SEEK accounts, push and pull as background jobs, their progress, the bundle download."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from sqlalchemy import select
+
+from nels_core.connect import build_home
+from nels_core.errors import NelsError
+from nels_core.isa.export import describe
+from nels_core.isa.mapping import identifier_for
+from nels_core.paths import normalise
+
+from ..client import SeekClient
+from ..errors import SeekError
+from ..pull import parse_investigation_url, pull_bundle
+from ..push import Pusher
+from .context import (
+    current_user,
+    db,
+    home,
+    jobs,
+    login_required,
+    nels_settings,
+    nels_token,
+    vault,
+)
+from .models import SeekAccount
+from .nels_views import HIDDEN
+
+bp = Blueprint("seek", __name__)
+
+
+@bp.get("/seek")
+@login_required
+def accounts():
+    return render_template("seek.html", accounts=_accounts(), urls=current_app.config["SEEK_URLS"])
+
+
+@bp.post("/seek")
+@login_required
+def connect():
+    url = request.form.get("seek_url", "").strip().rstrip("/")
+    token = request.form.get("token", "").strip()
+    if not url.startswith(("https://", "http://")) or not token:
+        flash("Give SEEK's address (https://...) and an API token.", "error")
+        return redirect(url_for("seek.accounts"))
+    try:
+        me = SeekClient(url, token=token, retries=1).current_person()
+    except SeekError as e:
+        flash(f"SEEK did not accept the token: {e.message}", "error")
+        return redirect(url_for("seek.accounts"))
+    user = current_user()
+    with db().sessions() as s, s.begin():
+        account = s.scalars(
+            select(SeekAccount).where(SeekAccount.user_id == user.id, SeekAccount.seek_url == url)
+        ).first() or SeekAccount(user_id=user.id, seek_url=url)
+        account.person, account.token = me.title, vault().seal(token)
+        s.add(account)
+    flash(f"Connected to {url} as {me.title}.", "ok")
+    return redirect(url_for("seek.accounts"))
+
+
+@bp.post("/seek/<int:account_id>/disconnect")
+@login_required
+def disconnect(account_id):
+    with db().sessions() as s, s.begin():
+        account = s.get(SeekAccount, account_id)
+        if account is None or account.user_id != current_user().id:
+            abort(404)
+        s.delete(account)
+    return redirect(url_for("seek.accounts"))
+
+
+@bp.post("/push")
+@login_required
+def push():
+    try:  # the folder must be one of the user's before any job starts
+        path = normalise(request.form.get("path", ""))
+        home().list(path, limit=0)
+    except HIDDEN:
+        abort(404)
+    account = _account(request.form.get("account", type=int))
+    project = request.form.get("project", "").strip()
+    if not project.isdigit():
+        flash("Give the SEEK project's number (its address ends in /projects/NUMBER).", "error")
+        return redirect(url_for("nels.preview", path=path))
+    settings, seek_url, seek_token = _credentials(account)
+    database = db()
+
+    def work(progress, _job_id):
+        home = build_home(settings)
+        try:
+            inv, issues = describe(home, path, f"nels://{path}", identifier_for(path))
+            client = SeekClient(seek_url, token=seek_token)
+            report = Pusher(client, database, project, progress=progress).push(inv)
+        finally:
+            home.close()
+        return {
+            "counts": dict(report.count()),
+            "investigation": report.investigation_url(),
+            "writes": client.sent["write"],
+            "reads": client.sent["read"],
+            "warnings": report.warnings + [str(i) for i in issues],
+        }
+
+    job = jobs().start(current_user().id, "push", f"nels://{path}", work)
+    return redirect(url_for("seek.job", job_id=job))
+
+
+@bp.post("/pull")
+@login_required
+def pull():
+    url = request.form.get("investigation", "").strip()
+    try:
+        seek_url, _ = parse_investigation_url(url)
+    except SeekError as e:
+        flash(e.message, "error")
+        return redirect(request.referrer or url_for("nels.index"))
+    account = next((a for a in _accounts() if a.seek_url == seek_url.rstrip("/")), None)
+    if account is None:
+        flash(f"Connect a SEEK account at {seek_url} first.", "error")
+        return redirect(url_for("seek.accounts"))
+    settings, _, seek_token = _credentials(account)
+    database, work_dir = db(), Path(current_app.config["WORK_DIR"])
+
+    def work(progress, job_id):
+        home = build_home(settings)
+        try:
+            client = SeekClient(account.seek_url, token=seek_token)
+            progress(0, 1)
+            out = work_dir / job_id
+            result, _ = pull_bundle(
+                client,
+                database,
+                url,
+                lambda loc: (home, normalise(loc), loc, identifier_for(normalise(loc))),
+                out / "bundle",
+            )
+            shutil.make_archive(str(out / "isa-bundle"), "zip", out / "bundle")
+            progress(1, 1)
+        finally:
+            home.close()
+        return {
+            "title": result.investigation.title,
+            "zip": True,
+            "reads": client.sent["read"],
+            "warnings": [str(i) for i in result.issues],
+        }
+
+    job = jobs().start(current_user().id, "pull", url, work)
+    return redirect(url_for("seek.job", job_id=job))
+
+
+@bp.get("/jobs/<job_id>")
+@login_required
+def job(job_id):
+    j = _job(job_id)
+    return render_template("job.html", job=j, result=json.loads(j.result or "{}"))
+
+
+@bp.get("/jobs/<job_id>.json")
+@login_required
+def job_status(job_id):
+    j = _job(job_id)
+    return jsonify(state=j.state, done=j.done, total=j.total, message=j.message)
+
+
+@bp.get("/jobs/<job_id>/isa-bundle.zip")
+@login_required
+def download(job_id):
+    j = _job(job_id)
+    archive = Path(current_app.config["WORK_DIR"]) / j.id / "isa-bundle.zip"
+    if j.kind != "pull" or j.state != "done" or not archive.is_file():
+        abort(404)
+    return send_file(archive, as_attachment=True, download_name="isa-bundle.zip")
+
+
+def _job(job_id: str):
+    j = jobs().get(job_id, current_user().id)
+    if j is None:
+        abort(404)
+    return j
+
+
+def _accounts() -> list[SeekAccount]:
+    with db().sessions() as s:
+        return list(s.scalars(select(SeekAccount).where(SeekAccount.user_id == current_user().id)))
+
+
+def _account(account_id: int | None) -> SeekAccount:
+    account = next((a for a in _accounts() if a.id == account_id), None)
+    if account is None:
+        abort(404)
+    return account
+
+
+def _credentials(account: SeekAccount):
+    """What a job needs, opened now: jobs run outside the request."""
+    seek_token = vault().open(account.token)
+    if seek_token is None:
+        raise NelsError("the SEEK token can no longer be read; connect the account again")
+    return nels_settings(nels_token(current_user())), account.seek_url, seek_token

@@ -1,0 +1,136 @@
+"""The web app's rules, through Flask's test client against the live NeLS
+and SEEK sandboxes, on SQLite and on PostgreSQL: sign-in, CSRF, who sees
+what, and tokens encrypted at rest."""
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from nels_cli.demo import OWN_PROJECT, SEQ_PROJECT
+from nels_cli.serve import demo_web_config, start_sandboxes
+
+
+@pytest.fixture
+def site(tmp_path, database_url, specs):
+    from seek_plugin.web import create_app
+
+    sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
+    config = {**demo_web_config(sandboxes), "DATABASE_URL": database_url}
+    app = create_app(None, config)
+    yield sandboxes, app, database_url
+    sandboxes.stop()
+
+
+def sign_in(app, sandboxes, username=None, password=None, next_="/"):
+    """The browser's part of the OAuth2 dance, done by hand."""
+    client = app.test_client()
+    r = client.get(f"/login?next={next_}")
+    authorize = r.headers["Location"]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
+    answer = requests.post(
+        authorize.split("?")[0],
+        data={**query, "username": username or sandboxes.username,
+              "password": password or sandboxes.password},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
+    callback = urlsplit(answer.headers["Location"])
+    r = client.get(f"{callback.path}?{callback.query}")
+    return client, r
+
+
+def csrf(client, path):
+    page = client.get(path).get_data(as_text=True)
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def test_sign_in_lands_where_asked_and_never_off_site(site):
+    sandboxes, app, _ = site
+    client, r = sign_in(app, sandboxes, next_=f"/browse/Projects/{SEQ_PROJECT}")
+    assert r.status_code == 302 and r.headers["Location"] == f"/browse/Projects/{SEQ_PROJECT}"
+    _, r = sign_in(app, sandboxes, next_="//evil.example/")
+    assert r.headers["Location"] == "/"
+    home = client.get("/").get_data(as_text=True)
+    assert SEQ_PROJECT in home and OWN_PROJECT in home
+
+
+def test_a_forged_or_replayed_sign_in_answer_is_refused(site):
+    sandboxes, app, _ = site
+    client = app.test_client()
+    r = client.get("/auth/callback?code=abc&state=not-mine")
+    assert r.status_code == 400
+    assert "does not belong to this browser session" in r.get_data(as_text=True)
+
+
+def test_forms_without_the_csrf_token_are_refused(site):
+    sandboxes, app, _ = site
+    client, _ = sign_in(app, sandboxes)
+    r = client.post("/seek", data={"seek_url": sandboxes.seek_url, "token": sandboxes.seek_token})
+    assert r.status_code == 400 and "Form expired" in r.get_data(as_text=True)
+    r = client.post("/logout")
+    assert r.status_code == 400
+    token = csrf(client, "/seek")
+    r = client.post("/seek", data={"csrf_token": token, "seek_url": sandboxes.seek_url,
+                                   "token": sandboxes.seek_token})  # fmt: skip
+    assert r.status_code == 302
+
+
+def test_tokens_are_encrypted_at_rest(site):
+    sandboxes, app, url = site
+    client, _ = sign_in(app, sandboxes)
+    client.post("/seek", data={"csrf_token": csrf(client, "/seek"), "seek_url": sandboxes.seek_url,
+                               "token": sandboxes.seek_token})  # fmt: skip
+    engine = create_engine(url)
+    with engine.connect() as c:
+        (seek_token,) = c.execute(text("SELECT token FROM seek_accounts")).one()
+        (nels_token,) = c.execute(text("SELECT nels_token FROM web_users")).one()
+    engine.dispose()
+    assert sandboxes.seek_token.encode() not in bytes(seek_token)
+    issued = list(sandboxes.nels_world.access_tokens)
+    assert issued and not any(t.encode() in bytes(nels_token) for t in issued)
+    assert bytes(nels_token).startswith(b"gAAAA")  # a Fernet token
+
+
+def test_only_members_see_a_project_and_only_owners_see_a_job(site):
+    sandboxes, app, _ = site
+    world = sandboxes.nels_world
+    other = sandboxes.add_user("outsider", "Out Sider", "pw-outsider")
+    world.add_member(world.add_project("Other_Lab_2026"), other, 1)
+    client, _ = sign_in(app, sandboxes)
+    client.post("/seek", data={"csrf_token": csrf(client, "/seek"), "seek_url": sandboxes.seek_url,
+                               "token": sandboxes.seek_token})  # fmt: skip
+    r = client.post("/push", data={"csrf_token": csrf(client, f"/isa/Projects/{SEQ_PROJECT}"),
+                                   "path": f"Projects/{SEQ_PROJECT}", "account": "1",
+                                   "project": sandboxes.seek_project})  # fmt: skip
+    job_url = r.headers["Location"]
+    for _ in range(100):
+        if client.get(f"{job_url}.json").get_json()["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert client.get(f"{job_url}.json").get_json()["state"] == "done"
+
+    outsider, _ = sign_in(app, sandboxes, "outsider", "pw-outsider")
+    assert outsider.get(job_url).status_code == 404
+    assert outsider.get(f"{job_url}.json").status_code == 404
+    for path in (f"/browse/Projects/{SEQ_PROJECT}", f"/isa/Projects/{SEQ_PROJECT}"):
+        assert outsider.get(path).status_code == 404
+    assert outsider.get("/browse/Projects/Other_Lab_2026").status_code == 200
+    assert client.get("/browse/Projects/Other_Lab_2026").status_code == 404
+    assert outsider.get("/browse/../etc").status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(site):
+    sandboxes, app, _ = site
+    r = app.test_client().get(f"/browse/Projects/{SEQ_PROJECT}")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
+
+
+def test_an_expired_nels_token_sends_the_user_to_sign_in_again(site):
+    sandboxes, app, _ = site
+    client, _ = sign_in(app, sandboxes)
+    assert client.get(f"/browse/Projects/{SEQ_PROJECT}").status_code == 200
+    sandboxes.nels_world.expire_all_tokens()
+    r = client.get(f"/browse/Projects/{SEQ_PROJECT}")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")

@@ -1,0 +1,120 @@
+"""The web app in a real browser (Debian's chromium through Playwright):
+sign in with NeLS, browse, preview the ISA mapping, connect SEEK, push,
+pull, download the bundle. Screenshots of a failing page are kept in
+``test-artifacts/``."""
+
+import io
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from nels_cli.demo import RUN, SEQ_PROJECT
+from nels_cli.serve import demo_web_config, start_sandboxes
+from nels_sandbox.serving import Served
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SAMPLES = ("Liver-1", "Liver-2", "Gill-1", "Gill-2")
+
+
+@pytest.fixture
+def site(tmp_path, specs):
+    from seek_plugin.web import create_app
+
+    sandboxes = start_sandboxes(tmp_path, samples=SAMPLES)
+    web = Served(create_app(None, demo_web_config(sandboxes))).start()
+    yield sandboxes, web
+    web.stop()
+    sandboxes.stop()
+
+
+@pytest.fixture
+def page(request):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing on CI: ./dev test installs it")
+        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(accept_downloads=True)
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        yield pg
+        call = getattr(request.node, "rep_call", None)  # set by conftest's report hook
+        if call is not None and call.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def sign_in(page, web, sandboxes):
+    page.goto(web.url)
+    page.click("#sign-in")
+    page.fill("input[name=username]", sandboxes.username)
+    page.fill("input[name=password]", sandboxes.password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Your NeLS projects")
+
+
+def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
+    sandboxes, web = site
+    sign_in(page, web, sandboxes)
+    page.click(f"text={SEQ_PROJECT}")
+    page.click("text=NorSeq/")
+    page.click(f"text={RUN}/")
+    assert page.is_visible("text=SampleSheet.csv")
+    page.goto(f"{web.url}/browse/Projects/{SEQ_PROJECT}")
+    page.click("#preview")
+    studies = page.inner_text("#studies")
+    assert RUN in studies and "4" in studies  # one study, four samples
+
+    page.click("text=Connect a SEEK account")
+    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    page.fill("input[name=token]", "not-the-token")
+    page.click("#connect-form button")
+    assert "SEEK did not accept the token" in page.inner_text(".flash.error")
+    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    page.fill("input[name=token]", sandboxes.seek_token)
+    page.click("#connect-form button")
+    assert "as Demo Researcher" in page.inner_text(".flash.ok")
+    assert sandboxes.seek_token not in page.content()
+
+    page.goto(f"{web.url}/isa/Projects/{SEQ_PROJECT}")
+    page.fill("input[name=project]", sandboxes.seek_project)
+    page.click("#push-form button")
+    page.wait_for_selector("#state:text('done')")
+    summary = page.inner_text("#summary")
+    records = 3 + 2 * len(SAMPLES) + 1  # ISA tree, data files and samples, sample type
+    assert f"{records} created" in summary
+    investigation = page.get_attribute("#investigation", "href")
+    assert investigation.startswith(sandboxes.seek_url + "/investigations/")
+    assert len(sandboxes.seek_world.records["samples"]) == len(SAMPLES)
+
+    page.click("#pull-form button")
+    page.wait_for_selector("#download")
+    with page.expect_download() as download:
+        page.click("#download")
+    data = Path(download.value.path()).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        assert {"isa.json", "manifest-md5.txt", "ro-crate-metadata.json"} <= names
+        doc = json.loads(z.read("isa.json"))
+    assert doc["title"] == SEQ_PROJECT
+    assert {c["name"]: c["value"] for c in doc["comments"]}["SEEK investigation"] == investigation
+    assert sorted(s["name"] for s in doc["studies"][0]["materials"]["samples"]) == sorted(SAMPLES)
+
+
+def test_a_pushed_job_is_not_anyone_elses(site, page):
+    sandboxes, web = site
+    page.goto(f"{web.url}/jobs/0123456789abcdef0123456789abcdef")
+    assert page.url.startswith(sandboxes.nels_url)  # not signed in: sent to NeLS first
+    sign_in(page, web, sandboxes)
+    response = page.goto(f"{web.url}/jobs/0123456789abcdef0123456789abcdef")
+    assert response.status == 404
+    response = page.goto(f"{web.url}/browse/Projects/NotMine")
+    assert response.status == 404
