@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from nels_core import config as nels_config
 from nels_core.errors import ConfigError
 from nels_core.isa.export import describe
 
@@ -39,6 +40,16 @@ def seek_client(url: str, token_file: Path | None, user: str | None):
             "in $SEEK_TOKEN or a file given with --token-file"
         )
     return SeekClient(url, token=token)
+
+
+def _sbi(ctx, project_id: int):
+    from nels_core.api import NelsApi
+    from seek_plugin.storebioinfo import sbi_subtypes
+
+    settings = nels_config.load(ctx.obj["config"]).api
+    if not settings.token:
+        raise ConfigError("--sbi-project needs a NeLS access token (NELS_TOKEN or [api] token)")
+    return sbi_subtypes(NelsApi(settings.url, settings.token, timeout=settings.timeout), project_id)
 
 
 def database(url: str | None):
@@ -73,8 +84,13 @@ def seek_cmd() -> None:
 )
 @click.option("--user", help="SEEK login for Basic auth; the password comes from $SEEK_PASSWORD.")
 @click.option("--db", "db_url", help="Where links to SEEK records are kept (SQLAlchemy URL).")
+@click.option(
+    "--sbi-project",
+    type=int,
+    help="Also link this NeLS project's StoreBioinfo datasets (needs the NeLS API token).",
+)
 @click.pass_context
-def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_url):
+def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_url, sbi_project):
     """Create or update SOURCE's ISA description in a SEEK project.
 
     A re-run of an unchanged SOURCE sends no writes; a changed one updates
@@ -84,6 +100,7 @@ def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_u
 
     store, base, location, identifier = _source(ctx, source)
     inv, issues = describe(store, base, location, identifier, metadata)
+    sbi = _sbi(ctx, sbi_project) if sbi_project is not None else []
     client = seek_client(seek_url, token_file, user)
     me = client.current_person()
     counting = Progress(
@@ -102,7 +119,7 @@ def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_u
             project_id,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-        report = pusher.push(inv)
+        report = pusher.push(inv, sbi)
     counts = report.count()
     out.print(
         f"SEEK {seek_url}, project {project_id}, as {me.title}: "

@@ -34,6 +34,7 @@ class Sandboxes:
     served: list = field(default_factory=list, repr=False)
     nels_world: object = field(default=None, repr=False)
     seek_world: object = field(default=None, repr=False)
+    seq_project_id: int = 0  # the NeLS (and StoreBioinfo) project with the delivery
 
     def stop(self) -> None:
         for s in self.served:
@@ -66,6 +67,11 @@ def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> 
     world.add_member(own, user, 1)
     spec = DeliverySpec(run=RUN) if samples is None else DeliverySpec(run=RUN, samples=samples)
     make_delivery(world.project_dir(seq) / "NorSeq" / RUN, spec)
+    # the same run, synced by the helpdesk to StoreBioinfo
+    world.add_dataset(
+        seq, RUN, "Illumina_seq_data", description=f"NorSeq run {RUN}",
+        subtypes={"reads": 1_234_567, "analysis": 45_678},
+    )  # fmt: skip
     # the web app finds a home by NeLS id, as a site that mounts NeLS homes would
     by_id = directory / "nels" / "by-id"
     by_id.mkdir(parents=True, exist_ok=True)
@@ -95,6 +101,7 @@ def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> 
         served=[nels, seek_served],
         nels_world=world,
         seek_world=seek,
+        seq_project_id=seq.id,
     )
 
 

@@ -75,7 +75,10 @@ def policy_for(project_id: str, access: str = "edit") -> dict:
     }
 
 
-def plan(inv: InvestigationRecord, project_id: str, policy: dict | None = None) -> list[Planned]:
+def plan(
+    inv: InvestigationRecord, project_id: str, policy: dict | None = None, sbi=()
+) -> list[Planned]:
+    """``sbi``: StoreBioinfo dataset subtypes (:class:`~.storebioinfo.SbiSubtype`) to link too."""
     policy = policy or policy_for(project_id)
     projects = [str(project_id)]
     items = [
@@ -92,6 +95,7 @@ def plan(inv: InvestigationRecord, project_id: str, policy: dict | None = None) 
         )
     ]
     sample_assay: dict[str, str] = {}  # sample key -> its assay's key
+    study_assays: dict[str, list[str]] = {}  # study identifier or folder name -> assay keys
     for study in inv.studies:
         skey = f"study:{study.key or '.'}"
         items.append(
@@ -109,6 +113,8 @@ def plan(inv: InvestigationRecord, project_id: str, policy: dict | None = None) 
         )
         for assay in study.assays():
             akey = f"assay:{study.key or '.'}/{assay.filename}"
+            for name in {study.identifier, posixpath.basename(study.key)} - {""}:
+                study_assays.setdefault(name, []).append(akey)
             assay_type, technology = ASSAY_TYPES.get(
                 assay.measurement.label, ("Experimental_assay_type", "Technology_type")
             )
@@ -156,6 +162,7 @@ def plan(inv: InvestigationRecord, project_id: str, policy: dict | None = None) 
                         {"projects": projects, "assays": [Ref(akey)]},
                     )
                 )
+    items += _sbi_items(inv, sbi, projects, policy, study_assays)
     samples = inv.samples()
     if samples:
         columns = sample_columns(inv)
@@ -200,6 +207,36 @@ def plan(inv: InvestigationRecord, project_id: str, policy: dict | None = None) 
                 )
             )
     return items
+
+
+def _sbi_items(inv, sbi, projects, policy, study_assays) -> list[Planned]:
+    """One data file per StoreBioinfo subtype; with the assays of the study of the
+    same name (a run synced to StoreBioinfo keeps its folder's name)."""
+    out = []
+    for st in sbi:
+        assays = study_assays.get(st.dataset, [])
+        out.append(
+            Planned(
+                st.key,
+                "data_files",
+                f"{st.dataset}: {st.subtype}",
+                {
+                    "title": f"{st.dataset}: {st.subtype}",
+                    "description": st.description
+                    or f"StoreBioinfo dataset {st.dataset} ({st.type}), subtype {st.subtype}",
+                    "content_blobs": [
+                        {
+                            "url": st.permalink,
+                            "original_filename": f"{st.dataset}-{st.subtype}",
+                            "content_type": "application/octet-stream",
+                        }
+                    ],
+                    "policy": policy,
+                },
+                {"projects": projects, "assays": [Ref(k) for k in assays]},
+            )
+        )
+    return out
 
 
 def _sample_key(study_key: str, name: str) -> str:

@@ -70,8 +70,9 @@ class Pusher:
         self.policy = policy
         self.progress = progress or (lambda done, total: None)
 
-    def push(self, inv: InvestigationRecord) -> PushReport:
-        items = plan(inv, self.project_id, self.policy)
+    def push(self, inv: InvestigationRecord, sbi=()) -> PushReport:
+        """``sbi``: StoreBioinfo subtypes to link as data files too."""
+        items = plan(inv, self.project_id, self.policy, sbi)
         scope = (self.client.url, self.project_id, inv.location)
         links = self.db.links(*scope)
         seen = _Listings(self.client, self.project_id) if links else None

@@ -191,3 +191,42 @@ def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp
     assert "token-wrong" not in wrong.stderr + wrong.stdout
     none = run(SEEK_TOKEN="")
     assert none.returncode == 1 and "no SEEK credentials" in none.stderr
+
+
+def test_storebioinfo_subtypes_are_linked_by_nels_permalink(tmp_path, specs):
+    from nels_cli.demo import RUN, SEQ_PROJECT
+    from nels_cli.serve import start_sandboxes
+    from nels_core.api import NelsApi
+    from seek_plugin.storebioinfo import sbi_subtypes
+
+    sb = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
+    try:
+        user = sb.nels_world.user_by_username(sb.username)
+        token = sb.nels_world.issue(user.nels_id, sb.client_id)["access_token"]
+        sbi = sbi_subtypes(NelsApi(f"{sb.nels_url}/nels-api2", token), sb.seq_project_id)
+        assert sorted(s.subtype for s in sbi) == ["analysis", "reads"]
+        assert all(
+            s.permalink.startswith(f"{sb.nels_url}/nels/pages/sbi/sbi.xhtml?ref=") for s in sbi
+        )
+        root = sb.directory / "nels" / "projects" / SEQ_PROJECT
+        inv = describe_project(root)
+        db = f"sqlite:///{tmp_path / 'links.db'}"
+
+        def push():
+            seek = SeekClient(sb.seek_url, token=sb.seek_token)
+            return Pusher(seek, Database(db), sb.seek_project).push(inv, sbi), seek
+
+        report, _ = push()
+        linked = [r for r in report.records if r.key.startswith("sbi:")]
+        assert len(linked) == 2 and {r.action for r in linked} == {"created"}
+        world = sb.seek_world
+        (assay,) = world.records["assays"].values()
+        for r in linked:
+            f = world.get("data_files", r.seek_id)
+            assert f.blobs[0]["url"] in {s.permalink for s in sbi}
+            assert f.relationships["assays"] == [assay.id]  # the dataset is the run's study
+            assert f.attributes["title"].startswith(f"{RUN}: ")
+        again, seek = push()
+        assert seek.sent["write"] == 0 and set(again.count()) == {"unchanged"}
+    finally:
+        sb.stop()

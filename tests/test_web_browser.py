@@ -72,6 +72,7 @@ def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
     page.click("#preview")
     studies = page.inner_text("#studies")
     assert RUN in studies and "4" in studies  # one study, four samples
+    assert "reads, analysis" in page.inner_text("#datasets")  # the run in StoreBioinfo
 
     page.click("text=Connect a SEEK account")
     page.fill("input[name=seek_url]", sandboxes.seek_url)
@@ -89,7 +90,8 @@ def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
     page.click("#push-form button")
     page.wait_for_selector("#state:text('done')")
     summary = page.inner_text("#summary")
-    records = 3 + 2 * len(SAMPLES) + 1  # ISA tree, data files and samples, sample type
+    # ISA tree, a data file and a sample per sample, the sample type, 2 StoreBioinfo subtypes
+    records = 3 + 2 * len(SAMPLES) + 1 + 2
     assert f"{records} created" in summary
     investigation = page.get_attribute("#investigation", "href")
     assert investigation.startswith(sandboxes.seek_url + "/investigations/")

@@ -73,6 +73,24 @@ def nels_settings(token: str) -> NelsSettings:
     )
 
 
+def nels_api() -> NelsApi:
+    return NelsApi(current_app.config["NELS_API_URL"], nels_token(current_user()))
+
+
+def sbi_project_for(path: str) -> int | None:
+    """The StoreBioinfo project of the NeLS project a folder is in, if the user has one."""
+    parts = path.split("/")
+    if len(parts) < 2 or parts[0] != "Projects":
+        return None
+    membership = home().account.memberships.get(parts[1])
+    if membership is None:
+        return None
+    for p in nels_api().sbi_projects():  # SEEK's own call: the user's StoreBioinfo projects
+        if p.id == membership.project.id or p.name == membership.project.name:
+            return p.id
+    return None
+
+
 def home() -> Home:
     """The signed-in user's NeLS home for this request (NeLS's rules apply)."""
     if "home" not in g:

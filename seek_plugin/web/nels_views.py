@@ -12,7 +12,7 @@ from nels_core.isa.export import describe
 from nels_core.isa.mapping import identifier_for
 from nels_core.paths import normalise
 
-from .context import current_user, db, home, login_required
+from .context import current_user, db, home, login_required, nels_api, sbi_project_for
 from .models import SeekAccount
 
 bp = Blueprint("nels", __name__)
@@ -57,4 +57,8 @@ def preview(path):
         accounts = list(
             s.scalars(select(SeekAccount).where(SeekAccount.user_id == current_user().id))
         )
-    return render_template("isa.html", path=path, inv=inv, issues=issues, accounts=accounts)
+    sbi_id = sbi_project_for(path)
+    datasets = nels_api().datasets(sbi_id) if sbi_id is not None else []
+    return render_template(
+        "isa.html", path=path, inv=inv, issues=issues, accounts=accounts, datasets=datasets
+    )

@@ -30,14 +30,17 @@ from ..client import SeekClient
 from ..errors import SeekError
 from ..pull import parse_investigation_url, pull_bundle
 from ..push import Pusher
+from ..storebioinfo import sbi_subtypes
 from .context import (
     current_user,
     db,
     home,
     jobs,
     login_required,
+    nels_api,
     nels_settings,
     nels_token,
+    sbi_project_for,
     vault,
 )
 from .models import SeekAccount
@@ -102,13 +105,16 @@ def push():
         return redirect(url_for("nels.preview", path=path))
     settings, seek_url, seek_token = _credentials(account)
     database = db()
+    sbi_id = sbi_project_for(path) if request.form.get("sbi") else None
+    api = nels_api()
 
     def work(progress, _job_id):
         home = build_home(settings)
         try:
             inv, issues = describe(home, path, f"nels://{path}", identifier_for(path))
+            sbi = sbi_subtypes(api, sbi_id) if sbi_id is not None else []
             client = SeekClient(seek_url, token=seek_token)
-            report = Pusher(client, database, project, progress=progress).push(inv)
+            report = Pusher(client, database, project, progress=progress).push(inv, sbi)
         finally:
             home.close()
         return {
