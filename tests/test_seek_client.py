@@ -8,6 +8,7 @@ side gets wrong fails here.
 import hashlib
 
 import pytest
+import requests
 
 from seek_plugin.client import SeekClient, document
 from seek_plugin.errors import SeekAuthError, SeekError
@@ -241,3 +242,81 @@ def test_a_server_that_is_down_or_answers_garbage(seek_server):
     seek = client(seek_server)
     with pytest.raises(SeekError, match="no record in SEEK's answer"):
         seek.record({"data": "not a record"})
+
+
+class Answers(requests.adapters.BaseAdapter):
+    """One fixed answer, for shapes SEEK sends from controllers the sandbox has no call for."""
+
+    def __init__(self, status, body, content_type):
+        super().__init__()
+        self.answer = (status, body, content_type)
+
+    def send(self, request, **kw):
+        r = requests.Response()
+        r.request, r.url = request, request.url
+        r.status_code, body, r.headers["Content-Type"] = self.answer
+        r._content = body.encode()
+        return r
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "said"),
+    [
+        (
+            404,
+            '{"errors":[{"title":"Not found","detail":"Couldn\'t find Sop"}]}',
+            "application/json",
+            "Not found: Couldn't find Sop",
+        ),  # noqa: E501
+        (
+            403,
+            '{"errors":[{"title":"Forbidden","details":"You may not edit sop:1"}]}',
+            "application/json",
+            "Forbidden: You may not edit sop:1",
+        ),  # noqa: E501
+        (
+            422,
+            '{"errors":[{"source":{"pointer":"/data/attributes/title"},'
+            '"detail":"can\'t be blank"}]}',
+            "application/json",
+            "title can't be blank",
+        ),  # noqa: E501
+        (
+            401,
+            '{"title":"Unauthorized","detail":"Only members of projects can create content."}',
+            "application/json",
+            "Unauthorized: Only members",
+        ),  # noqa: E501
+        (422, '{"title":"Samples are disabled"}', "application/json", "Samples are disabled"),
+        (
+            406,
+            '{"error":"Folder names containing spaces are not allowed"}',
+            "application/json",
+            "Folder names containing spaces are not allowed",
+        ),  # noqa: E501
+        (
+            422,
+            '{"errors" : [{"detail" : "A POST request is not allowed to specify an id"}]}',
+            "text/plain",
+            "A POST request is not allowed to specify an id",
+        ),  # noqa: E501
+        (501, '"not_implemented"', "application/json", "not implemented"),
+        (
+            500,
+            "<html>Internal Server Error</html>",
+            "text/html",
+            "<html>Internal Server Error</html>",
+        ),  # noqa: E501
+    ],
+)
+def test_every_error_shape_seek_sends_is_read(status, body, content_type, said):
+    session = requests.Session()
+    session.mount("http://seek.example", Answers(status, body, content_type))
+    seek = SeekClient("http://seek.example", token="secret-token", session=session, retries=1)
+    with pytest.raises(SeekError) as e:
+        seek.investigations.create({"title": "x"}, {"projects": ["1"]})
+    assert e.value.status == status and said in str(e.value)
+    assert "secret-token" not in str(e.value)
