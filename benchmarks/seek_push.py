@@ -83,12 +83,12 @@ def main() -> None:
             "writes": first_sent["write"],
             "reads": first_sent["read"],
             "seconds": round(first_s, 2),
-        },  # noqa: E501
+        },
         "re_push": {
             "writes": again_sent["write"],
             "reads": again_sent["read"],
             "seconds": round(again_s, 2),
-        },  # noqa: E501
+        },
         "listing_pages": pages,
         "first_push_requests_per_record": round(sum(first_sent.values()) / created, 3),
         "first_push_over_bare_requests": round(first_s / floor_s, 2),

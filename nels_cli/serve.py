@@ -69,9 +69,12 @@ def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> 
     make_delivery(world.project_dir(seq) / "NorSeq" / RUN, spec)
     # the same run, synced by the helpdesk to StoreBioinfo
     world.add_dataset(
-        seq, RUN, "Illumina_seq_data", description=f"NorSeq run {RUN}",
+        seq,
+        RUN,
+        "Illumina_seq_data",
+        description=f"NorSeq run {RUN}",
         subtypes={"reads": 1_234_567, "analysis": 45_678},
-    )  # fmt: skip
+    )
     # the web app finds a home by NeLS id, as a site that mounts NeLS homes would
     by_id = directory / "nels" / "by-id"
     by_id.mkdir(parents=True, exist_ok=True)

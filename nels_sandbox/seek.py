@@ -548,8 +548,11 @@ def _related(r: Record, kind: str, name: str | None = None) -> list[str]:
         study = _parent(r)
         given = study.relationships.get("investigation", []) if study else []
     elif r.kind == "investigations" and kind == "assays":
-        given = [a for s in world.pointing_at("investigations", r.id, "studies")
-                 for a in world.pointing_at("studies", s, "assays")]  # fmt: skip
+        given = [
+            a
+            for s in world.pointing_at("investigations", r.id, "studies")
+            for a in world.pointing_at("studies", s, "assays")
+        ]
     elif r.kind in ("data_files", "samples") and kind in ("studies", "investigations"):
         up = "study" if kind == "studies" else "investigation"
         given = [

@@ -81,8 +81,19 @@ class SeekWorld:
             return str(self._next - 1)
 
     # --- seeding ---------------------------------------------------------------
-    def add_person(self, first: str, last: str, *, token=None, login=None, password=None,
-                   email="", orcid=None, admin=False, id_=None) -> Person:  # fmt: skip
+    def add_person(
+        self,
+        first: str,
+        last: str,
+        *,
+        token=None,
+        login=None,
+        password=None,
+        email="",
+        orcid=None,
+        admin=False,
+        id_=None,
+    ) -> Person:
         p = Person(id_ or self.new_id(), first, last, email, orcid, login, password, token, admin)
         self.people[p.id] = p
         self.store(Record("people", p.id, {}, {}, None, _PUBLIC))

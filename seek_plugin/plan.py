@@ -188,7 +188,7 @@ def plan(
                 {
                     "projects": projects,
                     "assays": sorted({Ref(k) for k in sample_assay.values()}, key=lambda r: r.key),
-                },  # noqa: E501
+                },
             )
         )
         for s in samples:

@@ -180,8 +180,9 @@ def _sample(record: SeekRecord, sample) -> list[str]:
     return notes
 
 
-def pull_bundle(client: SeekClient, db: Database, investigation_url: str, open_source, out,
-                metadata=None):  # fmt: skip
+def pull_bundle(
+    client: SeekClient, db: Database, investigation_url: str, open_source, out, metadata=None
+):
     """The whole pull: find the source, describe it, annotate it from SEEK, write the bundle.
 
     ``open_source(location)`` gives ``(store, base, location, identifier)``

@@ -234,17 +234,36 @@ def postgres_url(tmp_path_factory):
     if os.geteuid() == 0:  # initdb refuses to run as root
         shutil.chown(data.parent, "postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_postgres, bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*as_postgres, bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     options = f"-h 127.0.0.1 -p {port} -k {data}"
-    subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", data, "-o", options, "-w", "start",
-                    "-l", data.parent / "log"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            *as_postgres,
+            bin_dir / "pg_ctl",
+            "-D",
+            data,
+            "-o",
+            options,
+            "-w",
+            "start",
+            "-l",
+            data.parent / "log",
+        ],
+        check=True,
+        capture_output=True,
+    )
     yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*as_postgres, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
+        capture_output=True,
+    )
     shutil.rmtree(data.parent, ignore_errors=True)
 
 

@@ -270,46 +270,46 @@ class Answers(requests.adapters.BaseAdapter):
             '{"errors":[{"title":"Not found","detail":"Couldn\'t find Sop"}]}',
             "application/json",
             "Not found: Couldn't find Sop",
-        ),  # noqa: E501
+        ),
         (
             403,
             '{"errors":[{"title":"Forbidden","details":"You may not edit sop:1"}]}',
             "application/json",
             "Forbidden: You may not edit sop:1",
-        ),  # noqa: E501
+        ),
         (
             422,
             '{"errors":[{"source":{"pointer":"/data/attributes/title"},'
             '"detail":"can\'t be blank"}]}',
             "application/json",
             "title can't be blank",
-        ),  # noqa: E501
+        ),
         (
             401,
             '{"title":"Unauthorized","detail":"Only members of projects can create content."}',
             "application/json",
             "Unauthorized: Only members",
-        ),  # noqa: E501
+        ),
         (422, '{"title":"Samples are disabled"}', "application/json", "Samples are disabled"),
         (
             406,
             '{"error":"Folder names containing spaces are not allowed"}',
             "application/json",
             "Folder names containing spaces are not allowed",
-        ),  # noqa: E501
+        ),
         (
             422,
             '{"errors" : [{"detail" : "A POST request is not allowed to specify an id"}]}',
             "text/plain",
             "A POST request is not allowed to specify an id",
-        ),  # noqa: E501
+        ),
         (501, '"not_implemented"', "application/json", "not implemented"),
         (
             500,
             "<html>Internal Server Error</html>",
             "text/html",
             "<html>Internal Server Error</html>",
-        ),  # noqa: E501
+        ),
     ],
 )
 def test_every_error_shape_seek_sends_is_read(status, body, content_type, said):

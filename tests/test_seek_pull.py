@@ -32,8 +32,19 @@ def pushed(seek_server, tmp_path):
         )
     )
     db = f"sqlite:///{tmp_path / 'links.db'}"
-    first = cli(seek_server, "push", str(root), "--seek", seek_server.url, "--project",
-                seek_server.projects["P1"].id, "--metadata", str(sheet), "--db", db)  # fmt: skip
+    first = cli(
+        seek_server,
+        "push",
+        str(root),
+        "--seek",
+        seek_server.url,
+        "--project",
+        seek_server.projects["P1"].id,
+        "--metadata",
+        str(sheet),
+        "--db",
+        db,
+    )
     assert first.returncode == 0, first.stderr
     (url,) = [w for w in first.stdout.split() if "/investigations/" in w]
     return url, db, sheet
@@ -58,15 +69,16 @@ def annotate_in_seek(server, url):
     bob.studies.update(study_id, {"description": "Liver and gill of lice-infested salmon"})
     world = server.world
     liver = next(
-        s for s in world.records["samples"].values()
+        s
+        for s in world.records["samples"].values()
         if s.attributes["attribute_map"]["sample name"] == "Liver-1"
-    )  # fmt: skip
+    )
     values = {
         **liver.attributes["attribute_map"],
         "tissue": "hepatopancreas",
         "organism": "Salmo salar",
         "ncbi taxon": "8030",
-    }  # noqa: E501
+    }
     bob.samples.update(liver.id, {"attribute_map": values})
     return inv_id, liver.id
 
@@ -93,7 +105,7 @@ def test_pull_brings_seek_annotations_into_a_valid_bundle(seek_server, pushed, t
     assert (organism.value.term, organism.value.term_accession.rsplit("_", 1)[-1]) == (
         "Salmo salar",
         "8030",
-    )  # noqa: E501
+    )
     comments = {c.name: c.value for c in liver.comments}
     assert comments["SEEK sample"] == f"{seek_server.url}/samples/{liver_id}"
     assert {c.name: c.value for c in inv.comments}["SEEK investigation"] == url

@@ -135,7 +135,7 @@ def test_an_interrupted_push_resumes_without_duplicates(
         ("data_files", SAMPLES),
         ("sample_types", 1),
         ("samples", SAMPLES),
-    ):  # noqa: E501
+    ):
         assert len(held(world, kind)) == n, kind
     third, seek = pusher(seek_server, tmp_db)
     assert third.push(describe_project(project)).count() == {"unchanged": RECORDS}
@@ -172,11 +172,25 @@ def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp
 
     def run(**env):
         return subprocess.run(
-            [sys.executable, "-m", "nels_cli", "seek", "push", str(project),
-             "--seek", seek_server.url, "--project", seek_server.projects["P1"].id,
-             "--db", tmp_db],
-            capture_output=True, text=True, env={**os.environ, **env}, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "nels_cli",
+                "seek",
+                "push",
+                str(project),
+                "--seek",
+                seek_server.url,
+                "--project",
+                seek_server.projects["P1"].id,
+                "--db",
+                tmp_db,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=120,
+        )
 
     first = run(SEEK_TOKEN="token-alice")
     assert first.returncode == 0, first.stderr

@@ -32,10 +32,14 @@ def sign_in(app, sandboxes, username=None, password=None, next_="/"):
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
     answer = requests.post(
         authorize.split("?")[0],
-        data={**query, "username": username or sandboxes.username,
-              "password": password or sandboxes.password},
-        allow_redirects=False, timeout=10,
-    )  # fmt: skip
+        data={
+            **query,
+            "username": username or sandboxes.username,
+            "password": password or sandboxes.password,
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
     callback = urlsplit(answer.headers["Location"])
     r = client.get(f"{callback.path}?{callback.query}")
     return client, r
@@ -72,16 +76,24 @@ def test_forms_without_the_csrf_token_are_refused(site):
     r = client.post("/logout")
     assert r.status_code == 400
     token = csrf(client, "/seek")
-    r = client.post("/seek", data={"csrf_token": token, "seek_url": sandboxes.seek_url,
-                                   "token": sandboxes.seek_token})  # fmt: skip
+    r = client.post(
+        "/seek",
+        data={"csrf_token": token, "seek_url": sandboxes.seek_url, "token": sandboxes.seek_token},
+    )
     assert r.status_code == 302
 
 
 def test_tokens_are_encrypted_at_rest(site):
     sandboxes, app, url = site
     client, _ = sign_in(app, sandboxes)
-    client.post("/seek", data={"csrf_token": csrf(client, "/seek"), "seek_url": sandboxes.seek_url,
-                               "token": sandboxes.seek_token})  # fmt: skip
+    client.post(
+        "/seek",
+        data={
+            "csrf_token": csrf(client, "/seek"),
+            "seek_url": sandboxes.seek_url,
+            "token": sandboxes.seek_token,
+        },
+    )
     engine = create_engine(url)
     with engine.connect() as c:
         (seek_token,) = c.execute(text("SELECT token FROM seek_accounts")).one()
@@ -99,11 +111,23 @@ def test_only_members_see_a_project_and_only_owners_see_a_job(site):
     other = sandboxes.add_user("outsider", "Out Sider", "pw-outsider")
     world.add_member(world.add_project("Other_Lab_2026"), other, 1)
     client, _ = sign_in(app, sandboxes)
-    client.post("/seek", data={"csrf_token": csrf(client, "/seek"), "seek_url": sandboxes.seek_url,
-                               "token": sandboxes.seek_token})  # fmt: skip
-    r = client.post("/push", data={"csrf_token": csrf(client, f"/isa/Projects/{SEQ_PROJECT}"),
-                                   "path": f"Projects/{SEQ_PROJECT}", "account": "1",
-                                   "project": sandboxes.seek_project})  # fmt: skip
+    client.post(
+        "/seek",
+        data={
+            "csrf_token": csrf(client, "/seek"),
+            "seek_url": sandboxes.seek_url,
+            "token": sandboxes.seek_token,
+        },
+    )
+    r = client.post(
+        "/push",
+        data={
+            "csrf_token": csrf(client, f"/isa/Projects/{SEQ_PROJECT}"),
+            "path": f"Projects/{SEQ_PROJECT}",
+            "account": "1",
+            "project": sandboxes.seek_project,
+        },
+    )
     job_url = r.headers["Location"]
     for _ in range(100):
         if client.get(f"{job_url}.json").get_json()["state"] in ("done", "failed"):
