@@ -61,6 +61,27 @@ def database(url: str | None):
     return Database(url)
 
 
+def seek_options(command):
+    """The options every SEEK command takes: credentials (never the secret itself) and --db."""
+    for option in reversed(
+        (
+            click.option(
+                "--token-file",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="A file holding the SEEK API token (else $SEEK_TOKEN).",
+            ),
+            click.option(
+                "--user", help="SEEK login for Basic auth; the password comes from $SEEK_PASSWORD."
+            ),
+            click.option(
+                "--db", "db_url", help="Where links to SEEK records are kept (SQLAlchemy URL)."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.group("seek")
 def seek_cmd() -> None:
     """Register NeLS data in SEEK / FAIRDOMHub as investigation, studies and assays."""
@@ -77,13 +98,7 @@ def seek_cmd() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A filled metadata sheet (.tsv or .xlsx).",
 )
-@click.option(
-    "--token-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A file holding the SEEK API token (else $SEEK_TOKEN).",
-)
-@click.option("--user", help="SEEK login for Basic auth; the password comes from $SEEK_PASSWORD.")
-@click.option("--db", "db_url", help="Where links to SEEK records are kept (SQLAlchemy URL).")
+@seek_options
 @click.option(
     "--sbi-project",
     type=int,
@@ -142,13 +157,7 @@ def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_u
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A metadata sheet applied before SEEK's annotations.",
 )
-@click.option(
-    "--token-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A file holding the SEEK API token (else $SEEK_TOKEN).",
-)
-@click.option("--user", help="SEEK login for Basic auth; the password comes from $SEEK_PASSWORD.")
-@click.option("--db", "db_url", help="Where links to SEEK records are kept (SQLAlchemy URL).")
+@seek_options
 @click.pass_context
 def pull_cmd(ctx, investigation_url, dest, metadata, token_file, user, db_url):
     """Export a pushed investigation as an ISA bundle, with what was annotated in SEEK."""

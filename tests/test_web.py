@@ -50,6 +50,17 @@ def csrf(client, path):
     return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
 
 
+def connect_seek(client, sandboxes):
+    return client.post(
+        "/seek",
+        data={
+            "csrf_token": csrf(client, "/seek"),
+            "seek_url": sandboxes.seek_url,
+            "token": sandboxes.seek_token,
+        },
+    )
+
+
 def test_sign_in_lands_where_asked_and_never_off_site(site):
     sandboxes, app, _ = site
     client, r = sign_in(app, sandboxes, next_=f"/browse/Projects/{SEQ_PROJECT}")
@@ -86,14 +97,7 @@ def test_forms_without_the_csrf_token_are_refused(site):
 def test_tokens_are_encrypted_at_rest(site):
     sandboxes, app, url = site
     client, _ = sign_in(app, sandboxes)
-    client.post(
-        "/seek",
-        data={
-            "csrf_token": csrf(client, "/seek"),
-            "seek_url": sandboxes.seek_url,
-            "token": sandboxes.seek_token,
-        },
-    )
+    connect_seek(client, sandboxes)
     engine = create_engine(url)
     with engine.connect() as c:
         (seek_token,) = c.execute(text("SELECT token FROM seek_accounts")).one()
@@ -111,14 +115,7 @@ def test_only_members_see_a_project_and_only_owners_see_a_job(site):
     other = sandboxes.add_user("outsider", "Out Sider", "pw-outsider")
     world.add_member(world.add_project("Other_Lab_2026"), other, 1)
     client, _ = sign_in(app, sandboxes)
-    client.post(
-        "/seek",
-        data={
-            "csrf_token": csrf(client, "/seek"),
-            "seek_url": sandboxes.seek_url,
-            "token": sandboxes.seek_token,
-        },
-    )
+    connect_seek(client, sandboxes)
     r = client.post(
         "/push",
         data={
