@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,11 +50,41 @@ def test_fresh_clone_runs_the_readme_commands(tmp_path):
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST"))}
     env["NELS_BUNDLE_DEMO_DIR"] = str(tmp_path / "demo")
-    demo = subprocess.run(
-        ["./dev", "demo"], cwd=clone, env=env, capture_output=True, text=True, timeout=900
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # the demo serves the web app until stopped: start it, open its page, stop it
+    demo = subprocess.Popen(
+        ["./dev", "demo", "--port", str(port), "--dir", str(tmp_path / "web-demo")],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
-    assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "0 mismatches" in demo.stdout
+    try:
+        printed = []
+        for line in demo.stdout:  # the venv is built first: minutes on a fresh machine
+            printed.append(line)
+            if "open http://" in line:
+                break
+        assert any(f"open http://127.0.0.1:{port}" in p for p in printed), "".join(printed)[-3000:]
+        page = _get_when_up(f"http://127.0.0.1:{port}/")
+        assert "Sign in with NeLS" in page
+    finally:
+        os.killpg(demo.pid, signal.SIGTERM)
+        demo.wait(timeout=30)
+    walk = subprocess.run(  # the command-line walk through the same venv
+        [str(clone / ".venv" / "bin" / "nels-bundle"), "demo"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert walk.returncode == 0, walk.stderr[-3000:]
+    assert "0 mismatches" in walk.stdout
     # the test command itself, narrowed so it does not recurse into this test
     test = subprocess.run(
         ["./dev", "test", "-q", "tests/test_paths.py", "tests/test_cassettes.py"],
@@ -64,3 +96,18 @@ def test_fresh_clone_runs_the_readme_commands(tmp_path):
     )
     assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
     assert " passed" in test.stdout
+
+
+def _get_when_up(url: str, seconds: float = 60) -> str:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
