@@ -200,12 +200,14 @@ def mkdir_cmd(ctx, uri):
 
 
 from .demo import demo_cmd  # noqa: E402
+from .ena import ena_cmd  # noqa: E402
 from .isa import isa_cmd  # noqa: E402
 from .sandbox import sandbox_cmd  # noqa: E402
 from .seek import seek_cmd  # noqa: E402
 from .serve import serve_cmd  # noqa: E402
 
 main.add_command(demo_cmd)
+main.add_command(ena_cmd)
 main.add_command(isa_cmd)
 main.add_command(sandbox_cmd)
 main.add_command(seek_cmd)

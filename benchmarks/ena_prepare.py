@@ -1,0 +1,153 @@
+"""``ena prepare`` of 10,000 paired samples against an lxml floor.
+
+The bundle (10,000 samples, 2 lanes, 40,000 FASTQ, metadata filled) is
+exported once, untimed. Measured, each in a fresh process:
+- xml: build the five documents from the bundle's records (read untimed),
+  check each against ENA's schemas, write them;
+- ours: the same, reading the bundle too (the whole command);
+- floor: the same documents as lxml element trees (without layout
+  whitespace, as lxml's element API builds them), made beforehand
+  (untimed), serialised to files with lxml alone (pretty-printed, as ours).
+Target: xml within 5x the floor (median of alternating rounds); the whole
+command's ratio is reported beside it.
+
+    NELS_ENA_XSD_DIR=../shared/specs/ena .venv/bin/python benchmarks/ena_prepare.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from common import save_result, work_dir  # noqa: I001 - benchmarks/common.py
+
+from nels_sandbox.norseq import DeliverySpec, make_delivery
+
+
+def build(work: Path, samples: int) -> Path:
+    from nels_core.isa.export import export_described
+    from nels_core.isa.mapping import map_source
+    from nels_core.isa.model import Library, Term
+    from nels_core.storage.local import LocalStorage
+
+    root = work / "UiB_Bench_Deposit_2026"
+    names = tuple(f"S{i:05d}" for i in range(1, samples + 1))
+    spec = DeliverySpec(samples=names, lanes=2, index_reads=False, reads_per_file=1)
+    make_delivery(root / "NorSeq" / "run1", replace(spec, read_length=30))
+    store = LocalStorage(root)
+    inv = map_source(store, "", str(root), root.name).investigation
+    inv.description = "Synthetic delivery for the ena prepare benchmark"
+    for s in inv.samples():  # what a filled metadata sheet gives
+        s.organism = Term(
+            "Salmo salar", "NCBITaxon", "http://purl.obolibrary.org/obo/NCBITaxon_8030"
+        )
+        s.characteristics.update(
+            {
+                "collection date": "2023-06-01",
+                "geographic location (country and/or sea)": "Norway",
+            }
+        )
+        s.library = Library("RNA-Seq", "TRANSCRIPTOMIC", "PolyA", "PAIRED")
+        s.instrument = "Illumina NovaSeq 6000"
+    export_described(store, "", inv, [], work / "bundle")
+    return work / "bundle"
+
+
+def child(mode: str, bundle: Path, out: Path) -> float:
+    from lxml import etree
+
+    from nels_core.deposit.ena_xml import DOCUMENTS, prepare, write
+    from nels_core.deposit.isa_reader import read_bundle
+    from nels_core.deposit.xsd import EnaSchemas
+
+    schemas = EnaSchemas()
+    for kind in DOCUMENTS:  # loading the schemas is start-up, not work per bundle
+        schemas.load(kind)
+    out.mkdir(parents=True)
+    if mode == "ours":  # the whole command: read the bundle, XML, schema checks, files
+        t = time.perf_counter()
+        write(prepare(read_bundle(bundle), schemas=schemas), out)
+        return time.perf_counter() - t
+    if mode == "xml":  # the same without reading the bundle
+        deposit = read_bundle(bundle)
+        t = time.perf_counter()
+        write(prepare(deposit, schemas=schemas), out)
+        return time.perf_counter() - t
+    prepared = prepare(read_bundle(bundle))
+    # the same element trees, untimed: parsed without the layout whitespace, as an
+    # lxml builder makes them, so serialising them does the indenting itself
+    lean = etree.XMLParser(remove_blank_text=True)
+    trees = {kind: etree.fromstring(prepared.documents[kind], lean) for kind in DOCUMENTS}
+    t = time.perf_counter()
+    for kind in DOCUMENTS:
+        etree.ElementTree(trees[kind]).write(
+            str(out / f"{kind}.xml"), xml_declaration=True, encoding="UTF-8", pretty_print=True
+        )
+    return time.perf_counter() - t
+
+
+def measure(mode: str, bundle: Path, out: Path) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(bundle), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(r.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--child", nargs=3)
+    args = ap.parse_args()
+    if args.child:
+        mode, bundle, out = args.child
+        seconds = child(mode, Path(bundle), Path(out))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"seconds": seconds, "peak_rss_mib": round(peak / 1024, 1)}))
+        return
+    if not os.environ.get("NELS_ENA_XSD_DIR"):
+        print("set NELS_ENA_XSD_DIR (e.g. ../shared/specs/ena), or the schemas are fetched")
+    work = work_dir(on_disk=False)
+    t = time.perf_counter()
+    bundle = build(work, args.samples)
+    print(f"bundle exported in {time.perf_counter() - t:.0f}s")
+    ratios, whole, runs = [], [], []
+    for r in range(args.rounds):
+        order = ["floor", "xml", "ours"] if r % 2 else ["ours", "xml", "floor"]
+        m = {mode: measure(mode, bundle, work / f"xml-{mode}") for mode in order}
+        ratios.append(m["xml"]["seconds"] / m["floor"]["seconds"])
+        whole.append(m["ours"]["seconds"] / m["floor"]["seconds"])
+        runs.append(m)
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v['seconds']:.2f}s" for k, v in m.items()))
+    result = {
+        "samples": args.samples,
+        "runs": 2 * args.samples,
+        "files": 4 * args.samples,
+        "rounds": args.rounds,
+        "xml_and_checks_over_lxml_floor": round(statistics.median(ratios), 2),
+        "with_bundle_reading_over_lxml_floor": round(statistics.median(whole), 2),
+        "xml_and_checks_seconds": round(statistics.median(m["xml"]["seconds"] for m in runs), 2),
+        "prepare_seconds": round(statistics.median(m["ours"]["seconds"] for m in runs), 2),
+        "floor_seconds": round(statistics.median(m["floor"]["seconds"] for m in runs), 3),
+        "prepare_peak_rss_mib": max(m["ours"]["peak_rss_mib"] for m in runs),
+        "cpus": os.cpu_count(),
+    }
+    save_result("ena_prepare", result)
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

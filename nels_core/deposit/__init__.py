@@ -1,0 +1,1 @@
+"""Deposition: ISA bundles to ENA (Webin XML), and later BioStudies."""

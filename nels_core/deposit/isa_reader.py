@@ -1,0 +1,157 @@
+"""An ISA bundle read as a deposit, from its ISA-Tab tables.
+
+ISA-Tab rather than ISA-JSON: the tables hold the same graph (a study
+row per sample, an assay row per read file) and read three times faster
+than a 30 MB JSON document for 10,000 samples. Columns are found by their
+headers, so tables laid out by other ISA tools read too:
+- ``i_investigation.txt``: identifier, title, description, release date,
+  and per study its table and its assay tables;
+- ``s_*.txt``: Source Name, organism (with its NCBITaxon accession),
+  Sample Name, Characteristics[...];
+- ``a_*.txt``: Sample Name, the library construction parameters, the
+  sequencing instrument, Assay Name (a run), Raw Data File, Comment[MD5].
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from ..errors import NelsError
+from ..isa.manifest import read_manifest
+from ..vocab import NCBI_TAXON
+from .model import Deposit, Library, ReadFile, Run, Sample
+
+
+class BundleError(NelsError, ValueError):
+    pass
+
+
+def read_bundle(folder: Path) -> Deposit:
+    tab = folder / "isa-tab"
+    if not (tab / "i_investigation.txt").is_file():
+        raise BundleError(f"{folder} is not an ISA bundle: no isa-tab/i_investigation.txt")
+    fields, studies = _investigation(tab / "i_investigation.txt")
+    samples = []
+    for study in studies:
+        by_name = _study_table(tab, study)
+        for assay_file in study["assays"]:
+            _assay_table(tab / assay_file, by_name)
+        samples += by_name.values()
+    unsummed = [f for s in samples for r in s.runs for f in r.files if not f.md5]
+    if unsummed and (folder / "manifest-md5.txt").exists():  # tables without Comment[MD5]
+        md5 = {p: m for m, _, p in read_manifest(folder / "manifest-md5.txt")}
+        for f in unsummed:
+            f.md5 = md5.get(f.path, "").lower()
+    return Deposit(
+        identifier=fields.get("Investigation Identifier", ""),
+        title=fields.get("Investigation Title", ""),
+        description=fields.get("Investigation Description", ""),
+        release_date=fields.get("Investigation Public Release Date", ""),
+        samples=samples,
+        location=_source(folder),
+    )
+
+
+def _rows(path: Path) -> list[list[str]]:
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return list(csv.reader(f, delimiter="\t"))
+    except FileNotFoundError:
+        raise BundleError(f"{path.name}: named in the investigation file but missing") from None
+
+
+def _investigation(path: Path) -> tuple[dict[str, str], list[dict]]:
+    fields: dict[str, str] = {}
+    studies: list[dict] = []
+    for row in _rows(path):
+        if not row:
+            continue
+        label, values = row[0], row[1:]
+        if label == "STUDY":
+            studies.append({"assays": []})
+        elif studies and label == "Study Identifier":
+            studies[-1]["identifier"] = values[0] if values else ""
+        elif studies and label == "Study File Name":
+            studies[-1]["file"] = values[0] if values else ""
+        elif studies and label == "Study Assay File Name":
+            studies[-1]["assays"] = [v for v in values if v]
+        elif not studies and label.startswith("Investigation ") and values:
+            fields[label] = values[0]
+    return fields, studies
+
+
+def _study_table(tab: Path, study: dict) -> dict[str, Sample]:
+    rows = _rows(tab / study["file"])
+    header, body = rows[0], rows[1:]
+    col = _first_index(header)
+    sample_at = col["Sample Name"]
+    organism_at = col.get("Characteristics[organism]")
+    characteristics = [
+        (i, h[len("Characteristics[") : -1])
+        for i, h in enumerate(header)
+        if h.startswith("Characteristics[") and i > sample_at
+    ]
+    out: dict[str, Sample] = {}
+    for r in body:
+        name, taxon, scientific = r[sample_at], "", ""
+        if organism_at is not None:
+            scientific = r[organism_at]
+            accession = r[organism_at + 2] if len(r) > organism_at + 2 else ""
+            taxon = accession.removeprefix(NCBI_TAXON) if accession.startswith(NCBI_TAXON) else ""
+            taxon = taxon if taxon.isdigit() else ""
+        attributes = {n: r[i] for i, n in characteristics if i < len(r)}
+        out[name] = Sample(study["identifier"], name, taxon, scientific, attributes)
+    return out
+
+
+def _assay_table(path: Path, samples: dict[str, Sample]) -> None:
+    rows = _rows(path)
+    header, body = rows[0], rows[1:]
+    col = _first_index(header)
+    width = len(header)
+    missing = width  # an index past every row: a column the table lacks reads as ""
+    names = (
+        "Sample Name",
+        "Assay Name",
+        "Raw Data File",
+        "Comment[MD5]",
+        "Parameter Value[library strategy]",
+        "Parameter Value[library source]",
+        "Parameter Value[library selection]",
+        "Parameter Value[library layout]",
+        "Parameter Value[sequencing instrument]",
+    )
+    at = [col.get(n, missing) for n in names]
+    runs: dict[tuple[str, str], Run] = {}
+    for r in body:
+        if len(r) <= width:
+            r.extend([""] * (width + 1 - len(r)))
+        sample, run, data, checksum, *library = (r[i] for i in at)
+        s = samples.get(sample)
+        if s is None:
+            raise BundleError(f"{path.name}: sample {sample!r} is not in the study table")
+        if s.library is None:
+            s.library = Library(*library)
+        key = (sample, run)
+        found = runs.get(key)
+        if found is None:
+            found = runs[key] = Run(run, [])
+            s.runs.append(found)
+        found.files.append(ReadFile(data, checksum.lower()))
+
+
+def _first_index(header: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i, h in enumerate(header):
+        out.setdefault(h, i)
+    return out
+
+
+def _source(folder: Path) -> str:
+    """The NeLS location the bundle describes, as its export report names it."""
+    try:
+        return json.loads((folder / "export-report.json").read_text()).get("source") or ""
+    except (OSError, ValueError):
+        return ""

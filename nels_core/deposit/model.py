@@ -1,0 +1,47 @@
+"""What a deposition needs from an ISA bundle, in ENA's terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class ReadFile:
+    path: str  # relative to the source folder, as the manifest names it
+    md5: str
+
+
+@dataclass(slots=True)
+class Run:
+    name: str  # ISA Assay Name: <sample>.L00n
+    files: list[ReadFile]
+
+
+@dataclass(slots=True)
+class Library:
+    strategy: str
+    source: str
+    selection: str
+    layout: str  # SINGLE or PAIRED
+    instrument: str
+
+
+@dataclass(slots=True)
+class Sample:
+    study: str  # the ISA study identifier
+    name: str
+    taxon_id: str  # digits; "" when the bundle gives none
+    scientific_name: str
+    attributes: dict[str, str]  # characteristics, ENA's names where they match
+    library: Library | None = None
+    runs: list[Run] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Deposit:
+    identifier: str  # the investigation's: every alias starts with it
+    title: str
+    description: str
+    release_date: str  # ISO date or ""
+    samples: list[Sample]
+    location: str = ""  # the NeLS source the bundle describes
