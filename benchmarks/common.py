@@ -56,6 +56,29 @@ def work_dir(on_disk: bool) -> Path:
     return Path(tempfile.mkdtemp(prefix="nels-bench-", dir=where))
 
 
+def in_child(script: str, mode: str, *args: Path) -> dict:
+    """Run ``script --child MODE ARGS`` in a fresh process (its peak memory its
+    own) and return what it printed: ``{"seconds", "peak_rss_mib"}``."""
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, script, "--child", mode, *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(r.stdout)
+
+
+def report_child(seconds: float) -> None:
+    """The child's side of :func:`in_child`."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "peak_rss_mib": round(peak / 1024, 1)}))
+
+
 def save_result(name: str, result: dict) -> None:
     """Print ``result`` and keep it as results/<name>.json (not committed)."""
     RESULTS.mkdir(exist_ok=True)

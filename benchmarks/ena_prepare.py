@@ -17,18 +17,14 @@ command's ratio is reported beside it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from common import save_result, work_dir  # noqa: I001 - benchmarks/common.py
+from common import in_child, report_child, save_result, work_dir  # noqa: I001
 
 from nels_sandbox.norseq import DeliverySpec, make_delivery
 
@@ -97,13 +93,7 @@ def child(mode: str, bundle: Path, out: Path) -> float:
 
 def measure(mode: str, bundle: Path, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    r = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(bundle), str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(r.stdout)
+    return in_child(__file__, mode, bundle, out)
 
 
 def main() -> None:
@@ -114,9 +104,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         mode, bundle, out = args.child
-        seconds = child(mode, Path(bundle), Path(out))
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(json.dumps({"seconds": seconds, "peak_rss_mib": round(peak / 1024, 1)}))
+        report_child(child(mode, Path(bundle), Path(out)))
         return
     if not os.environ.get("NELS_ENA_XSD_DIR"):
         print("set NELS_ENA_XSD_DIR (e.g. ../shared/specs/ena), or the schemas are fetched")

@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from common import save_result  # noqa: I001 - benchmarks/common.py
+from common import in_child, report_child, save_result  # noqa: I001 - benchmarks/common.py
 
 from nels_sandbox.norseq import DeliverySpec, make_delivery
 
@@ -76,13 +72,7 @@ def child_floor(folder: Path, out: Path) -> float:
 
 def measure(mode: str, folder: Path, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    r = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(folder), str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(r.stdout)
+    return in_child(__file__, mode, folder, out)
 
 
 def main() -> None:
@@ -94,9 +84,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         mode, folder, out = args.child
-        seconds = (child_ours if mode == "ours" else child_floor)(Path(folder), Path(out))
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-        print(json.dumps({"seconds": seconds, "peak_rss_mib": round(peak / 1024, 1)}))
+        report_child((child_ours if mode == "ours" else child_floor)(Path(folder), Path(out)))
         return
 
     work = Path(tempfile.mkdtemp(prefix="nels-bench-isa-"))

@@ -37,6 +37,18 @@ class HostKeyError(NelsError):
     """The server's host key is unknown or does not match the pinned key."""
 
 
+class ProblemsError(NelsError, ValueError):
+    """Everything wrong with one input, found in one pass and listed together."""
+
+    what = "the input"  # subclasses say what was checked
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} problem(s) {self.what}:\n" + "\n".join(f"- {p}" for p in problems)
+        )
+
+
 class ApiError(NelsError):
     """The NeLS REST API answered with an error.
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..checksums import ChecksumFileError, is_checksum_file, parse_md5_list, parse_md5_single
-from ..errors import NelsError
+from ..errors import ProblemsError
 from ..illumina import FastqName, parse_fastq_name
 from .samplesheet import SampleSheet, SampleSheetError, parse_sample_sheet
 
@@ -26,12 +26,12 @@ _GENERIC_PAIR = re.compile(r"^(?P<stem>.+?)(?:_R?(?P<read>[12]))?(?P<ext>(\.[^.]
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._\-+]+$")
 
 
-class DeliveryError(NelsError, ValueError):
-    def __init__(self, issues: list[DeliveryIssue]):
-        self.issues = issues
-        super().__init__(
-            f"{len(issues)} problem(s) in the delivery:\n" + "\n".join(f"- {i}" for i in issues)
-        )
+class DeliveryError(ProblemsError):
+    what = "in the delivery"
+
+    @property
+    def issues(self) -> list:
+        return self.problems
 
 
 @dataclass(frozen=True)

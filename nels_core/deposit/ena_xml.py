@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import vocab
-from ..errors import NelsError
+from ..errors import ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from .model import Deposit, Sample
 from .xsd import EnaSchemas, XsdError
@@ -36,13 +36,8 @@ MAX_HOLD = dt.timedelta(days=2 * 365)
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
-class PrepareError(NelsError, ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__(
-            f"{len(problems)} problem(s) to fix before ENA would take this bundle:\n"
-            + "\n".join(f"- {p}" for p in problems)
-        )
+class PrepareError(ProblemsError):
+    what = "to fix before ENA would take this bundle"
 
 
 @dataclass

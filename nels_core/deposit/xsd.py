@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ConfigError, NelsError
+from ..errors import ConfigError, ProblemsError
 
 ENA_XSD_URL = "https://ftp.ebi.ac.uk/pub/databases/ena/doc/xsd/sra_1_5/"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "nels-bundle" / "ena-xsd"
@@ -26,15 +26,10 @@ SCHEMAS = {
 COMMON = "SRA.common.xsd"  # every schema imports it
 
 
-class XsdError(NelsError, ValueError):
+class XsdError(ProblemsError):
     """Documents that break ENA's schemas: nothing is sent."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__(
-            f"{len(problems)} problem(s) against ENA's schemas:\n"
-            + "\n".join(f"- {p}" for p in problems)
-        )
+    what = "against ENA's schemas"
 
 
 class EnaSchemas:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import vocab
-from ..errors import NelsError
+from ..errors import NelsError, ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from .model import InvestigationRecord, Person, StudyRecord, Term
 
@@ -70,13 +70,8 @@ GEO_REGION = "geographic location (region and locality)"
 THIS_FOLDER = "."
 
 
-class SheetError(NelsError, ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__(
-            f"{len(problems)} problem(s) in the metadata sheet:\n"
-            + "\n".join(f"- {p}" for p in problems)
-        )
+class SheetError(ProblemsError):
+    what = "in the metadata sheet"
 
 
 @dataclass
