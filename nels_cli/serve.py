@@ -124,6 +124,7 @@ def demo_web_config(sb: Sandboxes) -> dict:
         "NELS_STORAGE": "local",
         "NELS_LOCAL_ROOT": str(sb.directory / "nels" / "by-id" / "{nels_id}"),
         "SEEK_URLS": [sb.seek_url],
+        "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
     }
 
 

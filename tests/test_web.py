@@ -155,3 +155,21 @@ def test_an_expired_nels_token_sends_the_user_to_sign_in_again(site):
     sandboxes.nels_world.expire_all_tokens()
     r = client.get(f"/browse/Projects/{SEQ_PROJECT}")
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
+
+
+def test_the_session_cookie_is_https_only_outside_the_demo(tmp_path):
+    from seek_plugin.web import create_app
+
+    app = create_app(
+        None,
+        {
+            "SECRET_KEY": "s",
+            "TOKEN_KEY": "A" * 43 + "=",
+            "NELS_CLIENT_ID": "c",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+            "WORK_DIR": str(tmp_path / "w"),
+        },
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+    with pytest.raises(Exception, match="needs SECRET_KEY"):
+        create_app(None, {"TOKEN_KEY": "A" * 43 + "=", "NELS_CLIENT_ID": "c"})

@@ -41,6 +41,7 @@ DEFAULTS = {
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
     "JOB_WORKERS": 2,
     "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SECURE": True,  # behind HTTPS; only the loopback demo turns it off
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
 
@@ -57,7 +58,8 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
         if not app.config.get(required):
             raise ConfigError(f"the web app needs {required} in its configuration")
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not (app.config["DATABASE_URL"] and app.config["WORK_DIR"]):  # defaults live there
+        instance.mkdir(parents=True, exist_ok=True, mode=0o700)
     url = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'nels-bundle.db'}"
     work = Path(app.config["WORK_DIR"] or instance / "work")
     work.mkdir(parents=True, exist_ok=True, mode=0o700)
