@@ -88,7 +88,7 @@ class Pusher:
             digest = _digest(item.attributes, relationships)
             link = links.get(item.key)
             try:
-                done = self._one(item, relationships, digest, link, seen, scope, ids)
+                done = self._one(item, relationships, digest, link, seen, scope)
             except SeekError as e:
                 if item.key == SAMPLE_TYPE_KEY and e.status in TYPES_REFUSED:
                     report.warnings.append(
@@ -101,7 +101,7 @@ class Pusher:
             report.records.append(done)
         return report
 
-    def _one(self, item: Planned, relationships, digest, link, seen, scope, ids) -> Pushed:
+    def _one(self, item: Planned, relationships, digest, link, seen, scope) -> Pushed:
         adopted = False
         if link is not None and link.seek_id is None and seen is not None:
             found = seen.unclaimed(item, relationships, self.db_claimed(scope))
