@@ -221,9 +221,7 @@ def _runs(deposit: Deposit, samples, seen, center_attr: str, problems, files_out
         run_prefix = _x(alias(deposit.identifier, s.study, ""))
         for run in s.runs:
             r_alias = alias(deposit.identifier, s.study, run.name)
-            if r_alias in seen["run"]:
-                problems.append(f"two runs would share the alias {r_alias!r}")
-            seen["run"].add(r_alias)
+            problems += _unique(seen, "run", r_alias)
             if paired and len(run.files) != 2:
                 problems.append(
                     f"{where}, run {run.name}: a PAIRED library needs 2 files, not {len(run.files)}"

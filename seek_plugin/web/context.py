@@ -6,6 +6,7 @@ from functools import wraps
 from pathlib import Path
 
 from flask import current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
 
 from nels_core.api import NelsApi
 from nels_core.connect import NelsSettings, build_home
@@ -14,7 +15,7 @@ from nels_core.home import Home
 from ..db import Database
 from .crypto import Vault
 from .jobs import JobRunner
-from .models import WebUser
+from .models import SeekAccount, WebUser
 
 
 def db() -> Database:
@@ -35,6 +36,12 @@ def current_user() -> WebUser | None:
         with db().sessions() as s:
             g.user = s.get(WebUser, uid) if uid is not None else None
     return g.user
+
+
+def seek_accounts() -> list[SeekAccount]:
+    """The signed-in user's connected SEEK accounts."""
+    with db().sessions() as s:
+        return list(s.scalars(select(SeekAccount).where(SeekAccount.user_id == current_user().id)))
 
 
 def nels_token(user: WebUser) -> str | None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import posixpath
 
 from flask import Blueprint, abort, render_template
-from sqlalchemy import select
 
 from nels_core.errors import AccessDeniedError, NotFoundError, UnsafePathError
 from nels_core.isa.export import describe
 from nels_core.isa.mapping import identifier_for
 from nels_core.paths import normalise
 
-from .context import current_user, db, home, login_required, nels_api, sbi_project_for
-from .models import SeekAccount
+from .context import current_user, home, login_required, nels_api, sbi_project_for, seek_accounts
 
 bp = Blueprint("nels", __name__)
 HIDDEN = (NotFoundError, AccessDeniedError, UnsafePathError)  # all look like "no such folder"
@@ -53,10 +51,7 @@ def preview(path):
         inv, issues = describe(home(), path, f"nels://{path}", identifier_for(path))
     except HIDDEN:
         abort(404)
-    with db().sessions() as s:
-        accounts = list(
-            s.scalars(select(SeekAccount).where(SeekAccount.user_id == current_user().id))
-        )
+    accounts = seek_accounts()
     sbi_id = sbi_project_for(path)
     datasets = nels_api().datasets(sbi_id) if sbi_id is not None else []
     return render_template(

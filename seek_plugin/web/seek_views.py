@@ -41,6 +41,7 @@ from .context import (
     nels_settings,
     nels_token,
     sbi_project_for,
+    seek_accounts,
     vault,
 )
 from .models import SeekAccount
@@ -52,7 +53,9 @@ bp = Blueprint("seek", __name__)
 @bp.get("/seek")
 @login_required
 def accounts():
-    return render_template("seek.html", accounts=_accounts(), urls=current_app.config["SEEK_URLS"])
+    return render_template(
+        "seek.html", accounts=seek_accounts(), urls=current_app.config["SEEK_URLS"]
+    )
 
 
 @bp.post("/seek")
@@ -138,7 +141,7 @@ def pull():
     except SeekError as e:
         flash(e.message, "error")
         return redirect(request.referrer or url_for("nels.index"))
-    account = next((a for a in _accounts() if a.seek_url == seek_url.rstrip("/")), None)
+    account = next((a for a in seek_accounts() if a.seek_url == seek_url.rstrip("/")), None)
     if account is None:
         flash(f"Connect a SEEK account at {seek_url} first.", "error")
         return redirect(url_for("seek.accounts"))
@@ -204,13 +207,8 @@ def _job(job_id: str):
     return j
 
 
-def _accounts() -> list[SeekAccount]:
-    with db().sessions() as s:
-        return list(s.scalars(select(SeekAccount).where(SeekAccount.user_id == current_user().id)))
-
-
 def _account(account_id: int | None) -> SeekAccount:
-    account = next((a for a in _accounts() if a.id == account_id), None)
+    account = next((a for a in seek_accounts() if a.id == account_id), None)
     if account is None:
         abort(404)
     return account
