@@ -356,6 +356,8 @@ def test_cli_export_and_validate_a_nels_uri(tmp_path):
     assert "16 files" in r.stdout and "16 MD5s verified" in r.stdout
     report = json.loads((tmp_path / "b" / "export-report.json").read_text())
     assert report["investigation"] == SEQ_PROJECT and report["source"] == uri
+    assert report["nels_project"]["name"] == SEQ_PROJECT
+    assert report["nels_project"]["sensitive"] is False  # what the deposit rules read
     r = cli("isa", "validate", str(tmp_path / "b"))
     assert r.returncode == 0 and "0 error(s)" in r.stdout, r.stdout + r.stderr
     next((tmp_path / "b" / "isa-tab").glob("a_*.txt")).unlink()
@@ -376,3 +378,13 @@ def test_through_a_nels_home_the_rules_apply(tmp_path):
     )
     (study,) = result.investigation.studies
     assert study.key.startswith("NorSeq/") and len(study.samples) == 4
+
+
+def test_the_nels_project_of_a_source_carries_its_sensitivity(local_cast):
+    from nels_core.home import Home
+    from nels_core.isa.export import nels_project
+
+    alice = Home(None, local_cast.account(local_cast.alice))
+    assert nels_project(alice, "Projects/Sensitive_Cohort/run1")["sensitive"] is True
+    assert nels_project(alice, "Personal/run1") is None
+    assert nels_project(LocalStorage(Path(".")), "Projects/Sensitive_Cohort") is None

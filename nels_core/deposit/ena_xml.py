@@ -286,12 +286,21 @@ def _problems(schemas: EnaSchemas, kind: str, data: bytes, copy: int, lines: int
     return schemas.problems(kind, tree, f"{kind}.xml", copy, lines)
 
 
-def submission(identifier: str, action: str, hold_until, center_name=None) -> bytes:
+def submission(
+    identifier: str,
+    action: str,
+    hold_until,
+    center_name=None,
+    name: str | None = None,
+    target: str | None = None,
+) -> bytes:
+    """``name``: the submission's own alias (each submission needs a new one);
+    ``target``: what a RECEIPT action asks about."""
     doc = _Doc()
-    doc.open("SUBMISSION", alias=alias(identifier, "submission"), center_name=center_name)
+    doc.open("SUBMISSION", alias=name or alias(identifier, "submission"), center_name=center_name)
     doc.open("ACTIONS")
     doc.open("ACTION")
-    doc.leaf(action)
+    doc.leaf(action, target=target)
     doc.close("ACTION")
     if hold_until is not None and action != "VALIDATE":
         doc.open("ACTION")

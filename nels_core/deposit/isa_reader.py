@@ -44,13 +44,15 @@ def read_bundle(folder: Path) -> Deposit:
         md5 = {p: m for m, _, p in read_manifest(folder / "manifest-md5.txt")}
         for f in unsummed:
             f.md5 = md5.get(f.path, "").lower()
+    report = _report(folder)
     return Deposit(
         identifier=fields.get("Investigation Identifier", ""),
         title=fields.get("Investigation Title", ""),
         description=fields.get("Investigation Description", ""),
         release_date=fields.get("Investigation Public Release Date", ""),
         samples=samples,
-        location=_source(folder),
+        location=report.get("source") or "",
+        nels_project=report.get("nels_project"),
     )
 
 
@@ -149,9 +151,10 @@ def _first_index(header: list[str]) -> dict[str, int]:
     return out
 
 
-def _source(folder: Path) -> str:
-    """The NeLS location the bundle describes, as its export report names it."""
+def _report(folder: Path) -> dict:
+    """The export report: the NeLS location the bundle describes and its project."""
     try:
-        return json.loads((folder / "export-report.json").read_text()).get("source") or ""
+        report = json.loads((folder / "export-report.json").read_text())
     except (OSError, ValueError):
-        return ""
+        return {}
+    return report if isinstance(report, dict) else {}

@@ -45,3 +45,4 @@ class Deposit:
     release_date: str  # ISO date or ""
     samples: list[Sample]
     location: str = ""  # the NeLS source the bundle describes
+    nels_project: dict | None = None  # {id, name, sensitive} when the source is a NeLS project

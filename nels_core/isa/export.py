@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..delivery import DeliveryError, DeliveryIssue
 from ..errors import NelsError
+from ..paths import locate
 from .isajson import write_isajson
 from .isatab import write_isatab
 from .manifest import Mismatch, fill_md5, verify, write_manifest
@@ -41,6 +42,7 @@ class ExportResult:
     verified: int | None = None  # files whose MD5 was recomputed and matched
     mismatches: list[Mismatch] = field(default_factory=list)
     out: Path | None = None
+    project: dict | None = None  # the NeLS project the source lies in, with its flags
 
 
 def describe(
@@ -107,7 +109,7 @@ def export_described(store, base, inv, issues, out: Path, check=False, tick=None
 def _export_described(store, base, inv, issues, out, check, tick) -> ExportResult:
     if not inv.samples():
         raise ExportError(f"nothing to export: no data files below {inv.location}")
-    result = ExportResult(inv, issues)
+    result = ExportResult(inv, issues, project=nels_project(store, base))
     computed = fill_md5(store, base, inv, tick)
     result.computed_md5 = len(computed)
     if check:
@@ -152,6 +154,19 @@ def _write_bundle(inv: InvestigationRecord, issues, out: Path, result: ExportRes
     return out
 
 
+def nels_project(store, base: str) -> dict | None:
+    """The NeLS project holding ``base``, as the deposit rules need it: a
+    project flagged sensitive never goes to a public archive."""
+    account = getattr(store, "account", None)
+    loc = locate(base) if base else None
+    if account is None or loc is None or not loc.project:
+        return None
+    m = account.membership(loc.project)
+    if m is None:
+        return None
+    return {"id": m.project.id, "name": m.project.name, "sensitive": m.project.issensitive}
+
+
 def _is_bundle(folder: Path) -> bool:
     return any((folder / m).exists() for m in BUNDLE_MARKERS)
 
@@ -174,5 +189,6 @@ def _report(inv: InvestigationRecord, issues, result: ExportResult) -> dict:
         "files": len(inv.files()),
         "md5_computed": result.computed_md5,
         "md5_verified": result.verified,
+        "nels_project": result.project,
         "warnings": [{"code": i.code, "path": i.path, "message": i.message} for i in issues],
     }

@@ -1,0 +1,151 @@
+"""Accessions written back into the ISA bundle, as ISA comments.
+
+ISA-Tab: ``Comment[ENA project]`` and ``Comment[ENA study]`` in the
+investigation section; ``Comment[ENA sample]`` and ``Comment[BioSample]``
+after a study table's sample columns; ``Comment[ENA experiment]`` after an
+assay's Extract Name (the library) and ``Comment[ENA run]`` after its
+Assay Name (the run). ISA-JSON gets the same comments on the same nodes.
+Columns already there are refilled, so a re-run changes values, not the
+layout. Every file is written whole (temporary name, then rename).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from .ena_xml import alias
+from .isa_reader import _investigation
+from .record import _write
+
+
+def write_accessions(bundle: Path, identifier: str, objects: dict[str, dict[str, dict]]) -> int:
+    """Fill the bundle's comments from ``objects`` (a deposit record's): the cells changed."""
+    tab = bundle / "isa-tab"
+    _, studies = _investigation(tab / "i_investigation.txt")
+    project = objects.get("project", {}).get(identifier, {})
+    top = {
+        "ENA project": project.get("accession", ""),
+        "ENA study": project.get("ext_ids", {}).get("study", ""),
+    }
+    top = {k: v for k, v in top.items() if v}
+    changed = 0
+    if top:
+        changed += _investigation_comments(tab / "i_investigation.txt", top)
+    for study in studies:
+        sid = study["identifier"]
+
+        def sample_values(name, sid=sid):
+            entry = objects.get("sample", {}).get(alias(identifier, sid, name), {})
+            return {
+                "ENA sample": entry.get("accession", ""),
+                "BioSample": entry.get("ext_ids", {}).get("biosample", ""),
+            }
+
+        changed += _fill(tab / study["file"], "Sample Name", sample_values, at_end=True)
+        for assay in study["assays"]:
+
+            def experiment(name, sid=sid):
+                entry = objects.get("experiment", {}).get(alias(identifier, sid, name), {})
+                return {"ENA experiment": entry.get("accession", "")}
+
+            def run(name, sid=sid):
+                entry = objects.get("run", {}).get(alias(identifier, sid, name), {})
+                return {"ENA run": entry.get("accession", "")}
+
+            changed += _fill(tab / assay, "Assay Name", run, key_column="Assay Name")
+            changed += _fill(tab / assay, "Extract Name", experiment, key_column="Sample Name")
+    _isajson(bundle / "isa.json", identifier, top, objects)
+    return changed
+
+
+def _investigation_comments(path: Path, values: dict[str, str]) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    wanted = {f"Comment[{k}]": v for k, v in values.items()}
+    had = {line.split("\t", 1)[0]: line.rstrip("\n").split("\t")[1:] for line in lines}
+    changed = sum(had.get(k) != [v] for k, v in wanted.items())
+    if not changed:
+        return 0
+    out, in_investigation, placed = [], False, False
+    for line in lines:
+        label = line.split("\t", 1)[0].rstrip("\n")
+        if label in wanted:
+            continue  # written again below, with the new value
+        if label == "INVESTIGATION":
+            in_investigation = True
+        elif in_investigation and not placed and label.isupper() and label != "INVESTIGATION":
+            out += [f"{k}\t{v}\n" for k, v in wanted.items()]
+            placed = True
+        out.append(line)
+    if not placed:
+        out += [f"{k}\t{v}\n" for k, v in wanted.items()]
+    _write(path, "".join(out).encode("utf-8"))
+    return changed
+
+
+def _fill(path: Path, after: str, values_of, key_column: str = "Sample Name", at_end=False) -> int:
+    """Comment columns after ``after`` (or at the end), valued per row by ``values_of(row key)``."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    header, body = rows[0], rows[1:]
+    key_at = header.index(key_column)
+    if not body:
+        return 0
+    names = list(values_of(body[0][key_at]))
+    for name in names:
+        column = f"Comment[{name}]"
+        if column not in header:
+            at = len(header) if at_end else header.index(after) + 1
+            header.insert(at, column)
+            for r in body:
+                r.insert(at, "")
+    changed = 0
+    for r in body:
+        values = values_of(r[key_at])
+        for name, value in values.items():
+            at = header.index(f"Comment[{name}]")
+            if value and r[at] != value:
+                r[at] = value
+                changed += 1
+    # written as the export writes tables: tab-joined, cells never quoted
+    text = "".join("\t".join(r) + "\n" for r in (header, *body))
+    _write(path, text.encode("utf-8"))
+    return changed
+
+
+def _isajson(path: Path, identifier: str, top: dict[str, str], objects) -> None:
+    if not path.exists():
+        return
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    _set_comments(doc, top)
+    for study in doc.get("studies", []):
+        sid = study.get("identifier", "")
+        for sample in study.get("materials", {}).get("samples", []):
+            entry = objects.get("sample", {}).get(alias(identifier, sid, sample["name"]), {})
+            _set_comments(
+                sample,
+                {
+                    "ENA sample": entry.get("accession", ""),
+                    "BioSample": entry.get("ext_ids", {}).get("biosample", ""),
+                },
+            )
+        for assay in study.get("assays", []):
+            for process in assay.get("processSequence", []):
+                entry = objects.get("run", {}).get(alias(identifier, sid, process.get("name", "")))
+                if entry:
+                    _set_comments(process, {"ENA run": entry.get("accession", "")})
+    _write(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _set_comments(node: dict, values: dict[str, str]) -> None:
+    comments = node.setdefault("comments", [])
+    for name, value in values.items():
+        if not value:
+            continue
+        for c in comments:
+            if c.get("name") == name:
+                c["value"] = value
+                break
+        else:
+            comments.append({"name": name, "value": value})
