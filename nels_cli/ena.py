@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .main import err, out
+from .seek import database, seek_client, seek_options
 
 
 @click.group("ena")
@@ -90,6 +91,11 @@ MODES = ("dry-run", "test", "production")
 @click.option("--hold", "hold_until", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--xsd-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds per answer.")
+@click.option(
+    "--seek", "seek_url", help="Also link the accessions on the SEEK records a push made."
+)
+@click.option("--seek-project", help="The SEEK project the bundle's source was pushed to.")
+@seek_options
 @click.pass_context
 def submit_cmd(
     ctx,
@@ -107,6 +113,11 @@ def submit_cmd(
     hold_until,
     xsd_dir,
     timeout,
+    seek_url,
+    seek_project,
+    token_file,
+    user,
+    db_url,
 ):
     """Upload the reads and register project, samples, experiments and runs in ENA.
 
@@ -165,6 +176,18 @@ def submit_cmd(
         say=lambda m: err.print(m, highlight=False),
     )
     set_values = write_accessions(bundle, deposit.identifier, record.objects)
+    if seek_url:
+        _link_in_seek(
+            bundle,
+            deposit,
+            record,
+            seek_url,
+            seek_project,
+            token_file,
+            user,
+            db_url,
+            test=mode != "production",
+        )
     if outcome.plan.empty and not outcome.receipts:
         out.print(f"ENA ({server}) already holds everything in this bundle, unchanged.")
     for stored, receipt in outcome.receipts:
@@ -178,6 +201,39 @@ def submit_cmd(
         "accession(s) written into the bundle",
         soft_wrap=True,
     )
+
+
+def _link_in_seek(bundle, deposit, record, url, project, token_file, user, db_url, test):
+    """The accessions as links on the SEEK records pushed from the bundle's source."""
+    import json
+
+    from nels_core.errors import ConfigError
+    from seek_plugin.accessions import link_accessions
+
+    if not project:
+        raise ConfigError("--seek needs --seek-project, the project the source was pushed to")
+    report = json.loads((bundle / "export-report.json").read_text())
+    folders = {s["identifier"]: s["folder"] for s in report.get("studies", [])}
+    updated = link_accessions(
+        seek_client(url, token_file, user),
+        database(db_url),
+        project,
+        deposit,
+        folders,
+        record.objects,
+        test=test,
+    )
+    if not updated:
+        err.print(
+            f"[yellow]warning[/] no SEEK record in project {project} was pushed from "
+            f"{deposit.location} or all already carry the accessions",
+            highlight=False,
+        )
+    else:
+        shown = ", ".join(
+            f"{n} {kind.replace('_', ' ')[: -1 if n == 1 else None]}" for kind, n in updated.items()
+        )
+        out.print(f"SEEK records linked to ENA: {shown}")
 
 
 def _counts(counts: dict[str, int]) -> str:

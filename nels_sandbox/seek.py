@@ -222,6 +222,10 @@ def _api() -> Blueprint:
             {"access": "no_access", "permissions": []},
         )
         record.policy = record.attributes.pop("policy", None) or record.policy
+        if "discussion_links" in record.attributes:
+            record.attributes["discussion_links"] = _links(
+                world, [], record.attributes["discussion_links"]
+            )
         problem = _check_record(record, new=True)
         if problem:
             return problem
@@ -246,6 +250,10 @@ def _api() -> Blueprint:
         attributes = dict(data.get("attributes") or {})
         policy = attributes.pop("policy", None)
         attributes.pop("content_blobs", None)  # new content is a new version, not a patch
+        if "discussion_links" in attributes:
+            attributes["discussion_links"] = _links(
+                world, r.attributes.get("discussion_links") or [], attributes["discussion_links"]
+            )
         changed = Record(
             kind,
             id_,
@@ -595,6 +603,19 @@ def _isa_json(inv: Record) -> dict:
     }
 
 
+def _links(world: SeekWorld, had: list[dict], sent) -> list[dict]:
+    """Rails nested attributes, as SEEK takes discussion links: an item with an
+    ``id`` changes that link, one without is added, links not sent are kept."""
+    out = {link["id"]: dict(link) for link in had}
+    for item in sent or []:
+        if item.get("id") in out:
+            out[item["id"]].update({k: item[k] for k in ("label", "url") if k in item})
+        else:
+            new_id = world.new_id()
+            out[new_id] = {"id": new_id, "label": item.get("label"), "url": item.get("url")}
+    return list(out.values())
+
+
 def _parent(r: Record) -> Record | None:
     name = PARENTS[r.kind][0]
     ids = r.relationships.get(name) or []
@@ -630,7 +651,7 @@ def _attributes(r: Record, schema: dict | None) -> dict:
             "members": [{"person_id": p, "institution_id": "1"} for p in sorted(project.members)],
         }
     a.setdefault("description", None)
-    a["discussion_links"] = []
+    a["discussion_links"] = list(r.attributes.get("discussion_links") or [])
     if _can(r, "manage"):
         a["policy"] = r.policy
     creators = []

@@ -471,3 +471,105 @@ def test_cli_refuses_a_sensitive_project_before_sending(tmp_path, ena, specs):
     r = cli("ena", "submit", str(b), "--webin-url", ena.webin, env=env)
     assert r.returncode != 0 and "flagged sensitive" in r.stderr
     assert ena.world.submissions == [] and not (b / "deposits").exists()
+
+
+def test_accessions_land_on_the_seek_records_the_push_made(tmp_path, ena, schemas, seek_server):
+    from pathlib import Path
+
+    from nels_core.isa.export import describe
+    from seek_plugin.accessions import link_accessions
+    from seek_plugin.client import SeekClient
+    from seek_plugin.db import Database
+    from seek_plugin.push import Pusher
+
+    b = bundle(tmp_path)
+    source = Path(read_bundle(b).location)
+    seek = SeekClient(seek_server.url, token="token-alice")
+    db = Database(f"sqlite:///{tmp_path / 'seek.db'}")
+    project_id = seek_server.projects["P1"].id
+    inv, _ = describe(LocalStorage(source), "", str(source), source.name)
+    Pusher(seek, db, project_id).push(inv)
+    deposit, record, _ = deposit_once(ena, b, schemas)
+    report = json.loads((b / "export-report.json").read_text())
+    folders = {s["identifier"]: s["folder"] for s in report["studies"]}
+
+    updated = link_accessions(seek, db, project_id, deposit, folders, record.objects, test=True)
+    n = len(deposit.samples)
+    assert updated == {"investigations": 1, "samples": n, "data_files": n}
+    links = db.links(seek.url, str(project_id), deposit.location)
+    world = seek_server.world
+
+    def labels(key):
+        link = links[key]
+        return [
+            x["label"] for x in world.get(link.kind, link.seek_id).attributes["discussion_links"]
+        ]
+
+    project = record.objects["project"][deposit.identifier]["accession"]
+    assert labels("investigation") == [
+        f"ENA project {project} (ENA test server: discarded within 24 hours)"
+    ]
+    s = deposit.samples[0]
+    key = f"{folders[s.study]}/{s.name}"
+    sample = record.objects["sample"][f"{deposit.identifier}:{s.study}:{s.name}"]
+    assert [label.split(" (")[0] for label in labels(f"sample:{key}")] == [
+        f"ENA sample {sample['accession']}",
+        f"BioSample {sample['ext_ids']['biosample']}",
+    ]
+    reads = labels(f"data_file:{key}")
+    assert len(reads) == 1 + len(s.runs) and reads[0].startswith("ENA experiment ERX")
+    # SEEK shows them through its API as a client reads them
+    shown = seek.samples.get(links[f"sample:{key}"].seek_id).attributes["discussion_links"]
+    assert shown[1]["url"].endswith(sample["ext_ids"]["biosample"])
+    # again: every link is already there
+    assert link_accessions(seek, db, project_id, deposit, folders, record.objects) == {}
+
+
+def test_cli_submit_links_the_accessions_in_seek(tmp_path, ena, specs, seek_server):
+    b = bundle(tmp_path)
+    source = read_bundle(b).location
+    project_id = str(seek_server.projects["P1"].id)
+    db = f"sqlite:///{tmp_path / 'seek.db'}"
+    env = {
+        **os.environ,
+        "NELS_ENA_XSD_DIR": str(specs / "ena"),
+        "ENA_WEBIN": ACCOUNT,
+        "ENA_WEBIN_PASSWORD": PASSWORD,
+        "SEEK_TOKEN": "token-alice",
+    }
+    pushed = cli(
+        "seek",
+        "push",
+        source,
+        "--seek",
+        seek_server.url,
+        "--project",
+        project_id,
+        "--db",
+        db,
+        env=env,
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    r = cli(
+        "ena",
+        "submit",
+        str(b),
+        "--webin-url",
+        ena.webin,
+        "--upload-host",
+        ena.ftp.host,
+        "--upload-port",
+        str(ena.ftp.port),
+        "--upload-ca",
+        str(ena.ftp.cert),
+        "--seek",
+        seek_server.url,
+        "--seek-project",
+        project_id,
+        "--db",
+        db,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "SEEK records linked to ENA: 1 investigation, 4 samples, 4 data files" in r.stdout
+    assert "token-alice" not in r.stdout + r.stderr

@@ -1,0 +1,79 @@
+"""Archive accessions written back onto the SEEK records a push made.
+
+Each accession becomes a discussion link (SEEK's "links" on a record, a
+label and a URL) pointing at the archive's own page: the project on the
+investigation, ENA sample and BioSample on the sample, experiment and
+runs on the sample's data file. Records are found through the links the
+push kept; links already on a record are left as they are, so running
+this again adds nothing. Accessions from ENA's test server are labelled
+so: ENA discards them within a day.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from nels_core.deposit.ena_xml import alias
+from nels_core.deposit.model import Deposit
+
+from .client import SeekClient
+from .db import Database
+
+ENA_VIEW = "https://www.ebi.ac.uk/ena/browser/view/"
+BIOSAMPLES = "https://www.ebi.ac.uk/biosamples/samples/"
+TEST_NOTE = " (ENA test server: discarded within 24 hours)"
+
+
+def link_accessions(
+    client: SeekClient,
+    db: Database,
+    project_id: str,
+    deposit: Deposit,
+    study_folders: dict[str, str],
+    objects: dict[str, dict[str, dict]],
+    test: bool = False,
+) -> Counter:
+    """``study_folders``: ISA study identifier -> its folder key (the export report's).
+    Counts of records updated by kind; records the push never made are skipped."""
+    links = db.links(client.url, str(project_id), deposit.location)
+    note = TEST_NOTE if test else ""
+    wanted: dict[str, list[tuple[str, str]]] = {}  # push key -> (label, url)
+    project = objects.get("project", {}).get(deposit.identifier)
+    if project:
+        wanted["investigation"] = [_ena("ENA project", project["accession"], note)]
+    for s in deposit.samples:
+        key = f"{study_folders.get(s.study) or '.'}/{s.name}"
+        sample = objects.get("sample", {}).get(alias(deposit.identifier, s.study, s.name))
+        if sample:
+            found = [_ena("ENA sample", sample["accession"], note)]
+            biosample = sample.get("ext_ids", {}).get("biosample")
+            if biosample:
+                found.append((f"BioSample {biosample}{note}", BIOSAMPLES + biosample))
+            wanted[f"sample:{key}"] = found
+        reads = []
+        experiment = objects.get("experiment", {}).get(alias(deposit.identifier, s.study, s.name))
+        if experiment:
+            reads.append(_ena("ENA experiment", experiment["accession"], note))
+        for run in s.runs:
+            entry = objects.get("run", {}).get(alias(deposit.identifier, s.study, run.name))
+            if entry:
+                reads.append(_ena(f"ENA run {run.name}:", entry["accession"], note))
+        if reads:
+            wanted[f"data_file:{key}"] = reads
+    updated: Counter = Counter()
+    for key, new in wanted.items():
+        link = links.get(key)
+        if link is None or not link.seek_id:
+            continue
+        resource = getattr(client, link.kind)
+        record = resource.get(link.seek_id)
+        have = {item.get("url") for item in record.attributes.get("discussion_links") or []}
+        missing = [{"label": label, "url": url} for label, url in new if url not in have]
+        if missing:
+            resource.update(link.seek_id, {"discussion_links": missing})
+            updated[link.kind] += 1
+    return updated
+
+
+def _ena(what: str, accession: str, note: str) -> tuple[str, str]:
+    return f"{what} {accession}{note}", ENA_VIEW + accession
