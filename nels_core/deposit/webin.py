@@ -67,7 +67,6 @@ class WebinClient:
         if api not in ("v1", "v2"):
             raise ValueError(f"api must be v1 or v2, not {api!r}")
         self.base = SERVERS.get(server, server).rstrip("/")
-        self.is_production = self.base == SERVERS["production"]
         self.api, self.timeout, self.connect_tries = api, timeout, connect_tries
         self.session = requests.Session()
         self.session.auth = (account.account, account.password)
