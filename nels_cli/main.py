@@ -199,6 +199,7 @@ def mkdir_cmd(ctx, uri):
     _home(ctx).mkdir(uri)
 
 
+from .biostudies import biostudies_cmd  # noqa: E402
 from .demo import demo_cmd  # noqa: E402
 from .ena import ena_cmd  # noqa: E402
 from .isa import isa_cmd  # noqa: E402
@@ -206,6 +207,7 @@ from .sandbox import sandbox_cmd  # noqa: E402
 from .seek import seek_cmd  # noqa: E402
 from .serve import serve_cmd  # noqa: E402
 
+main.add_command(biostudies_cmd)
 main.add_command(demo_cmd)
 main.add_command(ena_cmd)
 main.add_command(isa_cmd)

@@ -48,7 +48,7 @@ class DepositRecord:
             record.objects = data.get("objects", {})
             record.submissions = data.get("submissions", [])
             record.pending = data.get("pending")
-        if server != "production":
+        if archive == "ena" and server != "production":
             record._forget_discarded(now or dt.datetime.now(dt.UTC))
         return record
 

@@ -1,0 +1,80 @@
+"""``nels-bundle biostudies``: an ISA bundle as a BioStudies study."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .main import err, out
+
+
+@click.group("biostudies")
+def biostudies_cmd() -> None:
+    """Deposit an ISA bundle's description and files in BioStudies."""
+
+
+@biostudies_cmd.command("submit")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dry-run", "mode", flag_value="dry-run", help="Build and show; send nothing.")
+@click.option("--test", "mode", flag_value="test", default=True, help="BioStudies' test server.")
+@click.option("--production", "mode", flag_value="production", help="BioStudies itself.")
+@click.option("--login", envvar="BIOSTUDIES_LOGIN", help="Account e-mail (else $BIOSTUDIES_LOGIN).")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the password (else $BIOSTUDIES_PASSWORD).",
+)
+@click.option("--release", type=click.DateTime(formats=["%Y-%m-%d"]), help="Public release date.")
+@click.option("--server-url", help="Another BioStudies API (a local stand-in, a proxy).")
+def submit_cmd(bundle, mode, login, password_file, release, server_url):
+    """Upload the bundle's ISA files and submit them as a study, linked to its
+    ENA accessions when the bundle was deposited there. A re-run updates the study."""
+    import json
+
+    from nels_core.deposit.biostudies import BioStudiesClient, BioStudiesLogin
+    from nels_core.deposit.biostudies_submit import release_date, submit_study
+    from nels_core.deposit.isa_reader import read_bundle
+    from nels_core.deposit.pagetab import page_tab
+    from nels_core.deposit.record import DepositRecord
+    from nels_core.deposit.rules import check_public
+    from nels_core.errors import ConfigError
+
+    deposit = read_bundle(bundle)
+    for w in check_public(deposit, "BioStudies"):
+        err.print(f"[yellow]warning[/] {w}", highlight=False)
+    try:
+        when = release_date(deposit, release.date() if release else None)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    server = "production" if mode == "production" else (server_url or "test")
+    record = DepositRecord.load(bundle, "biostudies", server)
+    ena = DepositRecord.load(bundle, "ena", "production" if mode == "production" else "test")
+    if mode == "dry-run":
+        page = page_tab(
+            deposit,
+            bundle,
+            f"nels-bundle/{deposit.identifier}",
+            when,
+            accno=record.accession("study", deposit.identifier),
+            ena=ena.objects,
+        )
+        out.print(json.dumps(page, indent=1), soft_wrap=True, highlight=False)
+        err.print("Dry run: nothing was sent.")
+        return
+    password = (
+        password_file.read_text().strip()
+        if password_file
+        else os.environ.get("BIOSTUDIES_PASSWORD")
+    )
+    if not login or not password:
+        raise ConfigError(
+            "no BioStudies credentials: the account e-mail in $BIOSTUDIES_LOGIN or --login, "
+            "the password in $BIOSTUDIES_PASSWORD or a file given with --password-file"
+        )
+    client = BioStudiesClient(BioStudiesLogin(login, password), server=server_url or mode)
+    known = record.accession("study", deposit.identifier)
+    accno = submit_study(bundle, deposit, client, record, when, ena=ena.objects)
+    verb = "updated" if known else "created"
+    out.print(f"BioStudies study {accno} {verb} ({server}); release {when.isoformat()}")
