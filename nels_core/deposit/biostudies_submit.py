@@ -12,8 +12,8 @@ from pathlib import Path
 from .biostudies import BioStudiesClient
 from .model import Deposit
 from .pagetab import bundle_files, page_tab
-from .record import DepositRecord, _now
-from .writeback import _investigation_comments
+from .record import DepositRecord, now_iso
+from .writeback import set_investigation_comments
 
 
 def submit_study(
@@ -36,12 +36,12 @@ def submit_study(
     accno = answer["accno"]
     record.account = client.user
     entry = record.objects.setdefault("study", {}).setdefault(deposit.identifier, {})
-    entry.update(accession=accno, date=entry.get("date") or _now(), release=release.isoformat())
+    entry.update(accession=accno, date=entry.get("date") or now_iso(), release=release.isoformat())
     record.submissions.append(
-        {"accession": accno, "date": _now(), "receipt": stored.name, "update": bool(known)}
+        {"accession": accno, "date": now_iso(), "receipt": stored.name, "update": bool(known)}
     )
     record.save()
-    _investigation_comments(bundle / "isa-tab" / "i_investigation.txt", {"BioStudies": accno})
+    set_investigation_comments(bundle / "isa-tab" / "i_investigation.txt", {"BioStudies": accno})
     return accno
 
 

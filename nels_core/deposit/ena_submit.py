@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..errors import ProblemsError
 from .ena_xml import Prepared, submission
 from .receipt import Receipt, parse_receipt
-from .record import DepositRecord
+from .record import DepositRecord, now_iso
 from .webin import AnswerLost, WebinClient
 
 KINDS = ("project", "sample", "experiment", "run")
@@ -123,7 +123,7 @@ def submit(
         sent = {
             f"{kind}\t{alias}": d for (kind, alias), d in work.digests.items() if kind in documents
         }
-        record.pending = {"name": name, "action": action, "digests": sent, "date": _now()}
+        record.pending = {"name": name, "action": action, "digests": sent, "date": now_iso()}
         record.save()  # before sending: a crash now still knows to ask ENA
         say(f"sending {action} of {_describe(objects)}")
         try:
@@ -220,7 +220,3 @@ def _set(kind: str, elements: list[bytes]) -> bytes:
 
 def _describe(objects: dict[str, list[bytes]]) -> str:
     return ", ".join(f"{len(v)} {k}(s)" for k, v in objects.items() if v)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

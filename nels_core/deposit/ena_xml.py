@@ -22,6 +22,7 @@ from pathlib import Path
 from .. import vocab
 from ..errors import ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
+from ..local_files import write_whole
 from .model import Deposit, Sample
 from .xsd import EnaSchemas, XsdError
 
@@ -424,9 +425,5 @@ def write(prepared: Prepared, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for kind in DOCUMENTS:
-        target = out / f"{kind}.xml"
-        partial = out / f".{kind}.xml.part"
-        partial.write_bytes(prepared.documents[kind])
-        partial.replace(target)
-        written.append(target)
+        written.append(write_whole(out / f"{kind}.xml", prepared.documents[kind]))
     return written

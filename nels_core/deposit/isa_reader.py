@@ -32,7 +32,7 @@ def read_bundle(folder: Path) -> Deposit:
     tab = folder / "isa-tab"
     if not (tab / "i_investigation.txt").is_file():
         raise BundleError(f"{folder} is not an ISA bundle: no isa-tab/i_investigation.txt")
-    fields, studies = _investigation(tab / "i_investigation.txt")
+    fields, studies = read_investigation(tab / "i_investigation.txt")
     samples = []
     for study in studies:
         by_name = _study_table(tab, study)
@@ -64,7 +64,7 @@ def _rows(path: Path) -> list[list[str]]:
         raise BundleError(f"{path.name}: named in the investigation file but missing") from None
 
 
-def _investigation(path: Path) -> tuple[dict[str, str], list[dict]]:
+def read_investigation(path: Path) -> tuple[dict[str, str], list[dict]]:
     fields: dict[str, str] = {}
     studies: list[dict] = []
     for row in _rows(path):

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..local_files import write_whole
 from .receipt import Receipt
 
 FOLDER = "deposits"
 TEST_LIFETIME = dt.timedelta(hours=24)  # ENA discards test submissions within a day
 
 
-def _now() -> str:
+def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
@@ -77,12 +77,12 @@ class DepositRecord:
         while target.exists():  # a RECEIPT lookup of the same submission: keep both
             n += 1
             target = target.with_name(f"{target.stem.split('~')[0]}~{n}.xml")
-        _write(target, raw)
+        write_whole(target, raw)
         return target
 
     def apply(self, receipt: Receipt, digests: dict[tuple[str, str], str], stored: Path) -> None:
         """Accessions from an accepted submission, with the XML digest each was sent with."""
-        when = _now()
+        when = now_iso()
         for o in receipt.objects:
             kind = o.kind.lower()
             if kind == "submission" or not o.accession:
@@ -116,18 +116,8 @@ class DepositRecord:
             "objects": self.objects,
             "submissions": self.submissions,
         }
-        _write(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+        write_whole(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] or "x"
-
-
-def _write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.part")
-    with open(partial, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    partial.replace(target)

@@ -15,15 +15,15 @@ import csv
 import json
 from pathlib import Path
 
+from ..local_files import write_whole
 from .ena_xml import alias
-from .isa_reader import _investigation
-from .record import _write
+from .isa_reader import read_investigation
 
 
 def write_accessions(bundle: Path, identifier: str, objects: dict[str, dict[str, dict]]) -> int:
     """Fill the bundle's comments from ``objects`` (a deposit record's): the cells changed."""
     tab = bundle / "isa-tab"
-    _, studies = _investigation(tab / "i_investigation.txt")
+    _, studies = read_investigation(tab / "i_investigation.txt")
     project = objects.get("project", {}).get(identifier, {})
     top = {
         "ENA project": project.get("accession", ""),
@@ -32,7 +32,7 @@ def write_accessions(bundle: Path, identifier: str, objects: dict[str, dict[str,
     top = {k: v for k, v in top.items() if v}
     changed = 0
     if top:
-        changed += _investigation_comments(tab / "i_investigation.txt", top)
+        changed += set_investigation_comments(tab / "i_investigation.txt", top)
     for study in studies:
         sid = study["identifier"]
 
@@ -43,7 +43,7 @@ def write_accessions(bundle: Path, identifier: str, objects: dict[str, dict[str,
                 "BioSample": entry.get("ext_ids", {}).get("biosample", ""),
             }
 
-        changed += _fill(tab / study["file"], "Sample Name", sample_values, at_end=True)
+        changed += _fill(tab / study["file"], [(None, "Sample Name", sample_values)])
         for assay in study["assays"]:
 
             def experiment(name, sid=sid):
@@ -54,13 +54,15 @@ def write_accessions(bundle: Path, identifier: str, objects: dict[str, dict[str,
                 entry = objects.get("run", {}).get(alias(identifier, sid, name), {})
                 return {"ENA run": entry.get("accession", "")}
 
-            changed += _fill(tab / assay, "Assay Name", run, key_column="Assay Name")
-            changed += _fill(tab / assay, "Extract Name", experiment, key_column="Sample Name")
+            changed += _fill(
+                tab / assay,
+                [("Assay Name", "Assay Name", run), ("Extract Name", "Sample Name", experiment)],
+            )
     _isajson(bundle / "isa.json", identifier, top, objects)
     return changed
 
 
-def _investigation_comments(path: Path, values: dict[str, str]) -> int:
+def set_investigation_comments(path: Path, values: dict[str, str]) -> int:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     wanted = {f"Comment[{k}]": v for k, v in values.items()}
     had = {line.split("\t", 1)[0]: line.rstrip("\n").split("\t")[1:] for line in lines}
@@ -80,37 +82,39 @@ def _investigation_comments(path: Path, values: dict[str, str]) -> int:
         out.append(line)
     if not placed:
         out += [f"{k}\t{v}\n" for k, v in wanted.items()]
-    _write(path, "".join(out).encode("utf-8"))
+    write_whole(path, "".join(out).encode("utf-8"))
     return changed
 
 
-def _fill(path: Path, after: str, values_of, key_column: str = "Sample Name", at_end=False) -> int:
-    """Comment columns after ``after`` (or at the end), valued per row by ``values_of(row key)``."""
+def _fill(path: Path, columns) -> int:
+    """``columns``: (after which column, or None for the end; the column naming a
+    row; ``values_of(name)`` -> {comment: value}). One read, one write if anything
+    changed; the cells changed."""
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f, delimiter="\t"))
     header, body = rows[0], rows[1:]
-    key_at = header.index(key_column)
     if not body:
         return 0
-    names = list(values_of(body[0][key_at]))
-    for name in names:
-        column = f"Comment[{name}]"
-        if column not in header:
-            at = len(header) if at_end else header.index(after) + 1
-            header.insert(at, column)
-            for r in body:
-                r.insert(at, "")
-    changed = 0
-    for r in body:
-        values = values_of(r[key_at])
-        for name, value in values.items():
-            at = header.index(f"Comment[{name}]")
-            if value and r[at] != value:
-                r[at] = value
-                changed += 1
-    # written as the export writes tables: tab-joined, cells never quoted
-    text = "".join("\t".join(r) + "\n" for r in (header, *body))
-    _write(path, text.encode("utf-8"))
+    changed, inserted = 0, False
+    for after, key_column, values_of in columns:
+        for name in values_of(body[0][header.index(key_column)]):
+            if f"Comment[{name}]" not in header:
+                at = len(header) if after is None else header.index(after) + 1
+                header.insert(at, f"Comment[{name}]")
+                for r in body:
+                    r.insert(at, "")
+                inserted = True
+        key_at = header.index(key_column)
+        for r in body:
+            for name, value in values_of(r[key_at]).items():
+                at = header.index(f"Comment[{name}]")
+                if value and r[at] != value:
+                    r[at] = value
+                    changed += 1
+    if changed or inserted:
+        # written as the export writes tables: tab-joined, cells never quoted
+        text = "".join("\t".join(r) + "\n" for r in (header, *body))
+        write_whole(path, text.encode("utf-8"))
     return changed
 
 
@@ -118,12 +122,12 @@ def _isajson(path: Path, identifier: str, top: dict[str, str], objects) -> None:
     if not path.exists():
         return
     doc = json.loads(path.read_text(encoding="utf-8"))
-    _set_comments(doc, top)
+    changed = _set_comments(doc, top)
     for study in doc.get("studies", []):
         sid = study.get("identifier", "")
         for sample in study.get("materials", {}).get("samples", []):
             entry = objects.get("sample", {}).get(alias(identifier, sid, sample["name"]), {})
-            _set_comments(
+            changed |= _set_comments(
                 sample,
                 {
                     "ENA sample": entry.get("accession", ""),
@@ -134,18 +138,26 @@ def _isajson(path: Path, identifier: str, top: dict[str, str], objects) -> None:
             for process in assay.get("processSequence", []):
                 entry = objects.get("run", {}).get(alias(identifier, sid, process.get("name", "")))
                 if entry:
-                    _set_comments(process, {"ENA run": entry.get("accession", "")})
-    _write(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+                    changed |= _set_comments(process, {"ENA run": entry.get("accession", "")})
+    if changed:
+        write_whole(
+            path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        )
 
 
-def _set_comments(node: dict, values: dict[str, str]) -> None:
+def _set_comments(node: dict, values: dict[str, str]) -> bool:
+    """Whether any comment of ``node`` changed."""
     comments = node.setdefault("comments", [])
+    changed = False
     for name, value in values.items():
         if not value:
             continue
         for c in comments:
             if c.get("name") == name:
+                changed |= c["value"] != value
                 c["value"] = value
                 break
         else:
             comments.append({"name": name, "value": value})
+            changed = True
+    return changed

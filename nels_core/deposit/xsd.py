@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigError, ProblemsError
+from ..local_files import write_whole
 
 ENA_XSD_URL = "https://ftp.ebi.ac.uk/pub/databases/ena/doc/xsd/sra_1_5/"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "nels-bundle" / "ena-xsd"
@@ -67,10 +68,7 @@ class EnaSchemas:
                 f"ENA's schema {name} is not cached in {self.folder} and could not be fetched "
                 f"from {ENA_XSD_URL} ({type(e).__name__}); set NELS_ENA_XSD_DIR to a copy"
             ) from None
-        self.folder.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{name}.part")
-        partial.write_bytes(r.content)
-        partial.replace(target)
+        write_whole(target, r.content)
 
     def problems(self, kind: str, tree, source: str, copy: int = 0, lines: int = 0) -> list[str]:
         """What breaks the schema, each as ``source, line N: message`` (``lines``

@@ -25,6 +25,7 @@ from pathlib import Path
 from .. import vocab
 from ..errors import NelsError, ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
+from ..local_files import write_whole
 from .model import InvestigationRecord, Person, StudyRecord, Term
 
 INVESTIGATION_FIELDS = (
@@ -491,10 +492,7 @@ def write_template(inv: InvestigationRecord, path: Path) -> Path:
         if name != "Investigation":
             lines.append("\t".join(header))
         lines += ["\t".join(_tsv(c) for c in r) for r in rows]
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_whole(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def _tsv(value: str) -> str:
