@@ -573,3 +573,34 @@ def test_cli_submit_links_the_accessions_in_seek(tmp_path, ena, specs, seek_serv
     assert r.returncode == 0, r.stderr
     assert "SEEK records linked to ENA: 1 investigation, 4 samples, 4 data files" in r.stdout
     assert "token-alice" not in r.stdout + r.stderr
+
+
+def test_a_service_that_is_not_there_is_named_and_nothing_is_pending(tmp_path):
+    import socket
+
+    from nels_core.deposit.webin import WebinError
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    webin = WebinClient(
+        WebinAccount(ACCOUNT, PASSWORD), server=f"http://127.0.0.1:{port}/ena/submit", timeout=2
+    )
+    with pytest.raises(WebinError, match="cannot reach Webin") as e:
+        webin.submit({"submission": b"<SUBMISSION/>"})
+    assert not isinstance(e.value, AnswerLost) and PASSWORD not in str(e.value)
+
+
+def test_an_alias_twice_in_one_document_is_refused_in_enas_words(tmp_path, ena, schemas):
+    b = bundle(tmp_path)
+
+    def twice(d):
+        tree = etree.fromstring(d)
+        tree.append(etree.fromstring(etree.tostring(tree[0])))
+        return etree.tostring(tree)
+
+    found = errors_of(client(ena).submit(documents(b, schemas, sample=twice)))
+    alias = etree.fromstring(prepare(read_bundle(b)).documents["sample"])[0].get("alias")
+    assert (
+        f"The sample alias ({alias}) found more than once but sample alias must be unique." in found
+    )
