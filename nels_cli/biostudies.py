@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from .main import err, out
+from .main import err, out, read_secret
 
 
 @click.group("biostudies")
@@ -63,11 +62,7 @@ def submit_cmd(bundle, mode, login, password_file, release, server_url):
         out.print(json.dumps(page, indent=1), soft_wrap=True, highlight=False)
         err.print("Dry run: nothing was sent.")
         return
-    password = (
-        password_file.read_text().strip()
-        if password_file
-        else os.environ.get("BIOSTUDIES_PASSWORD")
-    )
+    password = read_secret(password_file, "BIOSTUDIES_PASSWORD")
     if not login or not password:
         raise ConfigError(
             "no BioStudies credentials: the account e-mail in $BIOSTUDIES_LOGIN or --login, "

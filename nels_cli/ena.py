@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .main import err, out
+from .main import err, out, read_secret
 from .seek import database, seek_client, seek_options
 
 
@@ -254,15 +254,12 @@ def _connections(
     upload_ca,
 ):
     """The Webin client and the read upload, with the secret read from its file or env."""
-    import os
 
     from nels_core.deposit.upload import UploadArea, upload
     from nels_core.deposit.webin import WebinAccount, WebinClient
     from nels_core.errors import ConfigError
 
-    password = (
-        password_file.read_text().strip() if password_file else os.environ.get("ENA_WEBIN_PASSWORD")
-    )
+    password = read_secret(password_file, "ENA_WEBIN_PASSWORD")
     if not account or not password:
         raise ConfigError(
             "no Webin credentials: the account in $ENA_WEBIN or --account, the password in "

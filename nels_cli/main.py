@@ -199,6 +199,12 @@ def mkdir_cmd(ctx, uri):
     _home(ctx).mkdir(uri)
 
 
+def read_secret(path: Path | None, variable: str) -> str | None:
+    """A token or password from the file given, else from ``$variable``:
+    never from the command line, where other users' ``ps`` would show it."""
+    return path.read_text().strip() if path else os.environ.get(variable)
+
+
 from .biostudies import biostudies_cmd  # noqa: E402
 from .demo import demo_cmd  # noqa: E402
 from .ena import ena_cmd  # noqa: E402

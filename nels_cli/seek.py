@@ -18,7 +18,7 @@ from nels_core.errors import ConfigError
 from nels_core.isa.export import describe
 
 from .isa import _source, _warn
-from .main import err, out
+from .main import err, out, read_secret
 
 DEFAULT_DB = Path(
     os.environ.get("NELS_BUNDLE_SEEK_DB", "~/.local/share/nels-bundle/seek.db")
@@ -33,7 +33,7 @@ def seek_client(url: str, token_file: Path | None, user: str | None):
         if not password:
             raise ConfigError("--user needs the password in $SEEK_PASSWORD")
         return SeekClient(url, basic=(user, password))
-    token = token_file.read_text().strip() if token_file else os.environ.get("SEEK_TOKEN")
+    token = read_secret(token_file, "SEEK_TOKEN")
     if not token:
         raise ConfigError(
             "no SEEK credentials: put an API token (SEEK: My profile > Actions > API tokens) "

@@ -357,10 +357,10 @@ def _check_files(world, account, run, paired, where, errors) -> None:
 
 
 def _store(world, account, action, objects, hold) -> list:
+    from lxml import etree
+
     listed = []
     for kind, el in objects:
-        from lxml import etree
-
         alias = el.get("alias", "")
         held = world.held(account, kind)
         known = held.get(alias)

@@ -418,15 +418,19 @@ def cli(*args, env=None):
     )
 
 
-def test_cli_submit_dry_run_then_test_then_again(tmp_path, ena, specs):
-    b = bundle(tmp_path)
-    env = {
+def cli_env(specs) -> dict:
+    """The schemas from the shared specs and the Webin credentials, as a user sets them."""
+    return {
         **os.environ,
         "NELS_ENA_XSD_DIR": str(specs / "ena"),
         "ENA_WEBIN": ACCOUNT,
         "ENA_WEBIN_PASSWORD": PASSWORD,
     }
-    common = [
+
+
+def stand_in_options(ena) -> list[str]:
+    """Where the ENA stand-in and its upload area listen, and the CA to trust."""
+    return [
         "--webin-url",
         ena.webin,
         "--upload-host",
@@ -436,6 +440,12 @@ def test_cli_submit_dry_run_then_test_then_again(tmp_path, ena, specs):
         "--upload-ca",
         str(ena.ftp.cert),
     ]
+
+
+def test_cli_submit_dry_run_then_test_then_again(tmp_path, ena, specs):
+    b = bundle(tmp_path)
+    env = cli_env(specs)
+    common = stand_in_options(ena)
     dry = cli("ena", "submit", str(b), "--dry-run", *common, env=env)
     assert dry.returncode == 0, dry.stderr
     assert "Nothing was sent" in dry.stdout and ena.world.submissions == []
@@ -462,12 +472,7 @@ def test_cli_refuses_a_sensitive_project_before_sending(tmp_path, ena, specs):
     report = json.loads((b / "export-report.json").read_text())
     report["nels_project"] = {"id": 7, "name": "Sensitive_Cohort", "sensitive": True}
     (b / "export-report.json").write_text(json.dumps(report))
-    env = {
-        **os.environ,
-        "NELS_ENA_XSD_DIR": str(specs / "ena"),
-        "ENA_WEBIN": ACCOUNT,
-        "ENA_WEBIN_PASSWORD": PASSWORD,
-    }
+    env = cli_env(specs)
     r = cli("ena", "submit", str(b), "--webin-url", ena.webin, env=env)
     assert r.returncode != 0 and "flagged sensitive" in r.stderr
     assert ena.world.submissions == [] and not (b / "deposits").exists()
@@ -530,13 +535,7 @@ def test_cli_submit_links_the_accessions_in_seek(tmp_path, ena, specs, seek_serv
     source = read_bundle(b).location
     project_id = str(seek_server.projects["P1"].id)
     db = f"sqlite:///{tmp_path / 'seek.db'}"
-    env = {
-        **os.environ,
-        "NELS_ENA_XSD_DIR": str(specs / "ena"),
-        "ENA_WEBIN": ACCOUNT,
-        "ENA_WEBIN_PASSWORD": PASSWORD,
-        "SEEK_TOKEN": "token-alice",
-    }
+    env = {**cli_env(specs), "SEEK_TOKEN": "token-alice"}
     pushed = cli(
         "seek",
         "push",
@@ -554,14 +553,7 @@ def test_cli_submit_links_the_accessions_in_seek(tmp_path, ena, specs, seek_serv
         "ena",
         "submit",
         str(b),
-        "--webin-url",
-        ena.webin,
-        "--upload-host",
-        ena.ftp.host,
-        "--upload-port",
-        str(ena.ftp.port),
-        "--upload-ca",
-        str(ena.ftp.cert),
+        *stand_in_options(ena),
         "--seek",
         seek_server.url,
         "--seek-project",

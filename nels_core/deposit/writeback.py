@@ -37,11 +37,7 @@ def write_accessions(bundle: Path, identifier: str, objects: dict[str, dict[str,
         sid = study["identifier"]
 
         def sample_values(name, sid=sid):
-            entry = objects.get("sample", {}).get(alias(identifier, sid, name), {})
-            return {
-                "ENA sample": entry.get("accession", ""),
-                "BioSample": entry.get("ext_ids", {}).get("biosample", ""),
-            }
+            return _sample_comments(objects, identifier, sid, name)
 
         changed += _fill(tab / study["file"], [(None, "Sample Name", sample_values)])
         for assay in study["assays"]:
@@ -126,13 +122,8 @@ def _isajson(path: Path, identifier: str, top: dict[str, str], objects) -> None:
     for study in doc.get("studies", []):
         sid = study.get("identifier", "")
         for sample in study.get("materials", {}).get("samples", []):
-            entry = objects.get("sample", {}).get(alias(identifier, sid, sample["name"]), {})
             changed |= _set_comments(
-                sample,
-                {
-                    "ENA sample": entry.get("accession", ""),
-                    "BioSample": entry.get("ext_ids", {}).get("biosample", ""),
-                },
+                sample, _sample_comments(objects, identifier, sid, sample["name"])
             )
         for assay in study.get("assays", []):
             for process in assay.get("processSequence", []):
@@ -143,6 +134,15 @@ def _isajson(path: Path, identifier: str, top: dict[str, str], objects) -> None:
         write_whole(
             path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         )
+
+
+def _sample_comments(objects, identifier: str, study: str, name: str) -> dict[str, str]:
+    """A sample's accessions, as both ISA-Tab and ISA-JSON name them."""
+    entry = objects.get("sample", {}).get(alias(identifier, study, name), {})
+    return {
+        "ENA sample": entry.get("accession", ""),
+        "BioSample": entry.get("ext_ids", {}).get("biosample", ""),
+    }
 
 
 def _set_comments(node: dict, values: dict[str, str]) -> bool:
