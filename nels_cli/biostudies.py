@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .main import err, out, read_secret
+from .seek import link_in_seek, seek_link_options
 
 
 @click.group("biostudies")
@@ -27,7 +28,10 @@ def biostudies_cmd() -> None:
 )
 @click.option("--release", type=click.DateTime(formats=["%Y-%m-%d"]), help="Public release date.")
 @click.option("--server-url", help="Another BioStudies API (a local stand-in, a proxy).")
-def submit_cmd(bundle, mode, login, password_file, release, server_url):
+@seek_link_options
+def submit_cmd(
+    bundle, mode, login, password_file, release, server_url, seek_url, seek_project, **seek
+):
     """Upload the bundle's ISA files and submit them as a study, linked to its
     ENA accessions when the bundle was deposited there. A re-run updates the study."""
     import json
@@ -73,3 +77,9 @@ def submit_cmd(bundle, mode, login, password_file, release, server_url):
     accno = submit_study(bundle, deposit, client, record, when, ena=ena.objects)
     verb = "updated" if known else "created"
     out.print(f"BioStudies study {accno} {verb} ({server}); release {when.isoformat()}")
+    if seek_url:
+        test = mode != "production"
+        link_in_seek(
+            "BioStudies", deposit, ena.objects, seek_url, seek_project, **seek, test=test,
+            biostudies=accno,
+        )  # fmt: skip

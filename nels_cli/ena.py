@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .main import err, out, read_secret
-from .seek import database, seek_client, seek_options
+from .seek import link_in_seek, seek_link_options
 
 
 @click.group("ena")
@@ -91,11 +91,7 @@ MODES = ("dry-run", "test", "production")
 @click.option("--hold", "hold_until", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.option("--xsd-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds per answer.")
-@click.option(
-    "--seek", "seek_url", help="Also link the accessions on the SEEK records a push made."
-)
-@click.option("--seek-project", help="The SEEK project the bundle's source was pushed to.")
-@seek_options
+@seek_link_options
 @click.pass_context
 def submit_cmd(
     ctx,
@@ -124,27 +120,30 @@ def submit_cmd(
     Safe to run again: what ENA holds unchanged is skipped, changes go as MODIFY,
     and accessions are written into the bundle (ISA comments) and its deposit
     record (deposits/). Nothing goes to ENA itself without --production."""
-    from nels_core.deposit.ena_submit import plan, submit
-    from nels_core.deposit.ena_xml import prepare
-    from nels_core.deposit.isa_reader import read_bundle
-    from nels_core.deposit.record import DepositRecord
-    from nels_core.deposit.rules import check_public
-    from nels_core.deposit.writeback import write_accessions
+    from nels_core.deposit.ena_run import deposit_in_ena
     from nels_core.deposit.xsd import EnaSchemas
 
-    deposit = read_bundle(bundle)
-    for w in check_public(deposit, "ENA"):
-        err.print(f"[yellow]warning[/] {w}", highlight=False)
-    hold = hold_until.date() if isinstance(hold_until, dt.datetime) else None
-    prepared = prepare(
-        deposit, checklist=checklist, center=center, hold_until=hold, schemas=EnaSchemas(xsd_dir)
-    )
-    for w in dict.fromkeys(prepared.warnings):
-        err.print(f"[yellow]warning[/] {w}", highlight=False)
     server = "production" if mode == "production" else (webin_url or "test")
-    record = DepositRecord.load(bundle, "ena", server)
-    if mode == "dry-run":
-        work = plan(prepared, record)
+    client = upload_reads = None
+    if mode != "dry-run":
+        client, upload_reads = _connections(
+            ctx, account, password_file, mode, webin_url, api, timeout, upload_host,
+            upload_port, upload_ca,
+        )  # fmt: skip
+    run = deposit_in_ena(
+        bundle,
+        server,
+        client,
+        upload_reads=upload_reads,
+        checklist=checklist,
+        center=center,
+        hold_until=hold_until.date() if isinstance(hold_until, dt.datetime) else None,
+        schemas=EnaSchemas(xsd_dir),
+        say=lambda m: err.print(m, highlight=False),
+        warn=lambda w: err.print(f"[yellow]warning[/] {w}", highlight=False),
+    )
+    if run.plan is not None:
+        work = run.plan
         out.print(
             f"Dry run against the record for {server}: would add {_counts(work.count('add'))}, "
             f"modify {_counts(work.count('modify'))}, leave {_counts(work.unchanged)} unchanged, "
@@ -152,35 +151,11 @@ def submit_cmd(
             soft_wrap=True,
         )
         return
-    client, upload_files = _connections(
-        ctx,
-        deposit,
-        account,
-        password_file,
-        mode,
-        webin_url,
-        api,
-        timeout,
-        upload_host,
-        upload_port,
-        upload_ca,
-    )
-    outcome = submit(
-        prepared,
-        record,
-        client,
-        deposit.identifier,
-        hold_until=hold,
-        center=center,
-        upload_files=upload_files,
-        say=lambda m: err.print(m, highlight=False),
-    )
-    set_values = write_accessions(bundle, deposit.identifier, record.objects)
     if seek_url:
-        _link_in_seek(
-            bundle,
-            deposit,
-            record,
+        link_in_seek(
+            "ENA",
+            run.deposit,
+            run.record.objects,
             seek_url,
             seek_project,
             token_file,
@@ -188,52 +163,19 @@ def submit_cmd(
             db_url,
             test=mode != "production",
         )
+    outcome, record = run.outcome, run.record
     if outcome.plan.empty and not outcome.receipts:
         out.print(f"ENA ({server}) already holds everything in this bundle, unchanged.")
     for stored, receipt in outcome.receipts:
         out.print(f"Receipt {Path(stored).name}: {', '.join(receipt.actions)} accepted")
         for info in receipt.infos:
             out.print(f"  ENA: {info}", highlight=False)
-    project = record.objects.get("project", {}).get(deposit.identifier, {})
     out.print(
-        f"ENA project {project.get('accession', '?')}; {len(record.objects.get('sample', {}))} "
-        f"samples, {len(record.objects.get('run', {}))} runs accessioned; {set_values} "
+        f"ENA project {run.project or '?'}; {len(record.objects.get('sample', {}))} "
+        f"samples, {len(record.objects.get('run', {}))} runs accessioned; {run.cells} "
         "accession(s) written into the bundle",
         soft_wrap=True,
     )
-
-
-def _link_in_seek(bundle, deposit, record, url, project, token_file, user, db_url, test):
-    """The accessions as links on the SEEK records pushed from the bundle's source."""
-    import json
-
-    from nels_core.errors import ConfigError
-    from seek_plugin.accessions import link_accessions
-
-    if not project:
-        raise ConfigError("--seek needs --seek-project, the project the source was pushed to")
-    report = json.loads((bundle / "export-report.json").read_text())
-    folders = {s["identifier"]: s["folder"] for s in report.get("studies", [])}
-    updated = link_accessions(
-        seek_client(url, token_file, user),
-        database(db_url),
-        project,
-        deposit,
-        folders,
-        record.objects,
-        test=test,
-    )
-    if not updated:
-        err.print(
-            f"[yellow]warning[/] no SEEK record in project {project} was pushed from "
-            f"{deposit.location} or all already carry the accessions",
-            highlight=False,
-        )
-    else:
-        shown = ", ".join(
-            f"{n} {kind.replace('_', ' ')[: -1 if n == 1 else None]}" for kind, n in updated.items()
-        )
-        out.print(f"SEEK records linked to ENA: {shown}")
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -242,7 +184,6 @@ def _counts(counts: dict[str, int]) -> str:
 
 def _connections(
     ctx,
-    deposit,
     account,
     password_file,
     mode,
@@ -269,12 +210,12 @@ def _connections(
     server = webin_url or mode
     client = WebinClient(credentials, server=server, api=api, timeout=timeout)
     area = UploadArea(upload_host, upload_port, account, password, cafile=upload_ca)
-    store, base = _read_source(ctx, deposit.location)
 
-    def upload_files(files):
+    def upload_reads(location, files):
+        store, base = _read_source(ctx, location)
         upload(store, base, files, area)
 
-    return client, upload_files
+    return client, upload_reads
 
 
 def _read_source(ctx, location: str):

@@ -82,6 +82,42 @@ def seek_options(command):
     return command
 
 
+def seek_link_options(command):
+    """--seek and --seek-project, for the deposit commands that link their accessions."""
+    command = seek_options(command)
+    command = click.option(
+        "--seek-project", help="The SEEK project the bundle's source was pushed to."
+    )(command)
+    return click.option(
+        "--seek", "seek_url", help="Also link the accessions on the SEEK records a push made."
+    )(command)
+
+
+def link_in_seek(
+    archive, deposit, ena_objects, url, project, token_file, user, db_url, test, biostudies=""
+):
+    """The accessions as links on the SEEK records pushed from the bundle's source."""
+    from seek_plugin.accessions import link_accessions
+
+    if not project:
+        raise ConfigError("--seek needs --seek-project, the project the source was pushed to")
+    client = seek_client(url, token_file, user)
+    updated = link_accessions(
+        client, database(db_url), project, deposit, ena_objects, test, biostudies
+    )
+    if not updated:
+        err.print(
+            f"[yellow]warning[/] no SEEK record in project {project} was pushed from "
+            f"{deposit.location} or all already carry the accessions",
+            highlight=False,
+        )
+    else:
+        shown = ", ".join(
+            f"{n} {kind.replace('_', ' ')[: -1 if n == 1 else None]}" for kind, n in updated.items()
+        )
+        out.print(f"SEEK records linked to {archive}: {shown}")
+
+
 @click.group("seek")
 def seek_cmd() -> None:
     """Register NeLS data in SEEK / FAIRDOMHub as investigation, studies and assays."""

@@ -2,8 +2,8 @@
 
 Each accession becomes a discussion link (SEEK's "links" on a record, a
 label and a URL) pointing at the archive's own page: the project on the
-investigation, ENA sample and BioSample on the sample, experiment and
-runs on the sample's data file. Records are found through the links the
+investigation (and the BioStudies study), ENA sample and BioSample on
+the sample, experiment and runs on the sample's data file. Records are found through the links the
 push kept; links already on a record are left as they are, so running
 this again adds nothing. Accessions from ENA's test server are labelled
 so: ENA discards them within a day.
@@ -21,6 +21,10 @@ from .db import Database
 
 ENA_VIEW = "https://www.ebi.ac.uk/ena/browser/view/"
 BIOSAMPLES = "https://www.ebi.ac.uk/biosamples/samples/"
+BIOSTUDIES = {
+    "production": "https://www.ebi.ac.uk/biostudies/studies/",
+    "test": "https://wwwdev.ebi.ac.uk/biostudies/studies/",
+}
 TEST_NOTE = " (ENA test server: discarded within 24 hours)"
 
 
@@ -29,11 +33,12 @@ def link_accessions(
     db: Database,
     project_id: str,
     deposit: Deposit,
-    study_folders: dict[str, str],
     objects: dict[str, dict[str, dict]],
     test: bool = False,
+    biostudies: str = "",
 ) -> Counter:
-    """``study_folders``: ISA study identifier -> its folder key (the export report's).
+    """``objects``: the ENA deposit record's; ``biostudies``: the study's
+    accession, if it was deposited there (on the test server when ``test``).
     Counts of records updated by kind; records the push never made are skipped."""
     links = db.links(client.url, str(project_id), deposit.location)
     note = TEST_NOTE if test else ""
@@ -41,8 +46,12 @@ def link_accessions(
     project = objects.get("project", {}).get(deposit.identifier)
     if project:
         wanted["investigation"] = [_ena("ENA project", project["accession"], note)]
+    if biostudies:
+        page = BIOSTUDIES["test" if test else "production"] + biostudies
+        label = f"BioStudies {biostudies}" + (" (BioStudies test server)" if test else "")
+        wanted.setdefault("investigation", []).append((label, page))
     for s in deposit.samples:
-        key = f"{study_folders.get(s.study) or '.'}/{s.name}"
+        key = f"{deposit.study_folders.get(s.study) or '.'}/{s.name}"
         sample = objects.get("sample", {}).get(alias(deposit.identifier, s.study, s.name))
         if sample:
             found = [_ena("ENA sample", sample["accession"], note)]

@@ -127,3 +127,42 @@ def test_cli_biostudies_submit(tmp_path, bst):
     refused = cli("--server-url", bst.api, "--release", "2027-06-01")
     assert refused.returncode != 0 and "flagged sensitive" in refused.stderr
     assert len(bst.world.studies) == 1
+
+
+def test_cli_links_the_study_on_the_pushed_seek_investigation(tmp_path, bst, seek_server):
+    from seek_plugin.client import SeekClient
+    from seek_plugin.db import Database
+
+    b = bundle(tmp_path)
+    source = read_bundle(b).location
+    project_id = str(seek_server.projects["P1"].id)
+    db = f"sqlite:///{tmp_path / 'seek.db'}"
+    env = {
+        **os.environ,
+        "BIOSTUDIES_LOGIN": LOGIN,
+        "BIOSTUDIES_PASSWORD": PASSWORD,
+        "SEEK_TOKEN": "token-alice",
+    }
+    seek = ["--seek", seek_server.url, "--db", db]
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "nels_cli", *args], capture_output=True, text=True, env=env
+        )
+
+    pushed = cli("seek", "push", source, *seek, "--project", project_id)
+    assert pushed.returncode == 0, pushed.stderr
+    common = ["biostudies", "submit", str(b), "--server-url", bst.api, "--release", "2027-06-01"]
+    r = cli(*common, *seek, "--seek-project", project_id)
+    assert r.returncode == 0, r.stderr
+    assert "SEEK records linked to BioStudies: 1 investigation" in r.stdout
+    accno = next(iter(bst.world.studies))
+    link = Database(db).links(seek_server.url, project_id, source)["investigation"]
+    shown = SeekClient(seek_server.url, token="token-alice").investigations.get(link.seek_id)
+    assert {"label": f"BioStudies {accno} (BioStudies test server)",
+            "url": f"https://wwwdev.ebi.ac.uk/biostudies/studies/{accno}"} in [
+        {k: x[k] for k in ("label", "url")} for x in shown.attributes["discussion_links"]
+    ]  # fmt: skip
+    again = cli(*common, *seek, "--seek-project", project_id)
+    assert again.returncode == 0 and "already carry the accessions" in again.stderr
+    assert "token-alice" not in r.stdout + r.stderr + again.stdout + again.stderr

@@ -497,8 +497,9 @@ def test_accessions_land_on_the_seek_records_the_push_made(tmp_path, ena, schema
     deposit, record, _ = deposit_once(ena, b, schemas)
     report = json.loads((b / "export-report.json").read_text())
     folders = {s["identifier"]: s["folder"] for s in report["studies"]}
+    assert deposit.study_folders == folders
 
-    updated = link_accessions(seek, db, project_id, deposit, folders, record.objects, test=True)
+    updated = link_accessions(seek, db, project_id, deposit, record.objects, test=True)
     n = len(deposit.samples)
     assert updated == {"investigations": 1, "samples": n, "data_files": n}
     links = db.links(seek.url, str(project_id), deposit.location)
@@ -527,7 +528,7 @@ def test_accessions_land_on_the_seek_records_the_push_made(tmp_path, ena, schema
     shown = seek.samples.get(links[f"sample:{key}"].seek_id).attributes["discussion_links"]
     assert shown[1]["url"].endswith(sample["ext_ids"]["biosample"])
     # again: every link is already there
-    assert link_accessions(seek, db, project_id, deposit, folders, record.objects) == {}
+    assert link_accessions(seek, db, project_id, deposit, record.objects) == {}
 
 
 def test_cli_submit_links_the_accessions_in_seek(tmp_path, ena, specs, seek_server):

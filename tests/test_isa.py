@@ -178,6 +178,24 @@ def test_re_export_is_byte_identical(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
+def test_re_export_keeps_what_was_deposited(tmp_path):
+    """The deposit records are what make a re-run of a deposit safe: a fresh
+    export of the same folder must not forget what ENA already holds."""
+    root, store = project(tmp_path, replace(SPEC, lanes=1))
+    out = tmp_path / "bundle"
+    export(store, root, out)
+    record = out / "deposits" / "ena-test.json"
+    receipt = out / "deposits" / "receipts" / "inv-add.xml"
+    receipt.parent.mkdir(parents=True)
+    record.write_text('{"objects": {"project": {"inv": {"accession": "PRJEB1"}}}}')
+    receipt.write_bytes(b"<RECEIPT success='true'/>")
+    (out / "isa.json").unlink()  # the rest is written fresh
+    export(store, root, out)
+    assert (out / "isa.json").is_file()
+    assert json.loads(record.read_text())["objects"]["project"]["inv"]["accession"] == "PRJEB1"
+    assert receipt.read_bytes() == b"<RECEIPT success='true'/>"
+
+
 def test_missing_checksums_are_computed_and_verify_catches_corruption(tmp_path):
     root, store = project(tmp_path, replace(SPEC, lanes=1))
     (root / "NorSeq" / "run1" / "md5sum.txt").unlink()

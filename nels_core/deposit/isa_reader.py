@@ -53,6 +53,11 @@ def read_bundle(folder: Path) -> Deposit:
         samples=samples,
         location=report.get("source") or "",
         nels_project=report.get("nels_project"),
+        study_folders={
+            s["identifier"]: s.get("folder") or ""
+            for s in report.get("studies") or []
+            if isinstance(s, dict) and "identifier" in s
+        },
     )
 
 

@@ -46,3 +46,4 @@ class Deposit:
     samples: list[Sample]
     location: str = ""  # the NeLS source the bundle describes
     nels_project: dict | None = None  # {id, name, sensitive} when the source is a NeLS project
+    study_folders: dict[str, str] = field(default_factory=dict)  # study identifier -> folder key

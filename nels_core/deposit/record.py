@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..isa.export import DEPOSITS as FOLDER
 from ..local_files import write_whole
 from .receipt import Receipt
 
-FOLDER = "deposits"
 TEST_LIFETIME = dt.timedelta(hours=24)  # ENA discards test submissions within a day
 
 

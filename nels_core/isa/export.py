@@ -28,6 +28,7 @@ from .sheet import apply_sheet, describe_missing, read_sheet
 
 BUNDLE_MARKERS = ("isa.json", "manifest-md5.txt", "ro-crate-metadata.json")
 REPORT = "export-report.json"
+DEPOSITS = "deposits"  # the deposit records and receipts (nels_core.deposit.record)
 
 
 class ExportError(NelsError, ValueError):
@@ -143,6 +144,8 @@ def _write_bundle(inv: InvestigationRecord, issues, out: Path, result: ExportRes
         (work / REPORT).write_text(json.dumps(_report(inv, issues, result), indent=1) + "\n")
         parts = [f"isa-tab/{p.name}" for p in tab] + ["isa.json", "manifest-md5.txt", REPORT]
         write_rocrate(inv, work, parts)
+        if (out / DEPOSITS).is_dir():  # what archives hold of it outlives a re-export
+            shutil.copytree(out / DEPOSITS, work / DEPOSITS)
         old = out.parent / f".{out.name}.old-{tag}"
         if out.exists():
             out.rename(old)

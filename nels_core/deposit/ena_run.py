@@ -1,0 +1,94 @@
+"""One ENA deposit of an ISA bundle, start to end, for the CLI and the web
+app alike: the rules, the XML (checked against ENA's schemas), the plan
+against the deposit record, the submission and the write-back of the
+accessions into the bundle. Who asks (and how they show it) is theirs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ena_submit import Outcome, Plan, plan, submit
+from .ena_xml import prepare
+from .isa_reader import read_bundle
+from .model import Deposit
+from .record import DepositRecord
+from .rules import check_public
+from .webin import WebinClient
+from .writeback import write_accessions
+from .xsd import EnaSchemas
+
+
+@dataclass
+class EnaRun:
+    server: str  # "test", "production" or the stand-in's address: the record's key
+    deposit: Deposit
+    record: DepositRecord
+    warnings: list[str] = field(default_factory=list)
+    plan: Plan | None = None  # set by a dry run
+    outcome: Outcome | None = None  # set by a submission
+    cells: int = 0  # accessions written into the bundle's ISA files
+
+    @property
+    def project(self) -> str:
+        return (
+            self.record.objects.get("project", {})
+            .get(self.deposit.identifier, {})
+            .get("accession", "")
+        )
+
+    def accessions(self) -> dict[str, dict[str, str]]:
+        """kind -> alias -> accession, as the record holds them after this run."""
+        return {
+            kind: {alias: o["accession"] for alias, o in objects.items()}
+            for kind, objects in self.record.objects.items()
+        }
+
+
+def deposit_in_ena(
+    bundle: Path,
+    server: str,
+    client: WebinClient | None,
+    *,
+    upload_reads: Callable[[str, list[tuple[str, str, str]]], object] | None = None,
+    checklist: str = "ERC000011",
+    center: str | None = None,
+    hold_until: dt.date | None = None,
+    schemas: EnaSchemas | None = None,
+    say: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> EnaRun:
+    """Without a client, a dry run: the plan against the record, nothing sent.
+    ``upload_reads(location, files)`` sends the runs' files from the bundle's
+    source (``nels://...`` or a local folder) to the Webin upload area."""
+    deposit = read_bundle(bundle)
+    warnings = check_public(deposit, "ENA")  # a sensitive project stops here
+    prepared = prepare(
+        deposit,
+        checklist=checklist,
+        center=center,
+        hold_until=hold_until,
+        schemas=schemas or EnaSchemas(),
+    )
+    warnings += list(dict.fromkeys(prepared.warnings))
+    for w in warnings:  # read before anything is sent
+        warn(w)
+    run = EnaRun(server, deposit, DepositRecord.load(bundle, "ena", server), warnings)
+    if client is None:
+        run.plan = plan(prepared, run.record)
+        return run
+    run.outcome = submit(
+        prepared,
+        run.record,
+        client,
+        deposit.identifier,
+        hold_until=hold_until,
+        center=center,
+        upload_files=upload_reads and (lambda files: upload_reads(deposit.location, files)),
+        say=say,
+    )
+    run.cells = write_accessions(bundle, deposit.identifier, run.record.objects)
+    return run
