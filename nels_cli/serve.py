@@ -35,6 +35,7 @@ class Sandboxes:
     nels_world: object = field(default=None, repr=False)
     seek_world: object = field(default=None, repr=False)
     seq_project_id: int = 0  # the NeLS (and StoreBioinfo) project with the delivery
+    deposit: DepositSandboxes | None = None  # ENA and BioStudies stand-ins, when started
 
     def stop(self) -> None:
         for s in self.served:
@@ -46,6 +47,75 @@ class Sandboxes:
         link = self.directory / "nels" / "by-id" / str(user.nels_id)
         link.symlink_to(self.nels_world.home(user), target_is_directory=True)
         return user
+
+
+@dataclass
+class DepositSandboxes:
+    """ENA's Webin service and upload area (real FTPS), and BioStudies' API."""
+
+    webin_url: str
+    upload_host: str
+    upload_port: int
+    upload_ca: str
+    xsd_dir: str | None
+    account: str  # Webin-NNNNN
+    password: str = field(repr=False)
+    biostudies_url: str = ""
+    biostudies_login: str = ""
+    biostudies_password: str = field(default="", repr=False)
+    webin_world: object = field(default=None, repr=False)
+    biostudies_world: object = field(default=None, repr=False)
+
+
+def start_deposit_sandboxes(sb: Sandboxes, xsd_dir: Path | None) -> DepositSandboxes:
+    """Stand-ins for ENA and BioStudies beside the others, stopped with them.
+    The Webin stand-in checks every document against ENA's schemas, so it needs them."""
+    from nels_core.deposit.xsd import EnaSchemas
+    from nels_sandbox.biostudies import BioStudiesWorld
+    from nels_sandbox.biostudies import create_app as biostudies_app
+    from nels_sandbox.ftp import UploadArea
+    from nels_sandbox.serving import Served
+    from nels_sandbox.webin import WebinWorld
+    from nels_sandbox.webin import create_app as webin_app
+
+    account, password = "Webin-40001", secrets.token_urlsafe(12)
+    login, bs_password = "demo@example.org", secrets.token_urlsafe(12)
+    root = sb.directory / "webin-upload-area"
+    ftp = UploadArea(root, {account: password}).start()
+    sb.served.append(ftp)
+    webin_world = WebinWorld({account: password}, upload_root=root)
+    webin = Served(webin_app(webin_world, EnaSchemas(xsd_dir))).start()
+    sb.served.append(webin)
+    bs_world = BioStudiesWorld({login: bs_password})
+    bs = Served(biostudies_app(bs_world)).start()
+    sb.served.append(bs)
+    sb.deposit = DepositSandboxes(
+        webin_url=webin.url + "/ena/submit",
+        upload_host=ftp.host,
+        upload_port=ftp.port,
+        upload_ca=str(ftp.cert),
+        xsd_dir=str(xsd_dir) if xsd_dir else None,
+        account=account,
+        password=password,
+        biostudies_url=bs.url + "/biostudies/submissions/api",
+        biostudies_login=login,
+        biostudies_password=bs_password,
+        webin_world=webin_world,
+        biostudies_world=bs_world,
+    )
+    return sb.deposit
+
+
+def local_ena_schemas() -> Path | None:
+    """ENA's schemas if this machine has them (the demo never downloads)."""
+    import os
+
+    from nels_core.deposit.xsd import CACHE, COMMON, SCHEMAS
+
+    for folder in (os.environ.get("NELS_ENA_XSD_DIR"), CACHE):
+        if folder and all((Path(folder) / n).is_file() for n in (*SCHEMAS.values(), COMMON)):
+            return Path(folder)
+    return None
 
 
 def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> Sandboxes:
@@ -125,6 +195,21 @@ def demo_web_config(sb: Sandboxes) -> dict:
         "NELS_LOCAL_ROOT": str(sb.directory / "nels" / "by-id" / "{nels_id}"),
         "SEEK_URLS": [sb.seek_url],
         "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
+        **_deposit_config(sb.deposit),
+    }
+
+
+def _deposit_config(d: DepositSandboxes | None) -> dict:
+    """Deposits go to the stand-ins' "test" servers only; without them, nowhere."""
+    if d is None:
+        return {"ENA_SERVERS": {}, "BIOSTUDIES_SERVERS": {}}
+    return {
+        "ENA_SERVERS": {"test": d.webin_url},
+        "ENA_UPLOAD_HOST": d.upload_host,
+        "ENA_UPLOAD_PORT": d.upload_port,
+        "ENA_UPLOAD_CA": d.upload_ca,
+        "ENA_XSD_DIR": d.xsd_dir,
+        "BIOSTUDIES_SERVERS": {"test": d.biostudies_url},
     }
 
 
@@ -159,6 +244,9 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
         directory.mkdir(parents=True, mode=0o700)
         marker.touch()
         sandboxes = start_sandboxes(directory)
+        schemas = local_ena_schemas()
+        if schemas is not None:
+            start_deposit_sandboxes(sandboxes, schemas)
         app = create_app(web_config, demo_web_config(sandboxes))
     else:
         app = create_app(web_config)
@@ -169,6 +257,15 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
         click.echo(f"  SEEK sandbox:  {sandboxes.seek_url}")
         click.echo(f"                 API token {sandboxes.seek_token}")
         click.echo(f"                 project number {sandboxes.seek_project}")
+        d = sandboxes.deposit
+        if d is not None:
+            click.echo(f"  ENA stand-in:  Webin account {d.account}, password {d.password}")
+            click.echo(f"  BioStudies:    {d.biostudies_login}, password {d.biostudies_password}")
+        else:
+            click.echo(
+                "  Deposits off: ENA's schemas are not on this machine (set NELS_ENA_XSD_DIR, "
+                "or run nels-bundle ena prepare once online to cache them)"
+            )
         click.echo(f"  Everything runs on 127.0.0.1 and lives in {directory}. Ctrl-C stops it.")
     else:
         click.echo(f"nels-bundle web app: {url}")

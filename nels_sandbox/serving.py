@@ -25,3 +25,7 @@ class Served:
 def quiet() -> None:
     """No access-log line per request: the sandboxes answer many."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    ftp = logging.getLogger("pyftpdlib")  # the upload area's; a handler, or it sets its own
+    ftp.setLevel(logging.WARNING)
+    if not ftp.handlers:
+        ftp.addHandler(logging.NullHandler())

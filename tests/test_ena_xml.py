@@ -45,8 +45,16 @@ def bundle(tmp_path, spec=SPEC, values=FILLED, description="Salmon lice RNA-seq 
     store = LocalStorage(root)
     inv = map_source(store, "", str(root), root.name).investigation
     sheet = write_template(inv, tmp_path / "sheet.tsv")
+    sheet.write_text(fill_sheet(sheet.read_text(), values, description))
+    out = tmp_path / "bundle"
+    export_bundle(store, "", str(root), root.name, out, metadata=sheet)
+    return out
+
+
+def fill_sheet(text: str, values=FILLED, description="Salmon lice RNA-seq in 2023") -> str:
+    """A metadata sheet template (TSV) with every sample row given ``values``."""
     lines, header = [], None
-    for line in sheet.read_text().splitlines():
+    for line in text.splitlines():
         cells = line.split("\t")
         if cells[0] == "description" and header is None and len(cells) == 2:
             cells = ["description", description]  # the [Investigation] row
@@ -61,10 +69,7 @@ def bundle(tmp_path, spec=SPEC, values=FILLED, description="Salmon lice RNA-seq 
         elif line.startswith("[") or not line:
             header = None
         lines.append("\t".join(cells))
-    sheet.write_text("\n".join(lines) + "\n")
-    out = tmp_path / "bundle"
-    export_bundle(store, "", str(root), root.name, out, metadata=sheet)
-    return out
+    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize(

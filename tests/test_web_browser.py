@@ -1,6 +1,7 @@
 """The web app in a real browser (Debian's chromium through Playwright):
 sign in with NeLS, browse, preview the ISA mapping, connect SEEK, push,
-pull, download the bundle. Screenshots of a failing page are kept in
+pull, download the bundle; fill the metadata sheet and deposit in ENA's
+stand-in. Screenshots of a failing page are kept in
 ``test-artifacts/``."""
 
 import io
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nels_cli.demo import RUN, SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_sandboxes
+from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
 from nels_sandbox.serving import Served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -26,6 +27,7 @@ def site(tmp_path, specs):
     from seek_plugin.web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=SAMPLES)
+    start_deposit_sandboxes(sandboxes, specs / "ena")
     web = Served(create_app(None, demo_web_config(sandboxes))).start()
     yield sandboxes, web
     web.stop()
@@ -120,3 +122,30 @@ def test_a_pushed_job_is_not_anyone_elses(site, page):
     assert response.status == 404
     response = page.goto(f"{web.url}/browse/Projects/NotMine")
     assert response.status == 404
+
+
+def test_fill_the_sheet_and_deposit_in_ena(site, page, tmp_path):
+    from test_ena_xml import fill_sheet
+
+    sandboxes, web = site
+    d = sandboxes.deposit
+    sign_in(page, web, sandboxes)
+    page.goto(f"{web.url}/isa/Projects/{SEQ_PROJECT}")
+    page.click("#deposit-link")
+    page.wait_for_selector("#no-records")
+    with page.expect_download() as download:
+        page.click("#sheet-tsv")
+    filled = tmp_path / "filled.tsv"
+    filled.write_text(fill_sheet(Path(download.value.path()).read_text()))
+    page.set_input_files("#sheet-form input[type=file]", str(filled))
+    page.click("#sheet-form button")
+    page.wait_for_selector("text=Sheet taken.")
+    page.fill("#ena-form input[name=webin_account]", d.account)
+    page.fill("#ena-form input[name=webin_password]", d.password)
+    page.click("#ena-form button")
+    page.wait_for_selector("#state:text('done')")
+    (project,) = [o.accession for o in d.webin_world.held(d.account, "project").values()]
+    assert page.inner_text("#project") == project
+    assert page.locator(".receipt").count() == 1 and d.password not in page.content()
+    page.click("#deposit-page")
+    assert project in page.inner_text("#records")

@@ -72,11 +72,12 @@ class DepositRecord:
         """The receipt exactly as ENA sent it, stored before it is read."""
         folder = self.path.parent / "receipts"
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{self.archive}-{_slug(self.server)}-{_slug(name)}.xml"
+        suffix = ".xml" if self.archive == "ena" else ".json"  # BioStudies answers in JSON
+        target = folder / f"{self.archive}-{_slug(self.server)}-{_slug(name)}{suffix}"
         n = 1
         while target.exists():  # a RECEIPT lookup of the same submission: keep both
             n += 1
-            target = target.with_name(f"{target.stem.split('~')[0]}~{n}.xml")
+            target = target.with_name(f"{target.stem.split('~')[0]}~{n}{suffix}")
         write_whole(target, raw)
         return target
 

@@ -1,6 +1,7 @@
 """The nels-bundle web app: sign in with NeLS, connect SEEK, browse NeLS
 projects, preview their ISA description, push it to SEEK, pull it back as
-an ISA bundle. A Flask application factory with one blueprint per job.
+an ISA bundle, deposit it in ENA and BioStudies. A Flask application
+factory with one blueprint per job.
 
 Configuration comes from a TOML file (``config_file`` or
 ``$NELS_BUNDLE_WEB_CONFIG``), then ``NELS_BUNDLE_*`` environment variables,
@@ -17,6 +18,7 @@ from flask import Flask, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from nels_core.config import NELS_API2, NELS_DATA_HOST, NELS_OAUTH
+from nels_core.deposit.upload import WEBIN_FTP
 from nels_core.errors import AuthError, ConfigError
 
 from ..db import Database
@@ -38,6 +40,15 @@ DEFAULTS = {
     "NELS_SFTP_PORT": 22,
     "NELS_KNOWN_HOSTS": None,  # text of known_hosts lines for the data host
     "SEEK_URLS": ["https://fairdomhub.org"],  # offered when connecting an account
+    # deposits: offered server -> the service it stands for (a known name or an address);
+    # leave "production" out to offer only the test servers
+    "ENA_SERVERS": {"test": "test", "production": "production"},
+    "ENA_UPLOAD_HOST": WEBIN_FTP,  # the Webin upload area (FTP with explicit TLS)
+    "ENA_UPLOAD_PORT": 21,
+    "ENA_UPLOAD_CA": None,  # a CA file to trust besides the system's
+    "ENA_XSD_DIR": None,  # ENA's schemas; default: fetched once and cached
+    "ENA_TIMEOUT": 300,  # seconds for each of Webin's answers
+    "BIOSTUDIES_SERVERS": {"test": "test", "production": "production"},
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
     "JOB_WORKERS": 2,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -74,12 +85,14 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
 
     from .auth import bp as auth_bp
     from .context import close_home
+    from .deposit_views import bp as deposit_bp
     from .nels_views import bp as nels_bp
     from .seek_views import bp as seek_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(nels_bp)
     app.register_blueprint(seek_bp)
+    app.register_blueprint(deposit_bp)
     app.teardown_appcontext(close_home)
 
     @app.errorhandler(CSRFError)
@@ -91,6 +104,11 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
         # NeLS tokens live an hour: sign in again, then come back here
         session.clear()
         return redirect(url_for("auth.login", next=request.full_path))
+
+    @app.errorhandler(403)
+    def _forbidden(e):
+        message = "Read-only members and locked projects cannot start a deposit."
+        return render_template("error.html", title="Not allowed", message=message), 403
 
     @app.errorhandler(404)
     def _not_found(e):

@@ -44,6 +44,7 @@ from .context import (
     seek_accounts,
     vault,
 )
+from .deposit_jobs import SeekLink
 from .models import SeekAccount
 from .nels_views import HIDDEN
 
@@ -198,6 +199,21 @@ def download(job_id):
     if j.kind != "pull" or j.state != "done" or not archive.is_file():
         abort(404)
     return send_file(archive, as_attachment=True, download_name="isa-bundle.zip")
+
+
+def seek_link_request(form) -> SeekLink | None:
+    """The SEEK records to link a deposit's accessions on, if the form asks for it."""
+    chosen = form.get("seek_account", type=int)
+    if not chosen:
+        return None
+    account = _account(chosen)
+    project = form.get("seek_project", "").strip()
+    if not project.isdigit():
+        raise ValueError("Give the number of the SEEK project the folder was pushed to.")
+    token = vault().open(account.token)
+    if token is None:
+        raise ValueError("The SEEK token can no longer be read; connect the account again.")
+    return SeekLink(account.seek_url, token, project, db())
 
 
 def _job(job_id: str):

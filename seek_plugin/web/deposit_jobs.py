@@ -1,0 +1,292 @@
+"""Deposits as background jobs: what the form asked, checked before a job
+starts, and the work itself: export the folder afresh (with its metadata
+sheet), put back what the archives already hold, deposit, link in SEEK.
+
+The job's result is what the job page shows: every receipt, parsed, with
+the stored file it was read from; the accessions; the warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nels_core.connect import build_home
+from nels_core.deposit.biostudies import BioStudiesClient, BioStudiesLogin
+from nels_core.deposit.biostudies_submit import release_date, submit_study
+from nels_core.deposit.ena_run import EnaRun, deposit_in_ena
+from nels_core.deposit.ena_xml import DEFAULT_CHECKLIST
+from nels_core.deposit.isa_reader import read_bundle
+from nels_core.deposit.record import DepositRecord
+from nels_core.deposit.rules import check_public
+from nels_core.deposit.upload import UploadArea, upload
+from nels_core.deposit.webin import WebinAccount, WebinClient
+from nels_core.deposit.writeback import set_investigation_comments, write_accessions
+from nels_core.deposit.xsd import EnaSchemas
+from nels_core.errors import ConfigError, NelsError
+from nels_core.isa.export import export_bundle
+from nels_core.isa.mapping import identifier_for
+
+from ..accessions import BIOSTUDIES, link_accessions
+from ..client import SeekClient
+from ..db import Database
+from .deposits import DepositFolder
+
+SHOWN_OBJECTS = 500  # per receipt on the job page; the accession table has them all
+
+
+@dataclass(frozen=True)
+class SeekLink:
+    """Where a deposit's accessions go in SEEK: the records a push made."""
+
+    url: str
+    token: str = field(repr=False)
+    project: str
+    db: Database = field(repr=False)
+
+
+@dataclass(frozen=True)
+class EnaRequest:
+    server: str  # as offered: "test", "production"
+    target: str  # the Webin service it stands for: a name or an address
+    biostudies_target: str  # BioStudies' server of the same name, whose record to keep
+    dry_run: bool
+    account: WebinAccount | None
+    hold_until: dt.date | None
+    checklist: str
+    center: str | None
+
+    @classmethod
+    def from_form(cls, form, config) -> EnaRequest:
+        server, target = _server(form, config["ENA_SERVERS"], "ENA")
+        dry_run = form.get("dry_run") == "1"
+        account = None
+        if not dry_run:
+            name = form.get("webin_account", "").strip()
+            password = form.get("webin_password", "")
+            if not name or not password:
+                raise ValueError("Give the Webin account (Webin-NNNNN) and its password.")
+            try:
+                account = WebinAccount(name, password)
+            except NelsError as e:
+                raise ValueError(str(e)) from None
+            _confirmed(form, server, "ENA")
+        checklist = form.get("checklist", "").strip() or DEFAULT_CHECKLIST
+        if not re.fullmatch(r"ERC\d{6}", checklist):
+            raise ValueError(f"{checklist!r} is not an ENA checklist (ERC and six digits).")
+        return cls(
+            server,
+            target,
+            config["BIOSTUDIES_SERVERS"].get(server, ""),
+            dry_run,
+            account,
+            _date(form.get("hold", ""), "hold date"),
+            checklist,
+            form.get("center", "").strip() or None,
+        )
+
+
+@dataclass(frozen=True)
+class BioStudiesRequest:
+    server: str
+    target: str
+    ena_target: str  # whose ENA record the study links to: ENA's server of the same name
+    login: BioStudiesLogin
+    release: dt.date | None
+
+    @classmethod
+    def from_form(cls, form, config) -> BioStudiesRequest:
+        server, target = _server(form, config["BIOSTUDIES_SERVERS"], "BioStudies")
+        email = form.get("biostudies_login", "").strip()
+        password = form.get("biostudies_password", "")
+        if not email or not password:
+            raise ValueError("Give the BioStudies account's e-mail and its password.")
+        _confirmed(form, server, "BioStudies")
+        return cls(
+            server,
+            target,
+            config["ENA_SERVERS"].get(server, server),
+            BioStudiesLogin(email, password),
+            _date(form.get("release", ""), "release date"),
+        )
+
+
+def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, settings, config):
+    area = None
+    if ask.account is not None:
+        area = UploadArea(
+            config["ENA_UPLOAD_HOST"],
+            int(config["ENA_UPLOAD_PORT"]),
+            ask.account.account,
+            ask.account.password,
+            cafile=config["ENA_UPLOAD_CA"],
+        )
+    schemas = EnaSchemas(config["ENA_XSD_DIR"])
+    timeout = float(config["ENA_TIMEOUT"])
+
+    def work(progress, _job_id):
+        log: list[str] = []
+        with folder.locked():
+            progress(0, 3)
+            home = build_home(settings)
+            try:
+                _export(folder, home, ask.target, ask.biostudies_target)
+                progress(1, 3)
+                client = None
+                if ask.account is not None:
+                    client = WebinClient(ask.account, server=ask.target, timeout=timeout)
+                run = deposit_in_ena(
+                    folder.bundle,
+                    ask.target,
+                    client,
+                    upload_reads=lambda _source, files: upload(home, folder.path, files, area),
+                    checklist=ask.checklist,
+                    center=ask.center,
+                    hold_until=ask.hold_until,
+                    schemas=schemas,
+                    say=log.append,
+                )
+            finally:
+                home.close()
+            progress(2, 3)
+            linked = Counter()
+            if link is not None and client is not None:
+                linked = _link(link, run.deposit, run.record.objects, ask.server)
+        progress(3, 3)
+        return _ena_result(run, ask, folder, log, linked)
+
+    return work
+
+
+def biostudies_work(folder: DepositFolder, ask: BioStudiesRequest, link: SeekLink | None, settings):
+    def work(progress, _job_id):
+        with folder.locked():
+            progress(0, 2)
+            home = build_home(settings)
+            try:
+                _export(folder, home, ask.ena_target, ask.target)
+            finally:
+                home.close()
+            progress(1, 2)
+            deposit = read_bundle(folder.bundle)
+            warnings = check_public(deposit, "BioStudies")
+            try:
+                when = release_date(deposit, ask.release)
+            except ValueError as e:
+                message = str(e).replace("with --release YYYY-MM-DD", "in the form")
+                raise ConfigError(message) from None
+            record = DepositRecord.load(folder.bundle, "biostudies", ask.target)
+            ena = DepositRecord.load(folder.bundle, "ena", ask.ena_target)
+            known = record.accession("study", deposit.identifier)
+            client = BioStudiesClient(ask.login, server=ask.target)
+            accno = submit_study(folder.bundle, deposit, client, record, when, ena=ena.objects)
+            linked = Counter()
+            if link is not None:
+                linked = _link(link, deposit, ena.objects, ask.server, biostudies=accno)
+        progress(2, 2)
+        page = BIOSTUDIES["production" if ask.server == "production" else "test"] + accno
+        return {
+            "archive": "BioStudies",
+            "path": folder.path,
+            "server": ask.server,
+            "accno": accno,
+            "page": page,
+            "updated": bool(known),
+            "release": when.isoformat(),
+            "receipt": record.submissions[-1]["receipt"],
+            "warnings": warnings,
+            "seek": dict(linked),
+        }
+
+    return work
+
+
+def _export(folder: DepositFolder, home, ena_target: str, biostudies_target: str) -> None:
+    """The folder as a bundle, as it is now, with what the archives (of the
+    chosen server) hold of it written back in: a fresh export lacks those comments."""
+    identifier = identifier_for(folder.path)
+    export_bundle(
+        home, folder.path, f"nels://{folder.path}", identifier, folder.bundle, folder.sheet
+    )
+    ena = DepositRecord.load(folder.bundle, "ena", ena_target)
+    if ena.objects:
+        write_accessions(folder.bundle, identifier, ena.objects)
+    study = DepositRecord.load(folder.bundle, "biostudies", biostudies_target)
+    if accno := study.accession("study", identifier):
+        i_file = folder.bundle / "isa-tab" / "i_investigation.txt"
+        set_investigation_comments(i_file, {"BioStudies": accno})
+
+
+def _link(link: SeekLink, deposit, ena_objects, server: str, biostudies: str = "") -> Counter:
+    client = SeekClient(link.url, token=link.token)
+    test = server != "production"
+    return link_accessions(client, link.db, link.project, deposit, ena_objects, test, biostudies)
+
+
+def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked) -> dict:
+    result = {
+        "archive": "ENA",
+        "path": folder.path,
+        "server": ask.server,
+        "dry_run": ask.dry_run,
+        "warnings": run.warnings,
+        "log": log,
+        "project": run.project,
+        "counts": {k: len(v) for k, v in run.accessions().items() if v},
+        "cells": run.cells,
+        "seek": dict(linked),
+    }
+    if run.plan is not None:
+        result["plan"] = {
+            "add": run.plan.count("add"),
+            "modify": run.plan.count("modify"),
+            "unchanged": run.plan.unchanged,
+            "files": len(run.plan.files),
+        }
+        return result
+    result["receipts"] = [
+        {
+            "file": Path(stored).name,
+            "success": r.success,
+            "date": r.date,
+            "actions": r.actions,
+            "infos": r.infos,
+            "errors": r.errors,
+            "objects": [
+                [o.kind, o.alias, o.accession, o.status] for o in r.objects[:SHOWN_OBJECTS]
+            ],
+            "more": max(0, len(r.objects) - SHOWN_OBJECTS),
+        }
+        for stored, r in run.outcome.receipts
+    ]
+    result["unchanged"] = run.outcome.plan.empty and not run.outcome.receipts
+    return result
+
+
+def _server(form, offered: dict[str, str], archive: str) -> tuple[str, str]:
+    server = form.get("server", "test")
+    if server not in offered:
+        raise ValueError(f"{archive}'s {server} server is not offered here.")
+    return server, offered[server]
+
+
+def _confirmed(form, server: str, archive: str) -> None:
+    """Production only when asked for in so many words, as --production is on the CLI."""
+    if server == "production" and form.get("confirm_production") != "1":
+        raise ValueError(
+            f"A deposit in {archive} itself is public once released: tick the box that "
+            "confirms it, or choose the test server."
+        )
+
+
+def _date(text: str, what: str) -> dt.date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"The {what} {text!r} is not a date (YYYY-MM-DD).") from None

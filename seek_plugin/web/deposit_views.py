@@ -1,0 +1,213 @@
+"""The deposit page of a NeLS folder: its metadata sheet, what ENA and
+BioStudies already hold of it, and deposits started as background jobs
+whose receipts the job page shows.
+
+Archive passwords are used for the one job they were given for and never
+stored: not in the database, not in the job's record, not in a log.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from nels_core.access import role_for
+from nels_core.deposit.rules import CONTROLLED_ACCESS
+from nels_core.errors import NelsError
+from nels_core.isa.export import describe, nels_project
+from nels_core.isa.mapping import identifier_for
+from nels_core.isa.sheet import write_template
+from nels_core.model import Role
+from nels_core.paths import locate, normalise
+
+from .context import (
+    current_user,
+    home,
+    jobs,
+    login_required,
+    nels_settings,
+    nels_token,
+    seek_accounts,
+)
+from .deposit_jobs import BioStudiesRequest, EnaRequest, biostudies_work, ena_work
+from .deposits import SHEET_SUFFIXES, DepositFolder
+from .nels_views import HIDDEN
+from .seek_views import seek_link_request
+
+bp = Blueprint("deposit", __name__)
+
+
+@bp.get("/deposit/<path:path>")
+@login_required
+def page(path):
+    folder = _folder(path)
+    project = nels_project(home(), folder.path) or {}
+    return render_template(
+        "deposit.html",
+        path=folder.path,
+        project=project,
+        refused=CONTROLLED_ACCESS if project.get("sensitive") else "",
+        may_deposit=_may_deposit(folder.path),
+        records=[replace(r, server=_offered_name(r)) for r in folder.records()],
+        receipts=folder.receipts(),
+        sheet=folder.sheet,
+        ena_servers=list(current_app.config["ENA_SERVERS"]),
+        biostudies_servers=list(current_app.config["BIOSTUDIES_SERVERS"]),
+        today=dt.date.today().isoformat(),
+        seek_accounts=seek_accounts(),
+    )
+
+
+@bp.get("/deposits/sheet")
+@login_required
+def sheet_template():
+    """The folder's metadata sheet: the uploaded one's values kept, new samples added."""
+    folder = _folder(request.args.get("path", ""))
+    suffix = ".xlsx" if request.args.get("format") == "xlsx" else ".tsv"
+    try:
+        inv, _ = describe(
+            home(), folder.path, f"nels://{folder.path}", identifier_for(folder.path), folder.sheet
+        )
+    except NelsError as e:  # the stored sheet no longer fits the folder
+        flash(f"The stored sheet could not be applied: {e}", "error")
+        inv, _ = describe(home(), folder.path, f"nels://{folder.path}", identifier_for(folder.path))
+    with tempfile.TemporaryDirectory() as tmp:
+        written = write_template(inv, Path(tmp) / f"metadata{suffix}")
+        data = written.read_bytes()
+    name = f"{identifier_for(folder.path)}-metadata{suffix}"
+    return Response(
+        data,
+        mimetype="text/tab-separated-values" if suffix == ".tsv" else "application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.post("/deposits/sheet")
+@login_required
+def sheet_upload():
+    folder = _folder(request.form.get("path", ""), deposit=True)
+    upload = request.files.get("sheet")
+    suffix = Path(upload.filename or "").suffix.lower() if upload else ""
+    if suffix == ".txt":
+        suffix = ".tsv"
+    if suffix not in SHEET_SUFFIXES:
+        flash("Upload the metadata sheet as .tsv or .xlsx.", "error")
+        return redirect(url_for("deposit.page", path=folder.path))
+    candidate = folder.new_sheet(upload.read(), suffix)
+    try:  # the folder's sheet is replaced only by one that applies cleanly
+        _, issues = describe(
+            home(), folder.path, f"nels://{folder.path}", identifier_for(folder.path), candidate
+        )
+    except NelsError as e:
+        candidate.unlink(missing_ok=True)
+        flash(f"The sheet was not taken: {e}", "error")
+        return redirect(url_for("deposit.page", path=folder.path))
+    folder.keep_sheet(candidate)
+    missing = [str(i) for i in issues if i.code == "missing-metadata"]
+    flash("Sheet taken." + (" Still missing: " + "; ".join(missing) if missing else ""), "ok")
+    return redirect(url_for("deposit.page", path=folder.path))
+
+
+@bp.post("/deposits/ena")
+@login_required
+def ena():
+    folder = _folder(request.form.get("path", ""), deposit=True)
+    back = redirect(url_for("deposit.page", path=folder.path))
+    form = request.form
+    try:
+        ask = EnaRequest.from_form(form, current_app.config)
+        link = seek_link_request(form)
+    except ValueError as e:
+        flash(str(e), "error")
+        return back
+    work = ena_work(
+        folder, ask, link, nels_settings(nels_token(current_user())), current_app.config
+    )
+    subject = f"nels://{folder.path} to ENA ({ask.server}{', dry run' if ask.dry_run else ''})"
+    job = jobs().start(current_user().id, "ena", subject, work)
+    return redirect(url_for("seek.job", job_id=job))
+
+
+@bp.post("/deposits/biostudies")
+@login_required
+def biostudies():
+    folder = _folder(request.form.get("path", ""), deposit=True)
+    try:
+        ask = BioStudiesRequest.from_form(request.form, current_app.config)
+        link = seek_link_request(request.form)
+    except ValueError as e:
+        flash(str(e), "error")
+        return redirect(url_for("deposit.page", path=folder.path))
+    work = biostudies_work(folder, ask, link, nels_settings(nels_token(current_user())))
+    subject = f"nels://{folder.path} to BioStudies ({ask.server})"
+    job = jobs().start(current_user().id, "biostudies", subject, work)
+    return redirect(url_for("seek.job", job_id=job))
+
+
+@bp.get("/deposits/receipt")
+@login_required
+def receipt():
+    folder = _folder(request.args.get("path", ""))
+    stored = folder.receipt(request.args.get("name", ""))
+    if stored is None:
+        abort(404)
+    kind = "application/xml" if stored.suffix == ".xml" else "application/json"
+    return send_file(stored, mimetype=kind)
+
+
+@bp.get("/deposits/accessions.tsv")
+@login_required
+def accessions():
+    folder = _folder(request.args.get("path", ""))
+    text = io.StringIO()
+    table = csv.writer(text, delimiter="\t", lineterminator="\n")
+    table.writerow(["archive", "server", "kind", "alias", "accession"])
+    table.writerows(folder.accession_rows())
+    name = f"{identifier_for(folder.path)}-accessions.tsv"
+    return Response(
+        text.getvalue(),
+        mimetype="text/tab-separated-values",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _folder(path: str, deposit: bool = False) -> DepositFolder:
+    """The folder's deposits, for a user who can see it (and deposit, if asked)."""
+    try:
+        path = normalise(path)
+        home().list(path, limit=0)
+    except HIDDEN:
+        abort(404)
+    if deposit and not _may_deposit(path):
+        abort(403)
+    return DepositFolder.of(current_app.config["WORK_DIR"], path)
+
+
+def _offered_name(record) -> str:
+    """A record's server as the forms name it ("test"), not the address it stands for."""
+    key = "ENA_SERVERS" if record.archive == "ena" else "BIOSTUDIES_SERVERS"
+    names = {target: name for name, target in current_app.config[key].items()}
+    return names.get(record.server, record.server)
+
+
+def _may_deposit(path: str) -> bool:
+    """Deposits speak for the project: not for read-only members or locked projects."""
+    role = role_for(home().account, locate(path))
+    return role is not None and role is not Role.READ_ONLY

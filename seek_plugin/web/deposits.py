@@ -1,0 +1,150 @@
+"""Where the web app keeps a NeLS folder's deposits: one bundle per folder,
+shared by the project's members, so a deposit started by one of them is
+known to the next (the bundle's deposit records say what each archive holds).
+
+``WORK_DIR/deposits/<digest of the folder>/`` holds the folder's path, the
+metadata sheet last uploaded for it and the bundle. Each deposit exports the
+folder afresh (the export keeps ``bundle/deposits/``) and runs under an
+exclusive lock, so two deposits of one folder never interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from nels_core.errors import NelsError
+from nels_core.isa.export import DEPOSITS
+from nels_core.local_files import write_whole
+
+SHEET_SUFFIXES = (".tsv", ".xlsx")
+
+
+class DepositBusy(NelsError):
+    """Another deposit of the same folder is running."""
+
+
+@dataclass(frozen=True)
+class ArchiveRecord:
+    """One deposit record, as the deposit page lists it."""
+
+    archive: str  # ena, biostudies
+    server: str
+    account: str
+    counts: dict[str, int]  # kind -> objects with an accession
+    main: str  # the project's (ENA) or study's (BioStudies) accession
+    submissions: int
+    last: str  # date of the newest submission
+    pending: bool
+
+
+@dataclass(frozen=True)
+class DepositFolder:
+    root: Path
+    path: str  # the NeLS folder
+
+    @classmethod
+    def of(cls, work_dir: str | Path, path: str) -> DepositFolder:
+        key = hashlib.sha256(path.encode()).hexdigest()[:24]
+        return cls(Path(work_dir) / "deposits" / key, path)
+
+    @property
+    def bundle(self) -> Path:
+        return self.root / "bundle"
+
+    @property
+    def sheet(self) -> Path | None:
+        """The metadata sheet last uploaded for the folder, if any."""
+        return next((f for f in self._sheets() if f.exists()), None)
+
+    def _sheets(self) -> list[Path]:
+        return [self.root / f"sheet{suffix}" for suffix in SHEET_SUFFIXES]
+
+    def keep_sheet(self, checked: Path) -> None:
+        """A sheet already checked (written by ``new_sheet``) becomes the folder's."""
+        write_whole(self.root / "folder.txt", self.path.encode())  # for an admin looking in
+        for f in self._sheets():
+            if f != self.root / f"sheet{checked.suffix}":
+                f.unlink(missing_ok=True)
+        checked.replace(self.root / f"sheet{checked.suffix}")
+
+    def new_sheet(self, data: bytes, suffix: str) -> Path:
+        """An uploaded sheet beside the folder's, to be checked before it replaces it."""
+        if suffix not in SHEET_SUFFIXES:
+            raise ValueError(suffix)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = self.root / f".upload-{secrets.token_hex(6)}{suffix}"
+        write_whole(target, data)
+        return target
+
+    @contextlib.contextmanager
+    def locked(self):
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.root / ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DepositBusy(
+                    f"another deposit of {self.path} is running; wait for it to finish"
+                ) from None
+            yield self
+
+    def _stored(self):
+        """Each deposit record's content; one being replaced is read whole or not at all."""
+        for f in sorted((self.bundle / DEPOSITS).glob("*.json")):
+            try:
+                data = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict):
+                yield data
+
+    def records(self) -> list[ArchiveRecord]:
+        found = []
+        for data in self._stored():
+            objects = data.get("objects") or {}
+            mains = objects.get("project") or objects.get("study") or {}
+            submissions = data.get("submissions") or []
+            found.append(
+                ArchiveRecord(
+                    archive=data.get("archive", ""),
+                    server=data.get("server", ""),
+                    account=data.get("account", ""),
+                    counts={k: len(v) for k, v in objects.items() if v},
+                    main=next((e.get("accession", "") for e in mains.values()), ""),
+                    submissions=len(submissions),
+                    last=submissions[-1].get("date", "") if submissions else "",
+                    pending=bool(data.get("pending")),
+                )
+            )
+        return found
+
+    def receipts(self) -> list[str]:
+        """Stored answers, newest first."""
+        folder = self.bundle / DEPOSITS / "receipts"
+        if not folder.is_dir():
+            return []
+        files = [f for f in folder.iterdir() if f.is_file()]
+        return [f.name for f in sorted(files, key=lambda f: f.stat().st_mtime, reverse=True)]
+
+    def receipt(self, name: str) -> Path | None:
+        """A stored answer by its listed name; nothing else under the folder."""
+        if name not in self.receipts():
+            return None
+        return self.bundle / DEPOSITS / "receipts" / name
+
+    def accession_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """(archive, server, kind, alias, accession) of every record."""
+        rows = []
+        for data in self._stored():
+            for kind, entries in (data.get("objects") or {}).items():
+                for alias, entry in entries.items():
+                    rows.append(
+                        (data["archive"], data["server"], kind, alias, entry.get("accession", ""))
+                    )
+        return rows

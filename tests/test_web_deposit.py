@@ -1,0 +1,255 @@
+"""The web app's deposit page, through Flask's test client against the live
+NeLS, SEEK, Webin (with its real FTPS upload area) and BioStudies stand-ins:
+the metadata sheet, a check-only run, a deposit whose receipt the job page
+shows, a re-run that sends nothing, SEEK links, and every refusal."""
+
+import time
+
+import pytest
+from lxml import etree
+from sqlalchemy import create_engine, text
+from test_ena_xml import fill_sheet
+from test_web import connect_seek, csrf, sign_in
+
+from nels_cli.demo import SEQ_PROJECT
+from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
+
+FOLDER = f"Projects/{SEQ_PROJECT}"
+
+
+@pytest.fixture
+def site(tmp_path, database_url, specs):
+    pytest.importorskip("pyftpdlib")
+    from seek_plugin.web import create_app
+
+    sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
+    start_deposit_sandboxes(sandboxes, specs / "ena")
+    app = create_app(None, {**demo_web_config(sandboxes), "DATABASE_URL": database_url})
+    yield sandboxes, app, database_url
+    sandboxes.stop()
+
+
+def wait(client, job_url: str) -> dict:
+    for _ in range(600):
+        state = client.get(f"{job_url}.json").get_json()
+        if state["state"] in ("done", "failed"):
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"{job_url} still {state}")
+
+
+def post_job(client, url: str, **fields) -> tuple[str, dict]:
+    """A deposit form sent as the page sends it; the job's final state."""
+    token = csrf(client, f"/deposit/{FOLDER}")
+    r = client.post(url, data={"csrf_token": token, "path": FOLDER, **fields})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    job_url = r.headers["Location"]
+    assert job_url.startswith("/jobs/"), job_url  # not back to the form with an error
+    return job_url, wait(client, job_url)
+
+
+def upload_sheet(client, filled: str):
+    from io import BytesIO
+
+    return client.post(
+        "/deposits/sheet",
+        data={
+            "csrf_token": csrf(client, f"/deposit/{FOLDER}"),
+            "path": FOLDER,
+            "sheet": (BytesIO(filled.encode()), "metadata.tsv"),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+
+
+def webin(sandboxes, **more) -> dict:
+    d = sandboxes.deposit
+    return {"server": "test", "webin_account": d.account, "webin_password": d.password, **more}
+
+
+def test_sheet_check_deposit_and_again(site):
+    sandboxes, app, database_url = site
+    d = sandboxes.deposit
+    client, _ = sign_in(app, sandboxes)
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    assert "Nothing deposited from this folder yet" in page and 'id="ena-form"' in page
+
+    # without a sheet ENA would refuse: no taxon id; nothing is sent
+    _, state = post_job(client, "/deposits/ena", **webin(sandboxes))
+    assert state["state"] == "failed" and "no NCBI taxon id" in state["message"]
+    assert d.webin_world.submissions == []
+
+    template = client.get(f"/deposits/sheet?path={FOLDER}")
+    assert template.status_code == 200 and "[Samples]" in template.get_data(as_text=True)
+    taken = upload_sheet(client, fill_sheet(template.get_data(as_text=True)))
+    assert "Sheet taken." in taken.get_data(as_text=True)
+
+    job_url, state = post_job(client, "/deposits/ena", server="test", dry_run="1")
+    assert state["state"] == "done", state["message"]
+    shown = client.get(job_url).get_data(as_text=True)
+    assert "Nothing was sent" in shown and "2 sample" in shown
+    assert d.webin_world.submissions == []
+
+    job_url, state = post_job(client, "/deposits/ena", **webin(sandboxes))
+    assert state["state"] == "done", state["message"]
+    assert [s[2] for s in d.webin_world.submissions] == [True]
+    shown = client.get(job_url).get_data(as_text=True)
+    held = d.webin_world.held(d.account, "project")
+    (project,) = [o.accession for o in held.values()]
+    assert f'id="project">{project}<' in shown and "accepted" in shown
+    assert "<h1>Deposit: nels://" in shown
+    assert "TEST submission" in shown  # ENA's own INFO line, as the receipt says it
+    runs = [o.accession for o in d.webin_world.held(d.account, "run").values()]
+    assert len(runs) == 4 and all(r in shown for r in runs)  # 2 samples, 2 lanes
+    assert len(list((d.webin_world.upload_root / d.account).rglob("*.fastq.gz"))) == 8
+
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    assert project in page and "Nothing deposited" not in page
+    receipt = page.split('href="/deposits/receipt?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    raw = client.get(f"/deposits/receipt?{receipt}")
+    assert etree.fromstring(raw.data).get("success") == "true"
+    table = client.get(f"/deposits/accessions.tsv?path={FOLDER}").get_data(as_text=True)
+    assert (
+        "\tproject\t" in table and project in table and len(table.splitlines()) == 1 + 1 + 2 + 2 + 4
+    )
+
+    # again: ENA already holds it all; a fresh export keeps the record
+    job_url, state = post_job(client, "/deposits/ena", **webin(sandboxes))
+    assert state["state"] == "done", state["message"]
+    assert "already holds everything" in client.get(job_url).get_data(as_text=True)
+    assert len(d.webin_world.submissions) == 1
+
+    # the password went nowhere: not the database, not a page
+    engine = create_engine(database_url)
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT subject, message, result FROM jobs")).all()
+    engine.dispose()
+    assert rows and not any(d.password in "".join(row) for row in rows)
+
+
+def test_biostudies_and_seek_links_from_the_web(site):
+    sandboxes, app, _ = site
+    d = sandboxes.deposit
+    client, _ = sign_in(app, sandboxes)
+    connect_seek(client, sandboxes)
+    upload_sheet(client, fill_sheet(client.get(f"/deposits/sheet?path={FOLDER}").get_data(True)))
+    r = client.post(
+        "/push",
+        data={
+            "csrf_token": csrf(client, f"/isa/{FOLDER}"),
+            "path": FOLDER,
+            "account": "1",
+            "project": sandboxes.seek_project,
+        },
+    )
+    assert wait(client, r.headers["Location"])["state"] == "done"
+    seek = {"seek_account": "1", "seek_project": str(sandboxes.seek_project)}
+
+    _, state = post_job(client, "/deposits/ena", **webin(sandboxes), **seek)
+    assert state["state"] == "done", state["message"]
+    job_url, state = post_job(
+        client,
+        "/deposits/biostudies",
+        server="test",
+        biostudies_login=d.biostudies_login,
+        biostudies_password=d.biostudies_password,
+        release="2027-06-01",
+        **seek,
+    )
+    assert state["state"] == "done", state["message"]
+    (accno,) = d.biostudies_world.studies
+    shown = client.get(job_url).get_data(as_text=True)
+    assert accno in shown and "created" in shown
+    (project,) = [o.accession for o in d.webin_world.held(d.account, "project").values()]
+    assert project in str(d.biostudies_world.studies[accno])  # the study cites ENA's project
+
+    world = sandboxes.seek_world
+    (inv,) = world.records["investigations"].values()
+    labels = [x["label"] for x in inv.attributes["discussion_links"]]
+    assert any(label.startswith("ENA project PRJEB") for label in labels)
+    assert f"BioStudies {accno} (BioStudies test server)" in labels
+    samples = world.records["samples"].values()
+    assert sum(len(r.attributes.get("discussion_links") or []) for r in samples) == 4
+
+    # a re-run updates the study under the same accession
+    _, state = post_job(
+        client,
+        "/deposits/biostudies",
+        server="test",
+        biostudies_login=d.biostudies_login,
+        biostudies_password=d.biostudies_password,
+        release="2027-06-01",
+    )
+    assert state["state"] == "done" and list(d.biostudies_world.studies) == [accno]
+
+
+def test_what_the_deposit_forms_refuse(site):
+    sandboxes, app, _ = site
+    d = sandboxes.deposit
+    world = sandboxes.nels_world
+    client, _ = sign_in(app, sandboxes)
+    token = csrf(client, f"/deposit/{FOLDER}")
+
+    def refused(url, **fields):
+        r = client.post(url, data={"csrf_token": token, "path": FOLDER, **fields})
+        assert r.status_code == 302 and r.headers["Location"].startswith("/deposit/")
+        return client.get(r.headers["Location"]).get_data(as_text=True)
+
+    assert "not offered here" in refused("/deposits/ena", **webin(sandboxes, server="production"))
+    assert "Webin account" in refused("/deposits/ena", server="test", webin_account=d.account)
+    assert "not a Webin submission account" in refused(
+        "/deposits/ena", **webin(sandboxes, webin_account="alice@uib.no")
+    )
+    assert "is not a date" in refused("/deposits/ena", **webin(sandboxes, hold="next year"))
+    assert "not an ENA checklist" in refused(
+        "/deposits/ena", **webin(sandboxes, checklist="<script>")
+    )
+    bad_sheet = upload_sheet(client, "[Samples]\nstudy\tsample\ttaxon id\nx\tNoSuchSample\tabc\n")
+    assert "The sheet was not taken" in bad_sheet.get_data(as_text=True)
+    no_csrf = client.post("/deposits/ena", data={"path": FOLDER, **webin(sandboxes)})
+    assert no_csrf.status_code == 400
+
+    # a wrong password: named, never shown
+    upload_sheet(client, fill_sheet(client.get(f"/deposits/sheet?path={FOLDER}").get_data(True)))
+    _, state = post_job(client, "/deposits/ena", **webin(sandboxes, webin_password="wrong-pw-1"))
+    assert state["state"] == "failed" and d.account in state["message"]
+    assert "wrong-pw-1" not in state["message"] and d.webin_world.submissions == []
+
+    # hostile names find nothing
+    assert client.get(f"/deposits/receipt?path={FOLDER}&name=../../sheet.tsv").status_code == 404
+    assert client.get("/deposit/Projects/../../etc").status_code == 404
+
+    # a read-only member sees the page but cannot deposit
+    reader = sandboxes.add_user("reader", "Re Ader", "pw-reader")
+    seq = next(p for p in world.projects.values() if p.name == SEQ_PROJECT)
+    world.add_member(seq, reader, 4)
+    other, _ = sign_in(app, sandboxes, "reader", "pw-reader")
+    assert 'id="read-only"' in other.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    r = other.post(
+        "/deposits/ena",
+        data={"csrf_token": csrf(other, f"/deposit/{FOLDER}"), "path": FOLDER, **webin(sandboxes)},
+    )
+    assert r.status_code == 403
+
+    # a sensitive project: no form, and the job refuses even if asked
+    seq.issensitive = True
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    assert 'id="refused"' in page and "ega.elixir.no" in page and 'id="ena-form"' not in page
+    _, state = post_job(client, "/deposits/ena", **webin(sandboxes))
+    assert state["state"] == "failed" and "flagged sensitive" in state["message"]
+
+
+def test_one_deposit_of_a_folder_at_a_time(tmp_path):
+    from nels_core.errors import NelsError
+    from seek_plugin.web.deposits import DepositFolder
+
+    folder = DepositFolder.of(tmp_path, FOLDER)
+    assert DepositFolder.of(tmp_path, FOLDER).root == folder.root  # shared by the members
+    assert DepositFolder.of(tmp_path, f"{FOLDER}/x").root != folder.root
+    with folder.locked():
+        with pytest.raises(NelsError, match="another deposit"):
+            with DepositFolder.of(tmp_path, FOLDER).locked():
+                pass
+    with folder.locked():  # free again
+        pass
