@@ -43,6 +43,7 @@ class _Cli(click.Group):
 
 
 @click.group(cls=_Cli)
+@click.version_option(package_name="nels-bundle", message="nels-bundle %(version)s")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file.")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
@@ -208,6 +209,7 @@ def read_secret(path: Path | None, variable: str) -> str | None:
 from .biostudies import biostudies_cmd  # noqa: E402
 from .demo import demo_cmd  # noqa: E402
 from .ena import ena_cmd  # noqa: E402
+from .galaxy import galaxy_cmd  # noqa: E402
 from .isa import isa_cmd  # noqa: E402
 from .sandbox import sandbox_cmd  # noqa: E402
 from .seek import seek_cmd  # noqa: E402
@@ -216,6 +218,7 @@ from .serve import serve_cmd  # noqa: E402
 main.add_command(biostudies_cmd)
 main.add_command(demo_cmd)
 main.add_command(ena_cmd)
+main.add_command(galaxy_cmd)
 main.add_command(isa_cmd)
 main.add_command(sandbox_cmd)
 main.add_command(seek_cmd)

@@ -1,6 +1,7 @@
 """A real Galaxy 26.1 server for tests: ``galaxy-web`` from Galaxy's own
 environment, SQLite, a database vault, Celery tasks run eagerly, the local
-job runner, and the NeLS file source configured against the sandbox.
+job runner, the NeLS file source configured against the sandbox, and our
+tools (``tool_xml/``) with their requirement resolved to our environment.
 """
 
 from __future__ import annotations
@@ -19,8 +20,19 @@ from .sshd import free_port
 
 
 class GalaxyServer:
-    def __init__(self, workdir: Path, venv: Path, file_sources: str, preferences: str):
+    def __init__(
+        self,
+        workdir: Path,
+        venv: Path,
+        file_sources: str,
+        preferences: str,
+        tools: tuple[Path, ...] = (),
+        tool_env: Path | None = None,
+    ):
+        """``tools``: tool XML files for a "NeLS" section; ``tool_env``: the Python
+        environment their ``nels-bundle`` requirement resolves to."""
         self.workdir = Path(workdir)
+        self.tools, self.tool_env = tuple(Path(t).resolve() for t in tools), tool_env
         self.venv = Path(venv)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,7 +54,7 @@ class GalaxyServer:
             "    workers: 2\n"
             "execution:\n  default: local\n  environments:\n    local:\n      runner: local\n"
         )
-        (d / "tool_conf.xml").write_text('<?xml version="1.0"?>\n<toolbox></toolbox>\n')
+        self._write_toolbox(d)
         config = d / "galaxy.yml"
         config.write_text(
             "galaxy:\n"
@@ -55,6 +67,8 @@ class GalaxyServer:
             f"  vault_config_file: {vault}\n"
             f"  job_config_file: {d / 'job_conf.yml'}\n"
             f"  tool_config_file: {d / 'tool_conf.xml'}\n"
+            f"  tool_dependency_dir: {d / 'deps'}\n"
+            f"  dependency_resolvers_config_file: {d / 'dependency_resolvers_conf.xml'}\n"
             f"  bootstrap_admin_api_key: {self.admin_key}\n"
             "  admin_users: admin@example.org\n"
             "  allow_user_creation: true\n"
@@ -77,6 +91,24 @@ class GalaxyServer:
         )
         config.chmod(0o600)
         self.config = config
+
+    def _write_toolbox(self, d: Path) -> None:
+        tools = "".join(f'    <tool file="{t}"/>\n' for t in self.tools)
+        section = f'  <section id="nels" name="NeLS">\n{tools}  </section>\n' if tools else ""
+        (d / "tool_conf.xml").write_text(f'<?xml version="1.0"?>\n<toolbox>\n{section}</toolbox>\n')
+        # the requirement `nels-bundle` resolves as a Galaxy package: an env.sh
+        # that puts our environment first on PATH (no conda, no containers)
+        (d / "dependency_resolvers_conf.xml").write_text(
+            "<dependency_resolvers>\n  <galaxy_packages />\n</dependency_resolvers>\n"
+        )
+        if self.tool_env is not None:
+            from importlib.metadata import version
+
+            package = d / "deps" / "nels-bundle" / version("nels-bundle")
+            package.mkdir(parents=True, exist_ok=True)
+            (package / "env.sh").write_text(
+                f'PATH="{Path(self.tool_env).resolve() / "bin"}:$PATH"\nexport PATH\n'
+            )
 
     def start(self, timeout: float = 240.0) -> GalaxyServer:
         (self.workdir / "data").mkdir(exist_ok=True)

@@ -2,14 +2,23 @@
 
 Galaxy reaches the NeLS sandbox API and the real sshd; a normal user drives
 it through bioblend: browse NeLS, import a FASTQ through a job, export a
-history to a project, and meet the NeLS rules through Galaxy's API.
+history to a project, and meet the NeLS rules through Galaxy's API. Our
+tools (``tool_xml/``) are installed in it, their requirement resolved to this
+environment: planemo runs their own tests there, and bioblend runs them as a
+user would.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
+import json
 import os
+import subprocess
+import sys
 import time
+import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -19,6 +28,8 @@ from nels_sandbox.nels_api import create_app
 from nels_sandbox.world import World
 
 GALAXY_VENV = Path(os.environ.get("NELS_GALAXY_VENV", ROOT / ".venv-galaxy"))
+TOOL_XML = ROOT / "tool_xml"
+TOOLS = tuple(sorted(p for p in TOOL_XML.glob("*.xml") if p.name != "macros.xml"))
 pytestmark = [pytest.mark.galaxy_server, pytest.mark.slow]
 
 bioblend = pytest.importorskip("bioblend")
@@ -68,7 +79,14 @@ def stack(tmp_path_factory, sshd_server):
     sources = FILE_SOURCES.format(
         api=api.url, port=sshd_server.port, known_hosts=sshd_server.known_hosts.strip()
     )
-    galaxy = GalaxyServer(tmp_path_factory.mktemp("galaxy"), GALAXY_VENV, sources, PREFERENCES)
+    galaxy = GalaxyServer(
+        tmp_path_factory.mktemp("galaxy"),
+        GALAXY_VENV,
+        sources,
+        PREFERENCES,
+        tools=TOOLS,
+        tool_env=Path(sys.prefix),  # the requirement nels-bundle: this environment
+    )
     galaxy.start()
     yield cast, api, galaxy
     galaxy.stop()
@@ -215,3 +233,114 @@ def test_no_nels_secret_reaches_galaxy_log(stack):
         assert user.private_key.strip().splitlines()[1] not in log
     for token in cast.world.access_tokens:
         assert token not in log
+
+
+def test_each_tools_own_tests_pass_on_this_galaxy(stack, tmp_path):
+    """planemo runs the <tests> of every tool against this Galaxy (its engine
+    for an external Galaxy): inputs uploaded, outputs checked by content."""
+    from test_tool_xml import PLANEMO
+
+    if not PLANEMO.exists():
+        if os.environ.get("CI"):
+            pytest.fail("planemo is missing on CI: ./dev test installs it")
+        pytest.skip("planemo not installed (./dev test installs it in .venv-planemo)")
+    _, _, galaxy = stack
+    report = tmp_path / "tool-tests.json"
+    r = subprocess.run(
+        [
+            str(PLANEMO),
+            "test",
+            "--engine",
+            "external_galaxy",
+            "--galaxy_url",
+            galaxy.url,
+            "--galaxy_admin_key",
+            galaxy.admin_key,
+            "--test_output_json",
+            str(report),
+            *map(str, TOOLS),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=1200,
+    )
+    results = json.loads(report.read_text())["tests"] if report.exists() else []
+    problems = {
+        t["id"]: t["data"].get("output_problems") or t["data"].get("execution_problem")
+        for t in results
+        if t["data"]["status"] != "success"
+    }
+    assert r.returncode == 0 and not problems, (problems, r.stdout[-3000:], r.stderr[-3000:])
+    tested = {t["id"].rsplit("-", 1)[0] for t in results}
+    assert tested == {f"nels_{p.stem}" for p in TOOLS}
+
+
+def test_isa_export_tool_runs_in_our_environment_and_its_bundle_validates(stack, tmp_path):
+    from nels_core.isa.validate import validate_bundle
+
+    gi = galaxy_user(stack, "alice")
+    history = gi.histories.create_history("ISA export")
+    data = TOOL_XML / "test-data"
+    ids = {}
+    for name in ("Liver-1_R1", "Liver-1_R2", "Gill-1_R1", "Gill-1_R2"):
+        up = gi.tools.upload_file(
+            str(data / f"{name}.fastq.gz"), history["id"], file_type="fastqsanger.gz"
+        )
+        ids[name] = up["outputs"][0]["id"]
+    sheet = gi.tools.upload_file(str(data / "metadata.tsv"), history["id"], file_type="tabular")
+    for d in [*ids.values(), sheet["outputs"][0]["id"]]:
+        assert wait_ok(gi, d)["state"] == "ok"
+    pairs = gi.histories.create_dataset_collection(
+        history["id"],
+        {
+            "collection_type": "list:paired",
+            "name": "reads",
+            "element_identifiers": [
+                {
+                    "name": sample,
+                    "src": "new_collection",
+                    "collection_type": "paired",
+                    "element_identifiers": [
+                        {"name": "forward", "src": "hda", "id": ids[f"{sample}_R1"]},
+                        {"name": "reverse", "src": "hda", "id": ids[f"{sample}_R2"]},
+                    ],
+                }
+                for sample in ("Liver-1", "Gill-1")
+            ],
+        },
+    )
+    run = gi.tools.run_tool(
+        history["id"],
+        "nels_isa_export",
+        {
+            "identifier": "Salmon_2023",
+            "reads|layout": "paired",
+            "reads|collection": {"src": "hdca", "id": pairs["id"]},
+            "metadata": {"src": "hda", "id": sheet["outputs"][0]["id"]},
+        },
+    )
+    outputs = {o["output_name"]: o["id"] for o in run["outputs"]}
+    for d in outputs.values():
+        assert wait_ok(gi, d)["state"] == "ok", gi.jobs.show_job(run["jobs"][0]["id"], True)
+    # the requirement resolved to this environment (Galaxy's own has no isatools)
+    _, _, galaxy = stack
+    log = (galaxy.workdir / "galaxy.log").read_text(errors="replace")
+    assert (
+        f"Using dependency nels-bundle version {version('nels-bundle')} of type galaxy_package"
+        in log
+    )
+
+    archive = gi.datasets.download_dataset(outputs["bundle"], use_default_filename=False)
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        z.extractall(tmp_path / "bundle")
+    errors = [f for f in validate_bundle(tmp_path / "bundle") if f.level == "error"]
+    assert errors == []
+    doc = json.loads((tmp_path / "bundle" / "isa.json").read_text())
+    samples = {s["name"] for s in doc["studies"][0]["materials"]["samples"]}
+    # the sheet names the investigation itself, over the tool's field
+    assert doc["identifier"] == "SalmonLice_2023" and samples == {"Liver-1", "Gill-1"}
+    manifest = (tmp_path / "bundle" / "manifest-md5.txt").read_text()
+    assert "Liver-1_S1_L001_R1_001.fastq.gz" in manifest
+    report = gi.datasets.download_dataset(outputs["report"], use_default_filename=False)
+    assert b"0 error(s)" in report

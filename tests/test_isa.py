@@ -178,6 +178,22 @@ def test_re_export_is_byte_identical(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
+def test_illumina_files_without_a_run_folder_make_a_named_valid_study(tmp_path):
+    """FASTQs alone (as a Galaxy tool stages them): the study takes the folder's name."""
+    make_delivery(tmp_path / "delivery", replace(SPEC, lanes=1))
+    root = tmp_path / "Gill_study"
+    root.mkdir()
+    for f in (tmp_path / "delivery").rglob("*_R?_001.fastq.gz"):
+        if not f.name.startswith("Undetermined"):
+            f.rename(root / f.name)
+    result = export(LocalStorage(root), root, tmp_path / "bundle")
+    (study,) = result.investigation.studies
+    assert study.identifier == "Gill_study" and study.title == "Data files in Gill_study"
+    assert len(study.samples) == len(SPEC.samples)
+    errors = [f for f in validate_bundle(tmp_path / "bundle") if f.level == "error"]
+    assert errors == []
+
+
 def test_re_export_keeps_what_was_deposited(tmp_path):
     """The deposit records are what make a re-run of a deposit safe: a fresh
     export of the same folder must not forget what ENA already holds."""

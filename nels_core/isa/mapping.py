@@ -117,13 +117,14 @@ def _under(key: str, issue: DeliveryIssue) -> DeliveryIssue:
 
 
 def _study(key: str, d: Delivery, location: str, used: set[str]) -> StudyRecord:
-    name = d.run if d.kind == "illumina" else posixpath.basename(key) or _last(location)
+    run = d.run if d.kind == "illumina" else ""  # "" too for Illumina files without a run folder
+    name = run or posixpath.basename(key) or _last(location)
     identifier = name
     n = 2
     while identifier in used:
         identifier, n = f"{name}-{n}", n + 1
     used.add(identifier)
-    what = f"sequencing run {d.run}" if d.kind == "illumina" else f"data files in {key or '.'}"
+    what = f"sequencing run {run}" if run else f"data files in {key or name}"
     study = StudyRecord(
         key=key,
         identifier=identifier,
