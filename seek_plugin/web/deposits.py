@@ -145,6 +145,12 @@ class DepositFolder:
             for kind, entries in (data.get("objects") or {}).items():
                 for alias, entry in entries.items():
                     rows.append(
-                        (data["archive"], data["server"], kind, alias, entry.get("accession", ""))
+                        (
+                            data.get("archive", ""),
+                            data.get("server", ""),
+                            kind,
+                            alias,
+                            entry.get("accession", ""),
+                        )
                     )
         return rows
