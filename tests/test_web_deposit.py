@@ -68,6 +68,16 @@ def webin(sandboxes, **more) -> dict:
     return {"server": "test", "webin_account": d.account, "webin_password": d.password, **more}
 
 
+def biostudies(sandboxes) -> dict:
+    d = sandboxes.deposit
+    return {
+        "server": "test",
+        "biostudies_login": d.biostudies_login,
+        "biostudies_password": d.biostudies_password,
+        "release": "2027-06-01",
+    }
+
+
 def test_sheet_check_deposit_and_again(site):
     sandboxes, app, database_url = site
     d = sandboxes.deposit
@@ -148,15 +158,7 @@ def test_biostudies_and_seek_links_from_the_web(site):
 
     _, state = post_job(client, "/deposits/ena", **webin(sandboxes), **seek)
     assert state["state"] == "done", state["message"]
-    job_url, state = post_job(
-        client,
-        "/deposits/biostudies",
-        server="test",
-        biostudies_login=d.biostudies_login,
-        biostudies_password=d.biostudies_password,
-        release="2027-06-01",
-        **seek,
-    )
+    job_url, state = post_job(client, "/deposits/biostudies", **biostudies(sandboxes), **seek)
     assert state["state"] == "done", state["message"]
     (accno,) = d.biostudies_world.studies
     shown = client.get(job_url).get_data(as_text=True)
@@ -173,14 +175,7 @@ def test_biostudies_and_seek_links_from_the_web(site):
     assert sum(len(r.attributes.get("discussion_links") or []) for r in samples) == 4
 
     # a re-run updates the study under the same accession
-    _, state = post_job(
-        client,
-        "/deposits/biostudies",
-        server="test",
-        biostudies_login=d.biostudies_login,
-        biostudies_password=d.biostudies_password,
-        release="2027-06-01",
-    )
+    _, state = post_job(client, "/deposits/biostudies", **biostudies(sandboxes))
     assert state["state"] == "done" and list(d.biostudies_world.studies) == [accno]
 
 
