@@ -50,6 +50,16 @@ def csrf(client, path):
     return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
 
 
+def wait(client, job_url: str, tries: int = 600) -> dict:
+    """A background job's final state, as its page polls it (every 0.1 s)."""
+    for _ in range(tries):
+        state = client.get(f"{job_url}.json").get_json()
+        if state["state"] in ("done", "failed"):
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"{job_url} still {state}")
+
+
 def connect_seek(client, sandboxes):
     return client.post(
         "/seek",
@@ -126,11 +136,7 @@ def test_only_members_see_a_project_and_only_owners_see_a_job(site):
         },
     )
     job_url = r.headers["Location"]
-    for _ in range(100):
-        if client.get(f"{job_url}.json").get_json()["state"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
-    assert client.get(f"{job_url}.json").get_json()["state"] == "done"
+    assert wait(client, job_url, tries=100)["state"] == "done"
 
     outsider, _ = sign_in(app, sandboxes, "outsider", "pw-outsider")
     assert outsider.get(job_url).status_code == 404

@@ -3,13 +3,11 @@ NeLS, SEEK, Webin (with its real FTPS upload area) and BioStudies stand-ins:
 the metadata sheet, a check-only run, a deposit whose receipt the job page
 shows, a re-run that sends nothing, SEEK links, and every refusal."""
 
-import time
-
 import pytest
 from lxml import etree
 from sqlalchemy import create_engine, text
 from test_ena_xml import fill_sheet
-from test_web import connect_seek, csrf, sign_in
+from test_web import connect_seek, csrf, sign_in, wait
 
 from nels_cli.demo import SEQ_PROJECT
 from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
@@ -27,15 +25,6 @@ def site(tmp_path, database_url, specs):
     app = create_app(None, {**demo_web_config(sandboxes), "DATABASE_URL": database_url})
     yield sandboxes, app, database_url
     sandboxes.stop()
-
-
-def wait(client, job_url: str) -> dict:
-    for _ in range(600):
-        state = client.get(f"{job_url}.json").get_json()
-        if state["state"] in ("done", "failed"):
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"{job_url} still {state}")
 
 
 def post_job(client, url: str, **fields) -> tuple[str, dict]:

@@ -40,13 +40,6 @@ class EnaRun:
             .get("accession", "")
         )
 
-    def accessions(self) -> dict[str, dict[str, str]]:
-        """kind -> alias -> accession, as the record holds them after this run."""
-        return {
-            kind: {alias: o["accession"] for alias, o in objects.items()}
-            for kind, objects in self.record.objects.items()
-        }
-
 
 def deposit_in_ena(
     bundle: Path,

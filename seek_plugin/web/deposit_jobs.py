@@ -235,7 +235,7 @@ def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked
         "warnings": run.warnings,
         "log": log,
         "project": run.project,
-        "counts": {k: len(v) for k, v in run.accessions().items() if v},
+        "counts": {k: len(v) for k, v in run.record.objects.items() if v},
         "cells": run.cells,
         "seek": dict(linked),
     }

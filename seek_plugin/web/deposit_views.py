@@ -82,12 +82,10 @@ def sheet_template():
     folder = _folder(request.args.get("path", ""))
     suffix = ".xlsx" if request.args.get("format") == "xlsx" else ".tsv"
     try:
-        inv, _ = describe(
-            home(), folder.path, f"nels://{folder.path}", identifier_for(folder.path), folder.sheet
-        )
+        inv, _ = _describe(folder, folder.sheet)
     except NelsError as e:  # the stored sheet no longer fits the folder
         flash(f"The stored sheet could not be applied: {e}", "error")
-        inv, _ = describe(home(), folder.path, f"nels://{folder.path}", identifier_for(folder.path))
+        inv, _ = _describe(folder)
     with tempfile.TemporaryDirectory() as tmp:
         written = write_template(inv, Path(tmp) / f"metadata{suffix}")
         data = written.read_bytes()
@@ -112,9 +110,7 @@ def sheet_upload():
         return redirect(url_for("deposit.page", path=folder.path))
     candidate = folder.new_sheet(upload.read(), suffix)
     try:  # the folder's sheet is replaced only by one that applies cleanly
-        _, issues = describe(
-            home(), folder.path, f"nels://{folder.path}", identifier_for(folder.path), candidate
-        )
+        _, issues = _describe(folder, candidate)
     except NelsError as e:
         candidate.unlink(missing_ok=True)
         flash(f"The sheet was not taken: {e}", "error")
@@ -205,6 +201,12 @@ def _offered_name(record) -> str:
     key = "ENA_SERVERS" if record.archive == "ena" else "BIOSTUDIES_SERVERS"
     names = {target: name for name, target in current_app.config[key].items()}
     return names.get(record.server, record.server)
+
+
+def _describe(folder: DepositFolder, sheet: Path | None = None):
+    """The folder as ISA, through the user's home (NeLS's rules), with a sheet applied."""
+    path = folder.path
+    return describe(home(), path, f"nels://{path}", identifier_for(path), sheet)
 
 
 def _may_deposit(path: str) -> bool:
