@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import click
@@ -78,13 +79,33 @@ MODES = ("dry-run", "test", "production")
     help="A file holding the Webin password (else $ENA_WEBIN_PASSWORD).",
 )
 @click.option("--api", type=click.Choice(["v1", "v2"]), default="v1", show_default=True)
-@click.option("--webin-url", help="Another Webin service (a local ENA stand-in, a proxy).")
-@click.option("--upload-host", default="webin2.ebi.ac.uk", show_default=True)
-@click.option("--upload-port", type=int, default=21, show_default=True)
+@click.option(
+    "--webin-url",
+    envvar="NELS_ENA_WEBIN_URL",
+    help="Another Webin service (a local ENA stand-in, a proxy); else $NELS_ENA_WEBIN_URL.",
+)
+@click.option(
+    "--upload-host", envvar="NELS_ENA_UPLOAD_HOST", default="webin2.ebi.ac.uk", show_default=True
+)
+@click.option(
+    "--upload-port", envvar="NELS_ENA_UPLOAD_PORT", type=int, default=21, show_default=True
+)
 @click.option(
     "--upload-ca",
+    envvar="NELS_ENA_UPLOAD_CA",
     type=click.Path(exists=True, dir_okay=False),
     help="A CA certificate to trust for the upload area, besides the system's.",
+)
+@click.option(
+    "--reads",
+    "reads_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A local folder holding the bundle's read files, instead of the bundle's source.",
+)
+@click.option(
+    "--receipts-to",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also copy the receipts of this run into this folder.",
 )
 @click.option("--checklist", default="ERC000011", show_default=True)
 @click.option("--center", help="Center name, for broker accounts.")
@@ -104,6 +125,8 @@ def submit_cmd(
     upload_host,
     upload_port,
     upload_ca,
+    reads_dir,
+    receipts_to,
     checklist,
     center,
     hold_until,
@@ -128,7 +151,7 @@ def submit_cmd(
     if mode != "dry-run":
         client, upload_reads = _connections(
             ctx, account, password_file, mode, webin_url, api, timeout, upload_host,
-            upload_port, upload_ca,
+            upload_port, upload_ca, reads_dir,
         )  # fmt: skip
     run = deposit_in_ena(
         bundle,
@@ -168,6 +191,9 @@ def submit_cmd(
         out.print(f"ENA ({server}) already holds everything in this bundle, unchanged.")
     for stored, receipt in outcome.receipts:
         out.print(f"Receipt {Path(stored).name}: {', '.join(receipt.actions)} accepted")
+        if receipts_to is not None:
+            receipts_to.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(stored, receipts_to / Path(stored).name)
         for info in receipt.infos:
             out.print(f"  ENA: {info}", highlight=False)
     out.print(
@@ -193,6 +219,7 @@ def _connections(
     upload_host,
     upload_port,
     upload_ca,
+    reads_dir,
 ):
     """The Webin client and the read upload, with the secret read from its file or env."""
 
@@ -212,10 +239,24 @@ def _connections(
     area = UploadArea(upload_host, upload_port, account, password, cafile=upload_ca)
 
     def upload_reads(location, files):
-        store, base = _read_source(ctx, location)
+        store, base = _local_reads(reads_dir, files) if reads_dir else _read_source(ctx, location)
         upload(store, base, files, area)
 
     return client, upload_reads
+
+
+def _local_reads(folder: Path, files):
+    """The folder given for the reads, once it is known to hold every file to upload."""
+    from nels_core.errors import ConfigError
+    from nels_core.storage.local import LocalStorage
+
+    missing = [path for _, _, path in files if not (folder / path).is_file()]
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} read file(s) of the bundle are not in {folder}, first "
+            f"{missing[0]}: give the reads the bundle was exported from"
+        )
+    return LocalStorage(folder), ""
 
 
 def _read_source(ctx, location: str):

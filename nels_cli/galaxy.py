@@ -97,3 +97,34 @@ def zip_cmd(folder: Path, target: Path) -> None:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
         for f in sorted(p for p in folder.rglob("*") if p.is_file()):
             z.write(f, f.relative_to(folder).as_posix())
+
+
+@galaxy_cmd.command("unzip")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+def unzip_cmd(archive: Path, dest: Path) -> None:
+    """An ISA bundle zip (as the ISA export tool makes it) unpacked into DEST."""
+    unzip_bundle(archive, dest)
+
+
+def unzip_bundle(archive: Path, dest: Path) -> None:
+    """Every member must land inside DEST, and the result must be an ISA bundle:
+    a zip is the user's upload, not necessarily one of ours."""
+    import zipfile
+
+    try:
+        z = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as e:
+        raise StageError(f"the ISA bundle is not a zip archive ({e})") from None
+    with z:
+        root = dest.resolve()
+        for member in z.infolist():
+            target = (root / member.filename).resolve()
+            if member.filename.startswith("/") or not target.is_relative_to(root):
+                raise StageError(f"the zip's member {member.filename!r} points outside it")
+        z.extractall(root)
+    if not (root / "isa-tab" / "i_investigation.txt").is_file():
+        raise StageError(
+            "the zip is not an ISA bundle: it has no isa-tab/i_investigation.txt "
+            "(make one with the ISA export tool)"
+        )

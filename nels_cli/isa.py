@@ -102,6 +102,19 @@ def validate_cmd(bundle: Path):
         sys.exit(1)
 
 
+@isa_cmd.command("accessions")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def accessions_cmd(bundle: Path):
+    """The accessions ENA and BioStudies gave BUNDLE, as a tab-separated table."""
+    import csv
+
+    from nels_core.deposit.record import ACCESSION_COLUMNS, accession_rows
+
+    table = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
+    table.writerow(ACCESSION_COLUMNS)
+    table.writerows(accession_rows(bundle))
+
+
 def _warn(issues) -> None:
     for i in issues:
         err.print(f"[yellow]warning[/] {i.code}: {i}", highlight=False)

@@ -7,6 +7,7 @@ tools (``tool_xml/``) with their requirement resolved to our environment.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import signal
@@ -28,11 +29,14 @@ class GalaxyServer:
         preferences: str,
         tools: tuple[Path, ...] = (),
         tool_env: Path | None = None,
+        job_env: dict[str, str] | None = None,
     ):
         """``tools``: tool XML files for a "NeLS" section; ``tool_env``: the Python
-        environment their ``nels-bundle`` requirement resolves to."""
+        environment their ``nels-bundle`` requirement resolves to; ``job_env``:
+        variables every job gets, as an admin sets them in the job configuration."""
         self.workdir = Path(workdir)
         self.tools, self.tool_env = tuple(Path(t).resolve() for t in tools), tool_env
+        self.job_env = dict(job_env or {})
         self.venv = Path(venv)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,10 +53,15 @@ class GalaxyServer:
         vault = d / "vault_conf.yml"
         vault.write_text(f"type: database\npath_prefix: /galaxy\nencryption_keys:\n  - {fernet}\n")
         vault.chmod(0o600)
+        env = "".join(
+            f"        - name: {json.dumps(k)}\n          value: {json.dumps(v)}\n"
+            for k, v in self.job_env.items()
+        )
         (d / "job_conf.yml").write_text(
             "runners:\n  local:\n    load: galaxy.jobs.runners.local:LocalJobRunner\n"
             "    workers: 2\n"
             "execution:\n  default: local\n  environments:\n    local:\n      runner: local\n"
+            + (f"      env:\n{env}" if env else "")
         )
         self._write_toolbox(d)
         config = d / "galaxy.yml"

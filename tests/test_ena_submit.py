@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -465,6 +466,55 @@ def test_cli_submit_dry_run_then_test_then_again(tmp_path, ena, specs):
         env={k: v for k, v in env.items() if k != "ENA_WEBIN_PASSWORD"},
     )
     assert no_password.returncode != 0 and "no Webin credentials" in no_password.stderr
+
+
+def test_cli_takes_the_reads_from_a_folder_given_and_the_service_from_the_environment(
+    tmp_path, ena, specs
+):
+    """As the Galaxy tool runs it: the bundle's source is gone (a finished job's
+    folder), the reads are staged elsewhere, the stand-in named by variables."""
+    b = bundle(tmp_path)
+    source = tmp_path / "UiB_Hansen_SalmonLice_2023"
+    reads = tmp_path / "staged"
+    reads.mkdir()
+    for f in source.rglob("*.fastq.gz"):
+        target = reads / f.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        f.rename(target)
+    env = {
+        **cli_env(specs),
+        "NELS_ENA_WEBIN_URL": ena.webin,
+        "NELS_ENA_UPLOAD_HOST": ena.ftp.host,
+        "NELS_ENA_UPLOAD_PORT": str(ena.ftp.port),
+        "NELS_ENA_UPLOAD_CA": str(ena.ftp.cert),
+    }
+    # one file short: named, and nothing sent
+    first = next(reads.rglob("*_R1_001.fastq.gz"))
+    first.rename(tmp_path / "aside.fastq.gz")
+    short = cli("ena", "submit", str(b), "--reads", str(reads), env=env)
+    assert short.returncode != 0 and "not in" in short.stderr
+    assert first.name in short.stderr and ena.world.submissions == []
+    (tmp_path / "aside.fastq.gz").rename(first)
+
+    receipts = tmp_path / "receipts"
+    ok = cli(
+        "ena", "submit", str(b), "--reads", str(reads), "--receipts-to", str(receipts), env=env
+    )
+    assert ok.returncode == 0, ok.stderr
+    (copied,) = receipts.iterdir()
+    assert copied.read_bytes() == (b / "deposits" / "receipts" / copied.name).read_bytes()
+    uploaded = {p.name for p in (ena.ftp.root / ACCOUNT).rglob("*.fastq.gz")}
+    described = read_bundle(b).samples
+    assert uploaded == {Path(f.path).name for s in described for r in s.runs for f in r.files}
+
+    table = cli("isa", "accessions", str(b)).stdout.splitlines()
+    assert table[0].split("\t") == ["archive", "server", "kind", "alias", "accession"]
+    rows = [line.split("\t") for line in table[1:]]
+    held = ena.world.objects[ACCOUNT]
+    assert sorted(r[4] for r in rows) == sorted(
+        s.accession for kind in held.values() for s in kind.values()
+    )
+    assert {r[:2] for r in map(tuple, rows)} == {("ena", ena.webin)}
 
 
 def test_cli_refuses_a_sensitive_project_before_sending(tmp_path, ena, specs):

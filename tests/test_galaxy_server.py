@@ -20,10 +20,13 @@ import time
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from conftest import ROOT, Cast, LiveServer
 
+from nels_cli.serve import Sandboxes, start_deposit_sandboxes, start_sandboxes
+from nels_sandbox.galaxy_server import GalaxyServer
 from nels_sandbox.nels_api import create_app
 from nels_sandbox.world import World
 
@@ -50,6 +53,17 @@ FILE_SOURCES = """\
 """
 PREFERENCES = """\
 preferences:
+  ena_webin_account:
+    description: Your ENA Webin account
+    inputs:
+      - name: webin_id
+        label: ENA Webin ID
+        type: text
+        required: false
+      - name: password
+        label: Password
+        type: password
+        required: false
   nels:
     description: Your NeLS account
     inputs:
@@ -61,14 +75,19 @@ preferences:
 """
 
 
+class Stack(NamedTuple):
+    cast: Cast
+    api: LiveServer
+    galaxy: GalaxyServer
+    sandboxes: Sandboxes  # the ENA stand-ins in .deposit
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, sshd_server):
+def stack(tmp_path_factory, sshd_server, specs):
     if not (GALAXY_VENV / "bin" / "galaxy-web").exists():
         if os.environ.get("CI"):
             pytest.fail(f"Galaxy's environment is missing at {GALAXY_VENV}: ./dev test builds it")
         pytest.skip(f"no Galaxy environment at {GALAXY_VENV} (./dev test builds it)")
-    from nels_sandbox.galaxy_server import GalaxyServer
-
     sshd_server.revoke_all()
     cast = Cast(World(tmp_path_factory.mktemp("nels"), sshd_server))
     fq = cast.world.project_dir(cast.project) / "raw" / "Liver-1_S1_L001_R1_001.fastq.gz"
@@ -79,6 +98,10 @@ def stack(tmp_path_factory, sshd_server):
     sources = FILE_SOURCES.format(
         api=api.url, port=sshd_server.port, known_hosts=sshd_server.known_hosts.strip()
     )
+    # ENA's stand-ins (Webin and its FTPS upload area), reached by the tools
+    # through the job environment, as an admin would point them at a proxy
+    sandboxes = start_sandboxes(tmp_path_factory.mktemp("sandboxes"), samples=("Liver-1",))
+    ena = start_deposit_sandboxes(sandboxes, specs / "ena")
     galaxy = GalaxyServer(
         tmp_path_factory.mktemp("galaxy"),
         GALAXY_VENV,
@@ -86,10 +109,18 @@ def stack(tmp_path_factory, sshd_server):
         PREFERENCES,
         tools=TOOLS,
         tool_env=Path(sys.prefix),  # the requirement nels-bundle: this environment
+        job_env={
+            "NELS_ENA_WEBIN_URL": ena.webin_url,
+            "NELS_ENA_UPLOAD_HOST": ena.upload_host,
+            "NELS_ENA_UPLOAD_PORT": str(ena.upload_port),
+            "NELS_ENA_UPLOAD_CA": ena.upload_ca,
+            "NELS_ENA_XSD_DIR": str(specs / "ena"),
+        },
     )
     galaxy.start()
-    yield cast, api, galaxy
+    yield Stack(cast, api, galaxy, sandboxes)
     galaxy.stop()
+    sandboxes.stop()
     api.stop()
 
 
@@ -97,7 +128,7 @@ def galaxy_user(stack, name: str) -> GalaxyInstance:
     """A normal Galaxy user whose NeLS token sits in their preferences (vault)."""
     from test_api_client import sign_in
 
-    cast, api, galaxy = stack
+    api, galaxy = stack.api, stack.galaxy
     admin = GalaxyInstance(galaxy.url, key=galaxy.admin_key)
     email = f"{name}@example.org"
     found = admin.users.get_users(f_email=email)
@@ -152,7 +183,7 @@ def test_non_member_does_not_see_the_project(stack):
 
 
 def test_fetch_imports_a_fastq_from_nels_through_a_job(stack):
-    cast, _, _ = stack
+    cast = stack.cast
     gi = galaxy_user(stack, "bob")
     history = gi.histories.create_history("from NeLS")
     uri = "nels://Projects/UiB-Test-Project/raw/Liver-1_S1_L001_R1_001.fastq.gz"
@@ -178,7 +209,7 @@ def test_fetch_imports_a_fastq_from_nels_through_a_job(stack):
 
 
 def test_history_export_lands_in_the_project_and_members_cannot_overwrite(stack):
-    cast, _, galaxy = stack
+    cast, galaxy = stack.cast, stack.galaxy
     gi = galaxy_user(stack, "bob")
     history = gi.histories.create_history("to NeLS")
     pasted = gi.make_post_request(
@@ -226,7 +257,7 @@ def test_history_export_lands_in_the_project_and_members_cannot_overwrite(stack)
 
 
 def test_no_nels_secret_reaches_galaxy_log(stack):
-    cast, _, galaxy = stack
+    cast, galaxy = stack.cast, stack.galaxy
     galaxy_user(stack, "carol")
     log = galaxy.log_tail(50_000_000)
     for user in (cast.alice, cast.bob, cast.carol, cast.erin):
@@ -244,7 +275,7 @@ def test_each_tools_own_tests_pass_on_this_galaxy(stack, tmp_path):
         if os.environ.get("CI"):
             pytest.fail("planemo is missing on CI: ./dev test installs it")
         pytest.skip("planemo not installed (./dev test installs it in .venv-planemo)")
-    _, _, galaxy = stack
+    galaxy = stack.galaxy
     report = tmp_path / "tool-tests.json"
     r = subprocess.run(
         [
@@ -276,23 +307,48 @@ def test_each_tools_own_tests_pass_on_this_galaxy(stack, tmp_path):
     assert tested == {f"nels_{p.stem}" for p in TOOLS}
 
 
-def test_isa_export_tool_runs_in_our_environment_and_its_bundle_validates(stack, tmp_path):
-    from nels_core.isa.validate import validate_bundle
+def run_tool(stack, gi: GalaxyInstance, history_id: str, tool: str, inputs: dict) -> dict:
+    """The tool's job run to its end; its datasets (collections as lists of
+    element ids) by output name, and the job's full record seen by an admin."""
+    run = gi.tools.run_tool(history_id, tool, inputs)
+    deadline = time.monotonic() + 300
+    job_id = run["jobs"][0]["id"]
+    while gi.jobs.get_state(job_id) not in ("ok", "error", "failed", "deleted"):
+        assert time.monotonic() < deadline, f"{tool} still running"
+        time.sleep(1)
+    outputs: dict = {o["output_name"]: o["id"] for o in run["outputs"]}
+    for c in run.get("output_collections", []):
+        shown = gi.histories.show_dataset_collection(history_id, c["id"])
+        outputs[c["output_name"]] = [e["object"]["id"] for e in shown["elements"]]
+    admin = GalaxyInstance(stack.galaxy.url, key=stack.galaxy.admin_key)  # sees command lines
+    return {"outputs": outputs, "job": admin.jobs.show_job(job_id, full_details=True)}
 
-    gi = galaxy_user(stack, "alice")
-    history = gi.histories.create_history("ISA export")
+
+def text(gi: GalaxyInstance, dataset_id: str) -> str:
+    return gi.datasets.download_dataset(dataset_id, use_default_filename=False).decode()
+
+
+def upload_test_data(gi: GalaxyInstance, history: str, *others: str) -> tuple[dict, ...]:
+    """test-data's reads as a list:paired collection (as tool inputs), and the
+    ids of the other files named, uploaded into the history."""
     data = TOOL_XML / "test-data"
     ids = {}
     for name in ("Liver-1_R1", "Liver-1_R2", "Gill-1_R1", "Gill-1_R2"):
         up = gi.tools.upload_file(
-            str(data / f"{name}.fastq.gz"), history["id"], file_type="fastqsanger.gz"
+            str(data / f"{name}.fastq.gz"), history, file_type="fastqsanger.gz"
         )
         ids[name] = up["outputs"][0]["id"]
-    sheet = gi.tools.upload_file(str(data / "metadata.tsv"), history["id"], file_type="tabular")
-    for d in [*ids.values(), sheet["outputs"][0]["id"]]:
+    kinds = {".tsv": "tabular", ".zip": "zip"}
+    other_ids = [
+        gi.tools.upload_file(str(data / name), history, file_type=kinds[Path(name).suffix])[
+            "outputs"
+        ][0]["id"]
+        for name in others
+    ]
+    for d in [*ids.values(), *other_ids]:
         assert wait_ok(gi, d)["state"] == "ok"
     pairs = gi.histories.create_dataset_collection(
-        history["id"],
+        history,
         {
             "collection_type": "list:paired",
             "name": "reads",
@@ -310,22 +366,41 @@ def test_isa_export_tool_runs_in_our_environment_and_its_bundle_validates(stack,
             ],
         },
     )
-    run = gi.tools.run_tool(
-        history["id"],
+    reads = {"reads|layout": "paired", "reads|collection": {"src": "hdca", "id": pairs["id"]}}
+    return reads, *other_ids
+
+
+@pytest.fixture(scope="module")
+def exported(stack):
+    """alice's reads and sheet in a history, a list:paired collection of them,
+    and the ISA export tool run on it."""
+    gi = galaxy_user(stack, "alice")
+    history = gi.histories.create_history("ISA export")["id"]
+    reads, sheet = upload_test_data(gi, history, "metadata.tsv")
+    run = run_tool(
+        stack,
+        gi,
+        history,
         "nels_isa_export",
         {
             "identifier": "Salmon_2023",
-            "reads|layout": "paired",
-            "reads|collection": {"src": "hdca", "id": pairs["id"]},
-            "metadata": {"src": "hda", "id": sheet["outputs"][0]["id"]},
+            **reads,
+            "metadata": {"src": "hda", "id": sheet},
         },
     )
-    outputs = {o["output_name"]: o["id"] for o in run["outputs"]}
-    for d in outputs.values():
-        assert wait_ok(gi, d)["state"] == "ok", gi.jobs.show_job(run["jobs"][0]["id"], True)
+    return gi, history, reads, run
+
+
+def test_isa_export_tool_runs_in_our_environment_and_its_bundle_validates(
+    stack, exported, tmp_path
+):
+    from nels_core.isa.validate import validate_bundle
+
+    gi, _, _, run = exported
+    outputs = run["outputs"]
+    assert run["job"]["state"] == "ok", run["job"]
     # the requirement resolved to this environment (Galaxy's own has no isatools)
-    _, _, galaxy = stack
-    log = (galaxy.workdir / "galaxy.log").read_text(errors="replace")
+    log = (stack.galaxy.workdir / "galaxy.log").read_text(errors="replace")
     assert (
         f"Using dependency nels-bundle version {version('nels-bundle')} of type galaxy_package"
         in log
@@ -342,5 +417,71 @@ def test_isa_export_tool_runs_in_our_environment_and_its_bundle_validates(stack,
     assert doc["identifier"] == "SalmonLice_2023" and samples == {"Liver-1", "Gill-1"}
     manifest = (tmp_path / "bundle" / "manifest-md5.txt").read_text()
     assert "Liver-1_S1_L001_R1_001.fastq.gz" in manifest
-    report = gi.datasets.download_dataset(outputs["report"], use_default_filename=False)
-    assert b"0 error(s)" in report
+    assert "0 error(s)" in text(gi, outputs["report"])
+
+
+def set_webin_account(stack, gi: GalaxyInstance, account: str, password: str) -> None:
+    user = gi.users.get_current_user()
+    gi.make_put_request(
+        f"{stack.galaxy.url}/api/users/{user['id']}/information/inputs",
+        payload={"ena_webin_account|webin_id": account, "ena_webin_account|password": password},
+    )
+
+
+def test_ena_tool_submits_the_exported_bundle_with_the_users_webin_account(stack, exported):
+    gi, history, reads, export = exported
+    ena = stack.sandboxes.deposit
+    set_webin_account(stack, gi, ena.account, ena.password)
+    inputs = {"bundle": {"src": "hda", "id": export["outputs"]["bundle"]}, **reads}
+    run = run_tool(stack, gi, history, "nels_ena_submit", {**inputs, "server|mode": "test"})
+    job, outputs = run["job"], run["outputs"]
+    assert job["state"] == "ok", job
+
+    report = text(gi, outputs["report"])
+    held = ena.webin_world.objects[ena.account]
+    (project,) = (s.accession for s in held["project"].values())
+    assert f"ENA project {project}; 2 samples, 2 runs accessioned" in report
+    assert {len(held[k]) for k in ("sample", "experiment", "run")} == {2}
+    uploaded = sorted(
+        p.name for p in (Path(ena.webin_world.upload_root) / ena.account).rglob("*.gz")
+    )
+    assert len(uploaded) == 4 and "Liver-1_S1_L001_R1_001.fastq.gz" in uploaded
+    # the accession table and the receipt say what ENA holds
+    rows = [line.split("\t") for line in text(gi, outputs["accessions"]).splitlines()]
+    assert rows[0] == ["archive", "server", "kind", "alias", "accession"]
+    table = {(r[2], r[4]) for r in rows[1:]}
+    assert ("project", project) in table and sum(r[2] == "run" for r in rows[1:]) == 2
+    assert {a for _, a in table} == {s.accession for kind in held.values() for s in kind.values()}
+    (receipt,) = outputs["receipts"]
+    assert 'success="true"' in text(gi, receipt) and project in text(gi, receipt)
+
+    # the password went through a file: not on the command line, not in any output
+    assert ena.password not in json.dumps(job)
+    for d in [outputs["report"], outputs["accessions"], receipt]:
+        assert ena.password not in text(gi, d)
+    assert ena.password not in stack.galaxy.log_tail(50_000_000)
+
+    # the bundle it returns remembers what ENA holds: a re-run sends nothing
+    sent = len(ena.webin_world.submissions)
+    again = run_tool(
+        stack,
+        gi,
+        history,
+        "nels_ena_submit",
+        {**inputs, "bundle": {"src": "hda", "id": outputs["bundle_out"]}, "server|mode": "test"},
+    )
+    assert again["job"]["state"] == "ok", again["job"]
+    assert "already holds everything in this bundle" in text(gi, again["outputs"]["report"])
+    assert again["outputs"]["receipts"] == [] and len(ena.webin_world.submissions) == sent
+
+
+def test_ena_tool_without_a_webin_account_fails_saying_where_to_set_it(stack):
+    gi = galaxy_user(stack, "carol")
+    history = gi.histories.create_history("no Webin account")["id"]
+    reads, bundle = upload_test_data(gi, history, "isa_bundle.zip")
+    inputs = {"bundle": {"src": "hda", "id": bundle}, **reads, "server|mode": "test"}
+    run = run_tool(stack, gi, history, "nels_ena_submit", inputs)
+    job = run["job"]
+    assert job["state"] == "error" and job["exit_code"] == 1
+    assert "No ENA Webin account in your Galaxy preferences" in job["tool_stderr"]
+    assert "Manage information" in job["tool_stderr"]

@@ -107,3 +107,78 @@ def test_the_same_name_twice_is_refused(tmp_path):
     a, b = fastq(tmp_path, "dataset_7.dat"), fastq(tmp_path, "dataset_8.dat")
     with pytest.raises(StageError, match="line 2: 'Liver-1' gives"):
         stage([f"Liver-1\tR1\tfastqsanger\t{a}", f"Liver-1\tR1\tfastqsanger\t{b}"], tmp_path / "I")
+
+
+def export_test_bundle(work: Path) -> Path:
+    """The bundle the ISA export tool makes of test-data: what
+    ``test-data/isa_bundle.zip`` (the ENA tool's test input) holds."""
+    from click.testing import CliRunner
+
+    from nels_cli.main import main
+
+    data = TOOLS / "test-data"
+    manifest = work / "manifest.tsv"
+    manifest.write_text(
+        "".join(
+            f"{sample}\t{read}\tfastqsanger.gz\t{data / f'{sample}_{read}.fastq.gz'}\n"
+            for sample in ("Liver-1", "Gill-1")
+            for read in ("R1", "R2")
+        )
+    )
+    folder, bundle, archive = work / "SalmonLice_2023", work / "bundle", work / "isa_bundle.zip"
+    for args in (
+        ["galaxy", "stage", str(manifest), str(folder)],
+        [
+            "isa",
+            "export",
+            str(folder),
+            "--out",
+            str(bundle),
+            "--metadata",
+            str(data / "metadata.tsv"),
+        ],
+        ["galaxy", "zip", str(bundle), str(archive)],
+    ):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 0, r.output
+    return archive
+
+
+def test_the_ena_tools_test_bundle_is_what_the_export_tool_makes_today(tmp_path):
+    import zipfile
+
+    fresh = zipfile.ZipFile(export_test_bundle(tmp_path))
+    kept = zipfile.ZipFile(TOOLS / "test-data" / "isa_bundle.zip")
+    assert sorted(fresh.namelist()) == sorted(kept.namelist())
+    # the tables and checksums, not the source path (a job's folder) they were made in
+    for name in fresh.namelist():
+        if name.startswith(("isa-tab/a_", "isa-tab/s_")):
+            assert fresh.read(name) == kept.read(name), f"{name}: regenerate test-data"
+    fresh_sums, kept_sums = (z.read("manifest-md5.txt").splitlines()[1:] for z in (fresh, kept))
+    assert fresh_sums == kept_sums and len(kept_sums) == 4
+
+
+def test_unzip_takes_only_an_isa_bundle_and_nothing_outside_it(tmp_path):
+    import zipfile
+
+    from nels_cli.galaxy import unzip_bundle
+
+    unzip_bundle(TOOLS / "test-data" / "isa_bundle.zip", tmp_path / "ok")
+    assert (tmp_path / "ok" / "isa-tab" / "i_investigation.txt").is_file()
+
+    hostile = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(hostile, "w") as z:
+        z.writestr("isa-tab/i_investigation.txt", "x")
+        z.writestr("../../escaped.txt", "x")
+    with pytest.raises(StageError, match="points outside"):
+        unzip_bundle(hostile, tmp_path / "bad")
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "bad").exists()
+
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("notes.txt", "x")
+    with pytest.raises(StageError, match="not an ISA bundle"):
+        unzip_bundle(other, tmp_path / "other")
+    (tmp_path / "text.zip").write_text("not a zip")
+    with pytest.raises(StageError, match="not a zip"):
+        unzip_bundle(tmp_path / "text.zip", tmp_path / "text")

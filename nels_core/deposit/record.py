@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,30 @@ class DepositRecord:
             "submissions": self.submissions,
         }
         write_whole(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
+
+
+def stored_records(bundle: Path) -> Iterator[dict]:
+    """Each deposit record's content; one being replaced is read whole or not at all."""
+    for f in sorted((bundle / FOLDER).glob("*.json")):
+        try:
+            data = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            yield data
+
+
+ACCESSION_COLUMNS = ("archive", "server", "kind", "alias", "accession")
+
+
+def accession_rows(bundle: Path) -> list[tuple[str, str, str, str, str]]:
+    """One row per object any archive accessioned, in ``ACCESSION_COLUMNS``."""
+    return [
+        (data.get("archive", ""), data.get("server", ""), kind, alias, entry.get("accession", ""))
+        for data in stored_records(bundle)
+        for kind, entries in (data.get("objects") or {}).items()
+        for alias, entry in entries.items()
+    ]
 
 
 def _slug(text: str) -> str:

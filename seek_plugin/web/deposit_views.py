@@ -29,6 +29,7 @@ from flask import (
 )
 
 from nels_core.access import role_for
+from nels_core.deposit.record import ACCESSION_COLUMNS
 from nels_core.deposit.rules import CONTROLLED_ACCESS
 from nels_core.errors import NelsError
 from nels_core.isa.export import describe, nels_project
@@ -174,7 +175,7 @@ def accessions():
     folder = _folder(request.args.get("path", ""))
     text = io.StringIO()
     table = csv.writer(text, delimiter="\t", lineterminator="\n")
-    table.writerow(["archive", "server", "kind", "alias", "accession"])
+    table.writerow(ACCESSION_COLUMNS)
     table.writerows(folder.accession_rows())
     name = f"{identifier_for(folder.path)}-accessions.tsv"
     return Response(

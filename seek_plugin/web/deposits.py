@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from nels_core.deposit.record import accession_rows, stored_records
 from nels_core.errors import NelsError
 from nels_core.isa.export import DEPOSITS
 from nels_core.local_files import write_whole
@@ -94,19 +94,9 @@ class DepositFolder:
                 ) from None
             yield self
 
-    def _stored(self):
-        """Each deposit record's content; one being replaced is read whole or not at all."""
-        for f in sorted((self.bundle / DEPOSITS).glob("*.json")):
-            try:
-                data = json.loads(f.read_text())
-            except (OSError, ValueError):
-                continue
-            if isinstance(data, dict):
-                yield data
-
     def records(self) -> list[ArchiveRecord]:
         found = []
-        for data in self._stored():
+        for data in stored_records(self.bundle):
             objects = data.get("objects") or {}
             mains = objects.get("project") or objects.get("study") or {}
             submissions = data.get("submissions") or []
@@ -139,18 +129,4 @@ class DepositFolder:
         return self.bundle / DEPOSITS / "receipts" / name
 
     def accession_rows(self) -> list[tuple[str, str, str, str, str]]:
-        """(archive, server, kind, alias, accession) of every record."""
-        rows = []
-        for data in self._stored():
-            for kind, entries in (data.get("objects") or {}).items():
-                for alias, entry in entries.items():
-                    rows.append(
-                        (
-                            data.get("archive", ""),
-                            data.get("server", ""),
-                            kind,
-                            alias,
-                            entry.get("accession", ""),
-                        )
-                    )
-        return rows
+        return accession_rows(self.bundle)
