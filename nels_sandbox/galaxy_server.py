@@ -96,6 +96,8 @@ class GalaxyServer:
             "  conda_auto_install: false\n"
             "  watch_tools: 'false'\n"
             "  check_job_script_integrity: false\n"
+            # job folders stay, so tests can look at what a job left behind
+            "  cleanup_job: never\n"
             f"  galaxy_virtual_env: {self.venv}\n"
         )
         config.chmod(0o600)

@@ -460,6 +460,13 @@ def test_ena_tool_submits_the_exported_bundle_with_the_users_webin_account(stack
     for d in [outputs["report"], outputs["accessions"], receipt]:
         assert ena.password not in text(gi, d)
     assert ena.password not in stack.galaxy.log_tail(50_000_000)
+    # nor in what the job's command sees of its folder (kept here; Galaxy makes
+    # its files readable by all). Galaxy's own staging copy in _configs/ is out
+    # of the tool's reach: the README tells admins to close jobs_directory.
+    jobs = stack.galaxy.workdir / "data" / "jobs_directory"
+    assert any(jobs.rglob("tool_script.sh"))
+    left = [f for f in jobs.rglob("*") if f.is_file() and ena.password.encode() in f.read_bytes()]
+    assert {f.parent.name for f in left} <= {"_configs"}
 
     # the bundle it returns remembers what ENA holds: a re-run sends nothing
     sent = len(ena.webin_world.submissions)
