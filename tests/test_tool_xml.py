@@ -173,6 +173,12 @@ def test_unzip_takes_only_an_isa_bundle_and_nothing_outside_it(tmp_path):
     with pytest.raises(StageError, match="points outside"):
         unzip_bundle(hostile, tmp_path / "bad")
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "bad").exists()
+    absolute = tmp_path / "absolute.zip"
+    with zipfile.ZipFile(absolute, "w") as z:
+        z.writestr("isa-tab/i_investigation.txt", "x")
+        z.writestr(zipfile.ZipInfo("/tmp/escaped.txt"), "x")
+    with pytest.raises(StageError, match="points outside"):
+        unzip_bundle(absolute, tmp_path / "abs")
 
     other = tmp_path / "other.zip"
     with zipfile.ZipFile(other, "w") as z:
