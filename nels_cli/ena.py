@@ -262,13 +262,12 @@ def _local_reads(folder: Path, files):
 def _read_source(ctx, location: str):
     """Where the bundle's read files are: its NeLS source, or the local folder it describes."""
     from nels_core.errors import ConfigError
-    from nels_core.paths import normalise
     from nels_core.storage.local import LocalStorage
 
-    from .main import _home
+    from .main import open_nels
 
     if location.startswith("nels://"):
-        return _home(ctx), normalise(location)
+        return open_nels(ctx, location)
     if location and Path(location).is_dir():
         return LocalStorage(Path(location)), ""
     raise ConfigError(

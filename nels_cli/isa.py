@@ -15,17 +15,16 @@ from nels_core.isa.export import export_bundle
 from nels_core.isa.mapping import identifier_for, map_source
 from nels_core.isa.sheet import write_template
 from nels_core.isa.validate import validate_bundle
-from nels_core.paths import normalise
 from nels_core.storage.local import LocalStorage
 
-from .main import _home, err, out
+from .main import err, open_nels, out
 
 
 def _source(ctx, source: str):
     """``(store, base, location, investigation identifier)`` for SOURCE."""
-    if source.startswith("nels://"):
-        base = normalise(source)
-        return _home(ctx), base, f"nels://{base}", identifier_for(base)
+    if "://" in source:  # nels://, or in a Galaxy job any of the user's NeLS file sources
+        home, base = open_nels(ctx, source)
+        return home, base, f"nels://{base}", identifier_for(base)
     folder = Path(source)
     if not folder.is_dir():
         raise click.BadParameter(f"{source!r} is neither a nels:// URI nor a local folder")
@@ -72,10 +71,16 @@ def template_cmd(ctx, source, dest: Path):
 @click.option("--out", "dest", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True, help="Any problem found is an error; nothing is written.")
 @click.option("--verify", is_flag=True, help="Recompute every file's MD5 and compare.")
+@click.option(
+    "--identifier",
+    help="Names the investigation (else the NeLS project's or the folder's name; "
+    "a metadata sheet's own wins).",
+)
 @click.pass_context
-def export_cmd(ctx, source, metadata, dest: Path, strict, verify):
+def export_cmd(ctx, source, metadata, dest: Path, strict, verify, identifier):
     """Export SOURCE as an ISA bundle: ISA-Tab, ISA-JSON, RO-Crate, MD5 manifest."""
-    store, base, location, identifier = _source(ctx, source)
+    store, base, location, named = _source(ctx, source)
+    identifier = identifier or named
     result = export_bundle(
         store, base, location, identifier, dest, metadata=metadata, strict=strict, check=verify
     )

@@ -23,7 +23,7 @@ from rich.table import Table
 from nels_core import config as nels_config
 from nels_core.connect import open_home
 from nels_core.delivered import delivered_md5
-from nels_core.errors import ChecksumMismatchError, NelsError
+from nels_core.errors import ChecksumMismatchError, ConfigError, NelsError
 from nels_core.home import Home
 from nels_core.paths import normalise
 
@@ -51,11 +51,33 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = {"config": config_path}
 
 
+# set by the Galaxy tools: the job's file sources (Galaxy's JSON), whose NeLS
+# source then stands in for the config file, with the Galaxy user's token
+GALAXY_FILE_SOURCES = "NELS_GALAXY_FILE_SOURCES"
+
+
 def _home(ctx: click.Context) -> Home:
-    if "home" not in ctx.obj:
-        ctx.obj["home"] = open_home(nels_config.load(ctx.obj["config"]))
-        ctx.call_on_close(ctx.obj["home"].close)
-    return ctx.obj["home"]
+    return open_nels(ctx, "nels://")[0]
+
+
+def open_nels(ctx: click.Context, uri: str) -> tuple[Home, str]:
+    """The NeLS home ``uri`` is in, opened once per command, and the path it names."""
+    galaxy = os.environ.get(GALAXY_FILE_SOURCES)
+    if galaxy:
+        from nels_core.connect import build_home
+        from nels_core.galaxy_job import nels_source, parse_file_sources
+
+        settings, path = nels_source(parse_file_sources(galaxy), uri)
+        key, opener = f"home:{settings.fingerprint()}", lambda: build_home(settings)
+    else:
+        if not uri.startswith("nels://"):
+            raise ConfigError(f"{uri!r} is not a nels:// URI")
+        path = normalise(uri)
+        key, opener = "home", lambda: open_home(nels_config.load(ctx.obj["config"]))
+    if key not in ctx.obj:
+        ctx.obj[key] = opener()
+        ctx.call_on_close(ctx.obj[key].close)
+    return ctx.obj[key], path
 
 
 def _progress() -> Progress:

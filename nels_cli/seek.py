@@ -140,17 +140,33 @@ def seek_cmd() -> None:
     type=int,
     help="Also link this NeLS project's StoreBioinfo datasets (needs the NeLS API token).",
 )
+@click.option(
+    "--records",
+    "records_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write every SEEK record as a tab-separated table.",
+)
 @click.pass_context
-def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_url, sbi_project):
+def push_cmd(
+    ctx, source, seek_url, project_id, metadata, token_file, user, db_url, sbi_project, records_to
+):
     """Create or update SOURCE's ISA description in a SEEK project.
 
-    A re-run of an unchanged SOURCE sends no writes; a changed one updates
+    SOURCE is a NeLS folder (nels://), a local one, or an ISA bundle. A
+    re-run of an unchanged SOURCE sends no writes; a changed one updates
     the records in place; an interrupted run picks up where it stopped.
     """
     from seek_plugin.push import Pusher
 
-    store, base, location, identifier = _source(ctx, source)
-    inv, issues = describe(store, base, location, identifier, metadata)
+    if (Path(source) / "isa-tab" / "i_investigation.txt").is_file():
+        from seek_plugin.bundle import investigation_from_bundle
+
+        if metadata:
+            raise click.UsageError("--metadata is for folders: a bundle holds its sheet already")
+        inv, issues = investigation_from_bundle(Path(source)), []
+    else:
+        store, base, location, identifier = _source(ctx, source)
+        inv, issues = describe(store, base, location, identifier, metadata)
     sbi = _sbi(ctx, sbi_project) if sbi_project is not None else []
     client = seek_client(seek_url, token_file, user)
     me = client.current_person()
@@ -180,9 +196,24 @@ def push_cmd(ctx, source, seek_url, project_id, metadata, token_file, user, db_u
     )
     if report.investigation_url():
         out.print(f"Investigation: {report.investigation_url()}", soft_wrap=True)
+    if records_to is not None:
+        write_records(report, records_to)
     _warn(issues)
     for w in report.warnings:
         err.print(f"[yellow]warning[/] {w}", highlight=False)
+
+
+RECORD_COLUMNS = ("kind", "key", "action", "seek_id", "url")
+
+
+def write_records(report, target: Path) -> None:
+    """One row per record the push made SEEK hold, parents first."""
+    import csv
+
+    with open(target, "w", encoding="utf-8", newline="") as f:
+        table = csv.writer(f, delimiter="\t", lineterminator="\n")
+        table.writerow(RECORD_COLUMNS)
+        table.writerows((r.kind, r.key, r.action, r.seek_id, r.url) for r in report.records)
 
 
 @seek_cmd.command("pull")

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from nels_core.isa.model import GENOME, METAGENOME, TRANSCRIPTION, InvestigationRecord
 from nels_core.isa.rocrate import file_id
 
+from .accessions import ENA_VIEW
+
 JERM = "http://jermontology.org/ontology/JERMOntology#"
 # SEEK annotates assays with JERM; ours come from the ISA measurement type
 ASSAY_TYPES = {
@@ -146,7 +148,7 @@ def plan(
                         {
                             "title": f"{s.name} reads ({study.identifier})",
                             "description": f"{len(files)} read files of sample {s.name}, "
-                            f"{s.library.layout.lower() or 'single'}-end, in NeLS",
+                            f"{s.library.layout.lower() or 'single'}-end{_kept_in(files)}",
                             "content_blobs": [
                                 {
                                     "url": file_id(f),
@@ -207,6 +209,15 @@ def plan(
                 )
             )
     return items
+
+
+def _kept_in(files) -> str:
+    """Where the read files are kept, as the data file's description says it."""
+    if files and all(f.location.startswith("nels://") for f in files):
+        return ", in NeLS"
+    if files and all(f.location.startswith(ENA_VIEW) for f in files):
+        return ", in ENA"
+    return ""
 
 
 def _sbi_items(inv, sbi, projects, policy, study_assays) -> list[Planned]:

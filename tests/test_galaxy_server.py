@@ -64,6 +64,17 @@ preferences:
         label: Password
         type: password
         required: false
+  seek_account:
+    description: Your SEEK account
+    inputs:
+      - name: url
+        label: SEEK address
+        type: text
+        required: false
+      - name: api_token
+        label: API token
+        type: password
+        required: false
   nels:
     description: Your NeLS account
     inputs:
@@ -94,6 +105,13 @@ def stack(tmp_path_factory, sshd_server, specs):
     fq.write_bytes(
         gzip.compress(b"@r1\nACGTACGT\n+\nIIIIIIII\n@r2\nTTGGCCAA\n+\nIIIIIIII\n", mtime=0)
     )
+    # the tools' test reads, as a sequencing facility delivers them into NeLS
+    run = cast.world.project_dir(cast.project) / "Salmon_run"
+    run.mkdir()
+    for n, sample in enumerate(("Liver-1", "Gill-1"), 1):
+        for read in ("R1", "R2"):
+            data = (TOOL_XML / "test-data" / f"{sample}_{read}.fastq.gz").read_bytes()
+            (run / f"{sample}_S{n}_L001_{read}_001.fastq.gz").write_bytes(data)
     api = LiveServer(create_app(cast.world))
     sources = FILE_SOURCES.format(
         api=api.url, port=sshd_server.port, known_hosts=sshd_server.known_hosts.strip()
@@ -467,6 +485,12 @@ def test_ena_tool_submits_the_exported_bundle_with_the_users_webin_account(stack
     assert any(jobs.rglob("tool_script.sh"))
     left = [f for f in jobs.rglob("*") if f.is_file() and ena.password.encode() in f.read_bytes()]
     assert {f.parent.name for f in left} <= {"_configs"}
+    # nor alice's NeLS token, in the file sources Galaxy writes for every job
+    # of the tool, reads from NeLS or not
+    tokens = [t.encode() for t in nels_tokens(stack, "alice")]
+    (ours,) = job_folders(stack, "--receipts-to receipts --reads reads")
+    left = [f for f in ours.rglob("*") if f.is_file() and any(t in f.read_bytes() for t in tokens)]
+    assert left and {f.parent.name for f in left} == {"_configs"}
 
     # the bundle it returns remembers what ENA holds: a re-run sends nothing
     sent = len(ena.webin_world.submissions)
@@ -492,3 +516,177 @@ def test_ena_tool_without_a_webin_account_fails_saying_where_to_set_it(stack):
     assert job["state"] == "error" and job["exit_code"] == 1
     assert "No ENA Webin account in your Galaxy preferences" in job["tool_stderr"]
     assert "Manage information" in job["tool_stderr"]
+
+
+def test_isa_export_reads_a_nels_folder_with_the_users_token_and_ena_takes_it_from_there(
+    stack, tmp_path
+):
+    """No reads in Galaxy: the tools read them in NeLS, through the file
+    sources Galaxy hands the job, with alice's token from her vault."""
+    from nels_core.isa.validate import validate_bundle
+
+    gi = galaxy_user(stack, "alice")
+    history = gi.histories.create_history("from a NeLS folder")["id"]
+    sheet = (TOOL_XML / "test-data" / "metadata.tsv").read_text()
+    # ENA's stand-in holds the other name already
+    (tmp_path / "sheet.tsv").write_text(sheet.replace("SalmonLice_2023", "SalmonLice_NeLS"))
+    up = gi.tools.upload_file(str(tmp_path / "sheet.tsv"), history, file_type="tabular")
+    sheet_id = up["outputs"][0]["id"]
+    assert wait_ok(gi, sheet_id)["state"] == "ok"
+    folder = "nels://Projects/UiB-Test-Project/Salmon_run"
+    nels = {"reads|layout": "nels", "reads|folder": folder}
+    run = run_tool(
+        stack,
+        gi,
+        history,
+        "nels_isa_export",
+        {**nels, "metadata": {"src": "hda", "id": sheet_id}},
+    )
+    job = run["job"]
+    assert job["state"] == "ok", job
+    archive = gi.datasets.download_dataset(run["outputs"]["bundle"], use_default_filename=False)
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        z.extractall(tmp_path / "bundle")
+    assert [f for f in validate_bundle(tmp_path / "bundle") if f.level == "error"] == []
+    report = json.loads((tmp_path / "bundle" / "export-report.json").read_text())
+    assert report["source"] == folder
+    assert report["nels_project"]["name"] == "UiB Test Project"  # the deposit rules read it
+    doc = json.loads((tmp_path / "bundle" / "isa.json").read_text())
+    samples = {s["name"] for s in doc["studies"][0]["materials"]["samples"]}
+    assert doc["identifier"] == "SalmonLice_NeLS" and samples == {"Liver-1", "Gill-1"}
+    manifest = (tmp_path / "bundle" / "manifest-md5.txt").read_text()
+    assert f"(source: {folder})" in manifest
+    assert sum(not line.startswith("#") for line in manifest.splitlines()) == 4
+    # the token travelled in a file Galaxy made readable by all, deleted as the job began
+    tokens = nels_tokens(stack, "alice")
+    assert tokens and not any(t in json.dumps(job) for t in tokens)
+    # (Galaxy's own upload jobs keep theirs in working/file_sources.json)
+    (ours,) = job_folders(stack, "nels-bundle isa export 'nels://")
+    left = [
+        f
+        for f in ours.rglob("*")
+        if f.is_file() and any(t.encode() in f.read_bytes() for t in tokens)
+    ]
+    assert left and {f.parent.name for f in left} == {"_configs"}
+
+    # ENA's tool reads them in NeLS too, and uploads them from there
+    ena = stack.sandboxes.deposit
+    set_webin_account(stack, gi, ena.account, ena.password)
+    held_before = len(ena.webin_world.objects.get(ena.account, {}).get("run", {}))
+    sent = run_tool(
+        stack,
+        gi,
+        history,
+        "nels_ena_submit",
+        {"bundle": {"src": "hda", "id": run["outputs"]["bundle"]}, **nels, "server|mode": "test"},
+    )
+    assert sent["job"]["state"] == "ok", sent["job"]
+    held = ena.webin_world.objects[ena.account]
+    assert len(held["run"]) == held_before + 2
+    rows = text(gi, sent["outputs"]["accessions"]).splitlines()[1:]
+    assert sum("\tproject\tSalmonLice_NeLS" in r for r in rows) == 1
+
+
+def job_folders(stack, command: str) -> list[Path]:
+    """The kept folders of the jobs whose script runs ``command``."""
+    jobs = stack.galaxy.workdir / "data" / "jobs_directory"
+    return [
+        script.parent
+        for script in jobs.rglob("tool_script.sh")
+        if command in script.read_text(errors="replace")
+    ]
+
+
+def nels_tokens(stack, name: str) -> list[str]:
+    """Every NeLS token the sandbox issued to the user (one per galaxy_user call)."""
+    nels_id = getattr(stack.cast, name).nels_id
+    return [t for t, g in stack.cast.world.access_tokens.items() if g.nels_id == nels_id]
+
+
+def test_isa_export_of_a_nels_folder_says_what_is_wrong(stack):
+    """A user with no NeLS token in Galaxy, and one who is not in the project."""
+    admin = GalaxyInstance(stack.galaxy.url, key=stack.galaxy.admin_key)
+    user = admin.users.create_local_user("frank", "frank@example.org", "a-long-password-1")
+    frank = GalaxyInstance(stack.galaxy.url, key=admin.users.get_or_create_user_apikey(user["id"]))
+    nels = {"reads|layout": "nels", "reads|folder": "nels://Projects/UiB-Test-Project/Salmon_run"}
+    for gi, message in (
+        (frank, "no NeLS access token for you"),
+        (galaxy_user(stack, "erin"), "UiB-Test-Project"),
+    ):
+        history = gi.histories.create_history("refused")["id"]
+        job = run_tool(stack, gi, history, "nels_isa_export", nels)["job"]
+        assert job["state"] == "error" and job["exit_code"] == 1, job
+        assert message in job["tool_stderr"] and "Traceback" not in job["tool_stderr"]
+
+
+def test_seek_tool_registers_a_nels_folder_and_then_its_bundle_as_the_same_records(stack, tmp_path):
+    """alice's SEEK account in her preferences; the SEEK sandbox ends up
+    holding exactly the records the tool's table lists, linked into NeLS."""
+    sb = stack.sandboxes
+    gi = galaxy_user(stack, "alice")
+    user = gi.users.get_current_user()
+    gi.make_put_request(
+        f"{stack.galaxy.url}/api/users/{user['id']}/information/inputs",
+        payload={"seek_account|url": sb.seek_url, "seek_account|api_token": sb.seek_token},
+    )
+    history = gi.histories.create_history("to SEEK")["id"]
+    folder = "nels://Projects/UiB-Test-Project/Salmon_run"
+    (sheet,) = upload_test_data(gi, history, "metadata.tsv")[1:]
+    first = run_tool(
+        stack,
+        gi,
+        history,
+        "nels_seek_register",
+        {
+            "what|kind": "nels",
+            "what|folder": folder,
+            "what|metadata": {"src": "hda", "id": sheet},
+            "project": sb.seek_project,
+        },
+    )
+    assert first["job"]["state"] == "ok", first["job"]
+    rows = [r.split("\t") for r in text(gi, first["outputs"]["records"]).splitlines()]
+    assert rows[0] == ["kind", "key", "action", "seek_id", "url"]
+    world = sb.seek_world
+    kinds = ("investigations", "studies", "assays", "data_files", "sample_types", "samples")
+    held = {(k, r.id) for k in kinds for r in world.records.get(k, {}).values()}
+    assert {(r[0], r[3]) for r in rows[1:]} == held and {r[2] for r in rows[1:]} == {"created"}
+    blobs = [b["url"] for f in world.records["data_files"].values() for b in f.blobs]
+    assert sorted(blobs) == sorted(
+        f"{folder}/{s}_S{n}_L001_{r}_001.fastq.gz"
+        for n, s in enumerate(("Liver-1", "Gill-1"), 1)
+        for r in ("R1", "R2")
+    )
+    assert "Investigation: " in text(gi, first["outputs"]["report"])
+    assert sb.seek_token not in json.dumps(first["job"])
+    (ours,) = job_folders(stack, "nels-bundle seek push 'nels://")
+    left = [f for f in ours.rglob("*") if f.is_file() and sb.seek_token.encode() in f.read_bytes()]
+    assert left and {f.parent.name for f in left} == {"_configs"}
+
+    # the bundle exported from that folder, with the first run's links: the
+    # same records, brought up to date; none made twice
+    export = run_tool(
+        stack,
+        gi,
+        history,
+        "nels_isa_export",
+        {"reads|layout": "nels", "reads|folder": folder, "metadata": {"src": "hda", "id": sheet}},
+    )
+    assert export["job"]["state"] == "ok", export["job"]
+    again = run_tool(
+        stack,
+        gi,
+        history,
+        "nels_seek_register",
+        {
+            "what|kind": "bundle",
+            "what|bundle": {"src": "hda", "id": export["outputs"]["bundle"]},
+            "project": sb.seek_project,
+            "links": {"src": "hda", "id": first["outputs"]["links_out"]},
+        },
+    )
+    assert again["job"]["state"] == "ok", again["job"]
+    rows = [r.split("\t") for r in text(gi, again["outputs"]["records"]).splitlines()[1:]]
+    assert "created" not in {r[2] for r in rows} and len(rows) == len(held)
+    now = {(k, r.id) for k in kinds for r in world.records.get(k, {}).values()}
+    assert now == held

@@ -166,44 +166,21 @@ def test_samples_wait_when_seek_has_them_switched_off(seek_server, project, tmp_
 
 
 def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp_path, tmp_db):
-    import os
-    import subprocess
-    import sys
+    def run(token):
+        return push_cli(seek_server, project, tmp_db, token=token)
 
-    def run(**env):
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "nels_cli",
-                "seek",
-                "push",
-                str(project),
-                "--seek",
-                seek_server.url,
-                "--project",
-                seek_server.projects["P1"].id,
-                "--db",
-                tmp_db,
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            timeout=120,
-        )
-
-    first = run(SEEK_TOKEN="token-alice")
+    first = run("token-alice")
     assert first.returncode == 0, first.stderr
     # one read: the credentials checked before anything is sent
     assert f"{RECORDS} created ({RECORDS} writes, 1 reads)" in first.stdout
     assert "as Alice Tester" in first.stdout and "/investigations/" in first.stdout
-    again = run(SEEK_TOKEN="token-alice")
+    again = run("token-alice")
     assert f"{RECORDS} unchanged (0 writes, 7 reads)" in again.stdout
-    wrong = run(SEEK_TOKEN="token-wrong")
+    wrong = run("token-wrong")
     assert wrong.returncode == 1
     assert "did not accept these credentials" in wrong.stderr
     assert "token-wrong" not in wrong.stderr + wrong.stdout
-    none = run(SEEK_TOKEN="")
+    none = run("")
     assert none.returncode == 1 and "no SEEK credentials" in none.stderr
 
 
@@ -244,3 +221,113 @@ def test_storebioinfo_subtypes_are_linked_by_nels_permalink(tmp_path, specs):
         assert seek.sent["write"] == 0 and set(again.count()) == {"unchanged"}
     finally:
         sb.stop()
+
+
+def push_cli(seek_server, source, db, *more, token="token-alice", env=None):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nels_cli",
+            "seek",
+            "push",
+            str(source),
+            "--seek",
+            seek_server.url,
+            "--project",
+            seek_server.projects["P1"].id,
+            "--db",
+            db,
+            *more,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SEEK_TOKEN": token, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_cli_registers_a_bundle_exported_from_nels_with_links_into_nels(
+    seek_server, tmp_path, tmp_db
+):
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    from nels_cli.demo import SEQ_PROJECT, seed
+
+    config = seed(tmp_path / "demo")
+    uri = f"nels://Projects/{SEQ_PROJECT}/NorSeq"
+    env = {"NELS_BUNDLE_CONFIG": str(config)}
+    export = subprocess.run(
+        [sys.executable, "-m", "nels_cli", "isa", "export", uri, "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert export.returncode == 0, export.stderr
+    r = push_cli(seek_server, tmp_path / "b", tmp_db, "--records", str(tmp_path / "r.tsv"))
+    assert r.returncode == 0, r.stderr
+    world = seek_server.world
+    rows = list(csv.DictReader(open(tmp_path / "r.tsv"), delimiter="\t"))
+    kinds = ("investigations", "studies", "assays", "data_files", "sample_types", "samples")
+    held_ids = {(k, rec.id) for k in kinds for rec in held(world, k)}
+    assert {(row["kind"], row["seek_id"]) for row in rows} == held_ids
+    assert {row["action"] for row in rows} == {"created"}
+    (inv,) = held(world, "investigations")
+    assert inv.attributes["title"] and uri in inv.attributes["description"]
+    blobs = [b["url"] for f in held(world, "data_files") for b in f.blobs]
+    assert blobs and all(u.startswith(uri + "/") for u in blobs)
+    (study,) = held(world, "studies")
+    assert len(held(world, "samples")) == len(held(world, "data_files")) == 4
+
+    # again from the same bundle with the same links: nothing is written
+    again = push_cli(seek_server, tmp_path / "b", tmp_db)
+    assert again.returncode == 0 and "0 writes" in again.stdout, again.stdout + again.stderr
+    # a bundle holds its sheet: one given as well is refused
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("x")
+    both = push_cli(seek_server, tmp_path / "b", tmp_db, "--metadata", str(sheet))
+    assert both.returncode == 2 and "a bundle holds its sheet" in both.stderr
+
+
+def test_a_bundle_of_galaxy_datasets_is_linked_to_its_ena_runs_or_refused(
+    seek_server, tmp_path, tmp_db
+):
+    import zipfile
+    from pathlib import Path
+
+    from nels_core.deposit.ena_xml import alias
+    from nels_core.deposit.isa_reader import read_bundle
+    from nels_core.deposit.record import DepositRecord
+    from seek_plugin.accessions import ENA_VIEW
+
+    test_bundle = Path(__file__).parent.parent / "tool_xml" / "test-data" / "isa_bundle.zip"
+    zipfile.ZipFile(test_bundle).extractall(tmp_path / "b")
+    refused = push_cli(seek_server, tmp_path / "b", tmp_db)
+    assert refused.returncode == 1, refused.stdout
+    assert "no lasting place SEEK could link to" in refused.stderr
+    assert not held(seek_server.world, "investigations")  # nothing half-registered
+
+    # what the ENA tool writes into the bundle it returns
+    deposit = read_bundle(tmp_path / "b")
+    record = DepositRecord.load(tmp_path / "b", "ena", "test")
+    record.objects["project"] = {deposit.identifier: {"accession": "PRJEB90001"}}
+    runs = {
+        alias(deposit.identifier, s.study, r.name): f"ERR90000{n}"
+        for n, (s, r) in enumerate(((s, r) for s in deposit.samples for r in s.runs), 1)
+    }
+    record.objects["run"] = {a: {"accession": acc} for a, acc in runs.items()}
+    record.save()
+    r = push_cli(seek_server, tmp_path / "b", tmp_db)
+    assert r.returncode == 0, r.stderr
+    world = seek_server.world
+    files = held(world, "data_files")
+    blobs = {b["url"] for f in files for b in f.blobs}
+    assert blobs == {ENA_VIEW + acc for acc in runs.values()}
+    assert all(f.attributes["description"].endswith("in ENA") for f in files)

@@ -80,6 +80,8 @@ def read_investigation(path: Path) -> tuple[dict[str, str], list[dict]]:
             studies.append({"assays": []})
         elif studies and label == "Study Identifier":
             studies[-1]["identifier"] = values[0] if values else ""
+        elif studies and label in ("Study Title", "Study Description"):
+            studies[-1][label.split()[1].lower()] = values[0] if values else ""
         elif studies and label == "Study File Name":
             studies[-1]["file"] = values[0] if values else ""
         elif studies and label == "Study Assay File Name":

@@ -1,0 +1,84 @@
+"""NeLS as the user of a Galaxy job sees it.
+
+Galaxy hands a tool the user's file sources as JSON (a ``<file_sources>``
+configfile): each source's configuration with its templates resolved for
+that user, the NeLS access token from their vault included. A tool that
+runs ``nels-bundle`` reaches NeLS through the ``type: nels`` source in it,
+with the user's own rights, and needs no Galaxy libraries to do so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from .connect import NelsSettings
+from .errors import ConfigError
+from .paths import normalise
+
+# Galaxy renders a vault secret the user never set as the text "None"
+_UNSET = ("", "None")
+_SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(NelsSettings))
+
+
+def parse_file_sources(text: str) -> list[dict]:
+    """The source entries of Galaxy's file sources JSON."""
+    try:
+        doc = json.loads(text)
+        sources = doc["file_sources"]
+        if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(
+            "the Galaxy file sources given are not the JSON Galaxy writes for a tool "
+            "(an object with a 'file_sources' list)"
+        ) from None
+    return sources
+
+
+def nels_source(sources: list[dict], uri: str) -> tuple[NelsSettings, str]:
+    """The settings of the NeLS source ``uri`` is in, and the NeLS path it names.
+
+    A source is matched by its URI root: ``nels://`` for the admin's NeLS
+    source, ``gxuserfiles://<id>`` for one a user made from a template.
+    """
+    nels = [s for s in sources if s.get("type") == "nels"]
+    if not nels:
+        raise ConfigError(
+            "this Galaxy gave the job no NeLS file source: ask the Galaxy admin to "
+            "configure one (type: nels, see the nels-bundle README)"
+        )
+    roots = [(_root(s), s) for s in nels]
+    probe = uri if uri.endswith("/") else uri + "/"  # the root itself names the top
+    matching = [(root, s) for root, s in roots if probe.startswith(root)]
+    if not matching:
+        known = ", ".join(sorted(root for root, _ in roots))
+        raise ConfigError(f"{uri!r} is not in a NeLS file source of this Galaxy ({known})")
+    root, source = max(matching, key=lambda m: len(m[0]))
+    return _settings(source), normalise(probe[len(root) :])
+
+
+def _root(source: dict) -> str:
+    root = source.get("uri_root") or f"{source.get('scheme') or 'nels'}://"
+    return root if root.endswith("/") else root + "/"
+
+
+def _settings(source: dict) -> NelsSettings:
+    values = {k: source[k] for k in _SETTINGS_FIELDS if source.get(k) is not None}
+    if values.get("access_token", "") in _UNSET:
+        values.pop("access_token", None)
+        headers = source.get("http_headers") or {}
+        bearer = headers.get("Authorization", "") if isinstance(headers, dict) else ""
+        if bearer.startswith("Bearer "):  # Galaxy's carrier for an OIDC login's token
+            values["access_token"] = bearer[len("Bearer ") :]
+    needs_token = values.get("backend", "sftp") == "sftp"  # a local tree has no API to ask
+    if needs_token and "access_token" not in values and not values.get("legacy_client_secret"):
+        label = source.get("label") or source.get("id") or "NeLS"
+        raise ConfigError(
+            f"no NeLS access token for you in Galaxy's {label!r} file source: add it under "
+            "User > Preferences > Manage information, then run the tool again"
+        )
+    try:
+        return NelsSettings(**values)
+    except TypeError as e:
+        raise ConfigError(f"the NeLS file source's configuration is not usable: {e}") from None

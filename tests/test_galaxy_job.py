@@ -1,0 +1,120 @@
+"""NeLS reached through a Galaxy job's file sources (``NELS_GALAXY_FILE_SOURCES``).
+
+The JSON is shaped as Galaxy 26.1 writes it for a tool's ``<file_sources>``
+configfile; the real Galaxy writes it in test_galaxy_server.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nels_cli.demo import SEQ_PROJECT, seed
+from nels_core.errors import ConfigError
+from nels_core.galaxy_job import nels_source, parse_file_sources
+
+
+def source(**over) -> dict:
+    """One entry as Galaxy's ``to_dict(for_serialization=True)`` gives it."""
+    return {
+        "id": "nels",
+        "type": "nels",
+        "label": "NeLS",
+        "doc": None,
+        "writable": True,
+        "browsable": True,
+        "scheme": "nels",
+        "uri_root": "nels://",
+        "backend": "sftp",
+        "api_url": "https://nels.example.org/nels-api2",
+        "access_token": "tok-123",
+        "host": "data.example.org",
+        "port": 2222,
+        "known_hosts": "[data.example.org]:2222 ssh-ed25519 AAAA",
+        **over,
+    }
+
+
+def doc(*sources: dict) -> str:
+    return json.dumps({"file_sources": list(sources), "config": {}})
+
+
+def test_the_nels_source_gives_settings_and_the_path():
+    others = {"id": "s3", "type": "s3fs", "uri_root": "s3://bucket", "scheme": "s3"}
+    settings, path = nels_source(
+        parse_file_sources(doc(others, source())), "nels://Projects/P1/run1/"
+    )
+    assert path == "Projects/P1/run1"
+    assert (settings.host, settings.port, settings.access_token) == (
+        "data.example.org",
+        2222,
+        "tok-123",
+    )
+    assert settings.api_url == "https://nels.example.org/nels-api2"
+    # a source a user made from a template lives under its own root
+    mine = source(id="u1", scheme="gxuserfiles", uri_root="gxuserfiles://u1", host="other.org")
+    settings, path = nels_source([source(), mine], "gxuserfiles://u1/Personal/x")
+    assert (settings.host, path) == ("other.org", "Personal/x")
+    assert nels_source([mine], "gxuserfiles://u1")[1] == ""
+
+
+def test_an_oidc_token_in_the_headers_stands_in_for_a_missing_one():
+    entry = source(access_token=None, http_headers={"Authorization": "Bearer oidc-tok"})
+    assert nels_source([entry], "nels://Projects")[0].access_token == "oidc-tok"
+
+
+@pytest.mark.parametrize(
+    "sources, uri, message",
+    [
+        ([], "nels://Projects", "no NeLS file source"),
+        ([source()], "gxfiles://other/x", "not in a NeLS file source of this Galaxy"),
+        # a vault secret the user never set is rendered as "None"
+        ([source(access_token="None")], "nels://Projects", "no NeLS access token for you"),
+        ([source(access_token=None)], "nels://Projects", "Manage information"),
+        ([source()], "nels://Projects/../../etc", "'..' is refused"),
+    ],
+)
+def test_what_cannot_reach_nels_is_named(sources, uri, message):
+    with pytest.raises(Exception, match=message):
+        nels_source(sources, uri)
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", '{"file_sources": "x"}', '{"a": 1}'])
+def test_a_document_that_is_not_galaxys_is_refused(text):
+    with pytest.raises(ConfigError, match="not the JSON Galaxy writes"):
+        parse_file_sources(text)
+
+
+def test_cli_exports_a_nels_folder_through_the_jobs_file_sources(tmp_path):
+    """The demo's home as a Galaxy admin's local-backend NeLS source: the
+    export reads it with no config file at all."""
+    seed(tmp_path / "demo")
+    home = tmp_path / "demo" / "nels" / "users" / "demo"
+    env = {
+        **os.environ,
+        "NELS_BUNDLE_CONFIG": str(tmp_path / "absent.toml"),
+        "NELS_GALAXY_FILE_SOURCES": doc(
+            source(backend="local", root=str(home), api_url=None, access_token=None)
+        ),
+    }
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "nels_cli", *args], capture_output=True, text=True, env=env
+        )
+
+    uri = f"nels://Projects/{SEQ_PROJECT}/NorSeq"
+    r = cli("isa", "export", uri, "--out", str(tmp_path / "b"))
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "b" / "export-report.json").read_text())
+    assert report["source"] == uri and report["investigation"] == SEQ_PROJECT
+    assert "16 files" in r.stdout
+
+    env["NELS_GALAXY_FILE_SOURCES"] = doc(source(access_token="None"))
+    r = cli("isa", "export", uri, "--out", str(tmp_path / "c"))
+    assert r.returncode == 1 and "no NeLS access token for you" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "c").exists()
