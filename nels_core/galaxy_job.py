@@ -16,8 +16,6 @@ from .connect import NelsSettings
 from .errors import ConfigError
 from .paths import normalise
 
-# Galaxy renders a vault secret the user never set as the text "None"
-_UNSET = ("", "None")
 _SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(NelsSettings))
 
 
@@ -65,7 +63,7 @@ def _root(source: dict) -> str:
 
 def _settings(source: dict) -> NelsSettings:
     values = {k: source[k] for k in _SETTINGS_FIELDS if source.get(k) is not None}
-    if values.get("access_token", "") in _UNSET:
+    if not values.get("access_token"):  # Galaxy renders an unset vault secret as ""
         values.pop("access_token", None)
         headers = source.get("http_headers") or {}
         bearer = headers.get("Authorization", "") if isinstance(headers, dict) else ""

@@ -72,8 +72,8 @@ def test_an_oidc_token_in_the_headers_stands_in_for_a_missing_one():
     [
         ([], "nels://Projects", "no NeLS file source"),
         ([source()], "gxfiles://other/x", "not in a NeLS file source of this Galaxy"),
-        # a vault secret the user never set is rendered as "None"
-        ([source(access_token="None")], "nels://Projects", "no NeLS access token for you"),
+        # Galaxy renders a vault secret the user never set as ""
+        ([source(access_token="")], "nels://Projects", "no NeLS access token for you"),
         ([source(access_token=None)], "nels://Projects", "Manage information"),
         ([source()], "nels://Projects/../../etc", "'..' is refused"),
     ],
@@ -114,7 +114,7 @@ def test_cli_exports_a_nels_folder_through_the_jobs_file_sources(tmp_path):
     assert report["source"] == uri and report["investigation"] == SEQ_PROJECT
     assert "16 files" in r.stdout
 
-    env["NELS_GALAXY_FILE_SOURCES"] = doc(source(access_token="None"))
+    env["NELS_GALAXY_FILE_SOURCES"] = doc(source(access_token=""))
     r = cli("isa", "export", uri, "--out", str(tmp_path / "c"))
     assert r.returncode == 1 and "no NeLS access token for you" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "c").exists()
