@@ -43,8 +43,9 @@ def investigation_from_bundle(folder: Path) -> InvestigationRecord:
     _, tables = read_investigation(folder / "isa-tab" / "i_investigation.txt")
     titles = {t.get("identifier", ""): t for t in tables}
     in_nels = deposit.location.startswith("nels://")
-    runs = {} if in_nels else _ena_runs(folder)
-    location = deposit.location if in_nels else _ena_project(folder, deposit)
+    ena = [] if in_nels else _ena_records(folder)
+    runs = _ena_runs(ena)
+    location = deposit.location if in_nels else _ena_project(ena, deposit)
     inv = InvestigationRecord(
         identifier=deposit.identifier,
         title=deposit.title,
@@ -105,23 +106,26 @@ def _key(folder: str) -> str:
     return "" if folder in ("", ".") else folder
 
 
-def _ena_runs(folder: Path) -> dict[str, str]:
-    """Run accessions by alias, production's over any other server's."""
-    records = sorted(stored_records(folder), key=lambda d: d.get("server") == "production")
+def _ena_records(folder: Path) -> list[dict]:
+    """The bundle's ENA deposit records, production's last: its accessions win."""
+    records = (d for d in stored_records(folder) if d.get("archive") == "ena")
+    return sorted(records, key=lambda d: d.get("server") == "production")
+
+
+def _ena_runs(records: list[dict]) -> dict[str, str]:
+    """Run accessions by alias."""
     runs: dict[str, str] = {}
     for data in records:
-        if data.get("archive") != "ena":
-            continue
         for name, entry in ((data.get("objects") or {}).get("run") or {}).items():
             if entry.get("accession"):
                 runs[name] = entry["accession"]
     return runs
 
 
-def _ena_project(folder: Path, deposit: Deposit) -> str:
+def _ena_project(records: list[dict], deposit: Deposit) -> str:
     """The ENA project's page: the registration's lasting name when the reads are in ENA."""
-    for data in sorted(stored_records(folder), key=lambda d: d.get("server") != "production"):
+    for data in reversed(records):
         entry = ((data.get("objects") or {}).get("project") or {}).get(deposit.identifier)
-        if data.get("archive") == "ena" and entry and entry.get("accession"):
+        if entry and entry.get("accession"):
             return ENA_VIEW + entry["accession"]
     return deposit.location
