@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -23,6 +25,22 @@ try:  # the Galaxy tests run in Galaxy's own environment (./dev test does both)
 except ImportError:
     collect_ignore = ["in_galaxy"]
 SPECS = Path(os.environ.get("NELS_SPECS", ROOT.parent / "shared" / "specs"))
+
+
+def cli(*args, config=None, env=None, cwd=None, timeout=60):
+    """nels-bundle in its own process, as a user runs it; the demo's config is
+    out of its reach unless given."""
+    full_env = {**os.environ, "NELS_BUNDLE_DEMO_DIR": "/nonexistent", **(env or {})}
+    if config:
+        full_env["NELS_BUNDLE_CONFIG"] = str(config)
+    return subprocess.run(
+        [sys.executable, "-m", "nels_cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,11 +2,9 @@
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import cli
 
 from nels_cli.demo import RUN, SEQ_PROJECT, seed
 
@@ -16,20 +14,6 @@ RUN_DIR = f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
 @pytest.fixture
 def demo(tmp_path):
     return seed(tmp_path / "demo")
-
-
-def cli(*args, config=None, env=None, cwd=None):
-    full_env = {**os.environ, "NELS_BUNDLE_DEMO_DIR": "/nonexistent", **(env or {})}
-    if config:
-        full_env["NELS_BUNDLE_CONFIG"] = str(config)
-    return subprocess.run(
-        [sys.executable, "-m", "nels_cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=60,
-    )
 
 
 def test_ls_json_pages_and_sorts(demo):

@@ -7,11 +7,9 @@ configfile; the real Galaxy writes it in test_galaxy_server.py.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import cli as run_cli
 
 from nels_cli.demo import SEQ_PROJECT, seed
 from nels_core.errors import ConfigError
@@ -94,27 +92,24 @@ def test_cli_exports_a_nels_folder_through_the_jobs_file_sources(tmp_path):
     export reads it with no config file at all."""
     seed(tmp_path / "demo")
     home = tmp_path / "demo" / "nels" / "users" / "demo"
-    env = {
-        **os.environ,
-        "NELS_BUNDLE_CONFIG": str(tmp_path / "absent.toml"),
-        "NELS_GALAXY_FILE_SOURCES": doc(
-            source(backend="local", root=str(home), api_url=None, access_token=None)
-        ),
-    }
+    local = doc(source(backend="local", root=str(home), api_url=None, access_token=None))
 
-    def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "nels_cli", *args], capture_output=True, text=True, env=env
+    def cli(*args, sources):
+        return run_cli(
+            *args,
+            config=tmp_path / "absent.toml",
+            env={"NELS_GALAXY_FILE_SOURCES": sources},
         )
 
     uri = f"nels://Projects/{SEQ_PROJECT}/NorSeq"
-    r = cli("isa", "export", uri, "--out", str(tmp_path / "b"))
+    r = cli("isa", "export", uri, "--out", str(tmp_path / "b"), sources=local)
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "b" / "export-report.json").read_text())
     assert report["source"] == uri and report["investigation"] == SEQ_PROJECT
     assert "16 files" in r.stdout
 
-    env["NELS_GALAXY_FILE_SOURCES"] = doc(source(access_token=""))
-    r = cli("isa", "export", uri, "--out", str(tmp_path / "c"))
+    r = cli(
+        "isa", "export", uri, "--out", str(tmp_path / "c"), sources=doc(source(access_token=""))
+    )
     assert r.returncode == 1 and "no NeLS access token for you" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "c").exists()

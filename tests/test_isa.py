@@ -4,14 +4,12 @@ every bad input is named."""
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import cli as run_cli
 
 from nels_cli.demo import SEQ_PROJECT, seed
 from nels_core.config import load
@@ -365,12 +363,9 @@ def test_export_refuses_to_replace_a_folder_that_is_not_a_bundle(tmp_path):
 
 def test_cli_export_and_validate_a_nels_uri(tmp_path):
     config = seed(tmp_path / "demo")
-    env = {**os.environ, "NELS_BUNDLE_CONFIG": str(config), "NELS_BUNDLE_DEMO_DIR": "/nonexistent"}
 
     def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "nels_cli", *args], capture_output=True, text=True, env=env
-        )
+        return run_cli(*args, config=config)
 
     uri = f"nels://Projects/{SEQ_PROJECT}/NorSeq"
     r = cli("isa", "template", uri, "--out", str(tmp_path / "sheet.tsv"))

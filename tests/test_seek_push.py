@@ -4,6 +4,7 @@
 
 import pytest
 import requests
+from conftest import cli
 
 from nels_core.isa.export import describe
 from nels_core.storage.local import LocalStorage
@@ -223,30 +224,12 @@ def test_storebioinfo_subtypes_are_linked_by_nels_permalink(tmp_path, specs):
         sb.stop()
 
 
-def push_cli(seek_server, source, db, *more, token="token-alice", env=None):
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nels_cli",
-            "seek",
-            "push",
-            str(source),
-            "--seek",
-            seek_server.url,
-            "--project",
-            seek_server.projects["P1"].id,
-            "--db",
-            db,
-            *more,
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SEEK_TOKEN": token, **(env or {})},
+def push_cli(seek_server, source, db, *more, token="token-alice"):
+    project = seek_server.projects["P1"].id
+    return cli(
+        *("seek", "push", str(source), "--seek", seek_server.url, "--project", project),
+        *("--db", db, *more),
+        env={"SEEK_TOKEN": token},
         timeout=120,
     )
 
@@ -255,21 +238,12 @@ def test_cli_registers_a_bundle_exported_from_nels_with_links_into_nels(
     seek_server, tmp_path, tmp_db
 ):
     import csv
-    import os
-    import subprocess
-    import sys
 
     from nels_cli.demo import SEQ_PROJECT, seed
 
     config = seed(tmp_path / "demo")
     uri = f"nels://Projects/{SEQ_PROJECT}/NorSeq"
-    env = {"NELS_BUNDLE_CONFIG": str(config)}
-    export = subprocess.run(
-        [sys.executable, "-m", "nels_cli", "isa", "export", uri, "--out", str(tmp_path / "b")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-    )
+    export = cli("isa", "export", uri, "--out", str(tmp_path / "b"), config=config)
     assert export.returncode == 0, export.stderr
     r = push_cli(seek_server, tmp_path / "b", tmp_db, "--records", str(tmp_path / "r.tsv"))
     assert r.returncode == 0, r.stderr
