@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .api import NelsApi
 from .config import Settings
 from .credentials import SshCredentials
-from .errors import ConfigError
+from .errors import ConfigError, TokenMissingError
 from .home import Home
 from .model import Account, Membership, Project, Role, User
 from .paths import PROJECTS
@@ -118,10 +118,12 @@ def _sftp(s: NelsSettings, api: NelsApi | None, account: Account | None) -> Stor
             return legacy.legacy_ssh_credentials(
                 s.nels_id, s.legacy_client_key, s.legacy_client_secret
             )
+    elif not s.access_token:
+        raise TokenMissingError("the NeLS 'sftp' backend needs the user's NeLS access token")
     else:
         raise ConfigError(
-            "the NeLS 'sftp' backend needs the user's NeLS access token and api_url, or a "
-            "service account (legacy_client_key, legacy_client_secret, nels_id)"
+            "the NeLS 'sftp' backend needs api_url (the NeLS API that hands out SSH keys), "
+            "or a service account (legacy_client_key, legacy_client_secret, nels_id)"
         )
     bastion = None
     if s.bastion_host:

@@ -65,3 +65,12 @@ class ApiError(NelsError):
 
 class AuthError(ApiError):
     """Credentials were refused (401) and could not be refreshed."""
+
+
+class TokenExpiredError(AuthError):
+    """NeLS said the access token has expired (RFC 6750's ``invalid_token``
+    with an expiry in its description); a plain 401 says only 'refused'."""
+
+
+class TokenMissingError(ConfigError):
+    """No NeLS access token was given where one is needed."""

@@ -3,6 +3,10 @@
 It answers what the recorded traffic in shared/specs/nels/cassettes shows:
 JSON sent as ``text/plain``, lists bare or in envelopes, subtypes as a
 string in lists and as objects alone, 401 without a body, 500 ``Error``.
+An expired token's 401 also carries RFC 6750's ``WWW-Authenticate`` challenge
+(``invalid_token``, "expired"), as OAuth2 resource servers of NeLS's kind
+send it; the recordings hold only a token never issued (a bare 401), so
+clients must read the challenge when it is there and not count on it.
 Production code reaches it only by URL.
 """
 
@@ -84,7 +88,12 @@ def _bearer(f):
         token = header[7:] if header.startswith("Bearer ") else None
         grant = _world().grant_for(token) if token else None
         if grant is None or grant.nels_id is None:
-            return _empty(401)
+            r = _empty(401)
+            if token and _world().expired(token):
+                r.headers["WWW-Authenticate"] = (
+                    'Bearer error="invalid_token", error_description="The access token expired"'
+                )
+            return r
         g.user = _world().users[grant.nels_id]
         return f(*a, **kw)
 

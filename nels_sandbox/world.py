@@ -180,6 +180,11 @@ class World:
             return None
         return g
 
+    def expired(self, token: str) -> bool:
+        """A token this world issued whose time is up (not one it never issued)."""
+        g = self.access_tokens.get(token)
+        return g is not None and g.expires_at < time.time()
+
     def expire_all_tokens(self) -> None:
         """Make every access token stale, as an hour's wait would."""
         for g in self.access_tokens.values():

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from nels_core.api import NelsApi, OAuth2Client, TokenSet
-from nels_core.errors import ApiError, AuthError
+from nels_core.errors import ApiError, AuthError, TokenExpiredError
 from nels_core.model import Role
 from nels_sandbox.nels_api import inject_fault
 
@@ -82,6 +82,17 @@ def test_static_token_401_is_auth_error(nels_server):
     with pytest.raises(AuthError) as err:
         api.my_account()
     assert err.value.status == 401 and "not-a-token" not in str(err.value)
+    assert not isinstance(err.value, TokenExpiredError)  # a bare 401 says only "refused"
+
+
+def test_an_expired_static_token_is_told_apart_when_nels_says_so(nels_server):
+    token = sign_in(nels_server, "bob", "bob-pw").tokens.access_token
+    api = NelsApi(f"{nels_server.url}/nels-api2", token)
+    assert api.my_account().name == "Bob Member"
+    nels_server.cast.world.expire_all_tokens()
+    with pytest.raises(TokenExpiredError) as err:
+        api.my_account()
+    assert err.value.status == 401 and token not in str(err.value)
 
 
 def test_server_errors_on_reads_are_retried_then_reported(nels_server):

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import requests
 
 from ..credentials import SshCredentials
-from ..errors import ApiError, AuthError, TransferError
+from ..errors import ApiError, AuthError, TokenExpiredError, TransferError
 from ..model import Dataset, Membership, Project, User
 from . import shapes
 from .oauth import StaticToken, TokenSource
@@ -94,8 +94,7 @@ class NelsApi:
                 continue
             if r.status_code >= 400:
                 message = (r.text or r.reason or "").strip()[:500]
-                cls = AuthError if r.status_code == 401 else ApiError
-                raise cls(r.status_code, message, url)
+                raise _error_class(r)(r.status_code, message, url)
             if raw:
                 return r
             return shapes.parse_body(r.status_code, r.text, url)
@@ -232,3 +231,13 @@ class NelsApi:
             if time.monotonic() > deadline:
                 raise TransferError(f"StoreBioinfo transfer job {job['jobId']} still running")
             time.sleep(poll_interval)
+
+
+def _error_class(r: requests.Response) -> type[ApiError]:
+    if r.status_code != 401:
+        return ApiError
+    # RFC 6750: a resource server may say why it refused a bearer token
+    challenge = r.headers.get("WWW-Authenticate", "").lower()
+    if "invalid_token" in challenge and "expired" in challenge:
+        return TokenExpiredError
+    return AuthError
