@@ -78,12 +78,7 @@ class Home:
         expected_md5: str | None = None,
         checksums: bool = True,
     ) -> Entry:
-        path = self._check(path, Op.CREATE)
-        exists = self.storage.exists(path)
-        if exists:
-            if not overwrite:
-                raise AlreadyExistsError(f"{path!r} already exists; pass overwrite to replace it")
-            access.check(self.account, path, Op.OVERWRITE)
+        path, exists = self._check_write(path, overwrite)
         return self.storage.write(
             path,
             source,
@@ -93,6 +88,19 @@ class Home:
             expected_md5=expected_md5,
             checksums=checksums,
         )
+
+    def check_write(self, path: str, overwrite: bool = False) -> None:
+        """Refuse now a write the rules would refuse, before any work is done for it."""
+        self._check_write(path, overwrite)
+
+    def _check_write(self, path: str, overwrite: bool) -> tuple[str, bool]:
+        path = self._check(path, Op.CREATE)
+        exists = self.storage.exists(path)
+        if exists:
+            if not overwrite:
+                raise AlreadyExistsError(f"{path!r} already exists; pass overwrite to replace it")
+            access.check(self.account, path, Op.OVERWRITE)
+        return path, exists
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         self.storage.mkdir(self._check(path, Op.MKDIR), parents)
@@ -109,11 +117,14 @@ def _page(
     sort_by="name",
     reverse=False,
     recursive=False,
+    folders_first=False,
     presorted=False,
 ) -> ListPage:
     if query:
         entries = [e for e in entries if query.casefold() in e.name.casefold()]
     if not presorted:
         entries = sorted(entries, key=lambda e: e.path.casefold(), reverse=reverse)
+        if folders_first:
+            entries.sort(key=lambda e: not e.is_dir)
     end = None if limit is None else offset + limit
     return ListPage(entries[offset:end], len(entries), offset, limit)

@@ -41,6 +41,18 @@ def test_list_pages_queries_and_sorts(alice):
         alice.list(WORK, sort_by="colour")
 
 
+def test_folders_first_keeps_the_order_asked_within_each_group(alice):
+    for name in ("b.txt", "D.txt", "a.txt"):
+        alice.write(f"{WORK}/{name}", b"x" * len(name) * (3 if name == "a.txt" else 1))
+    for name in ("z-dir", "C-dir"):
+        alice.mkdir(f"{WORK}/{name}")
+    names = [e.name for e in alice.list(WORK, folders_first=True).entries]
+    assert names == ["C-dir", "z-dir", "a.txt", "b.txt", "D.txt"]
+    page = alice.list(WORK, folders_first=True, sort_by="size", reverse=True, offset=1, limit=2)
+    assert [e.name for e in page.entries] == ["C-dir", "a.txt"] and page.total == 5
+    assert [e.name for e in alice.list(WORK).entries][:2] == ["a.txt", "b.txt"]
+
+
 def test_recursive_listing_walks_the_tree(alice):
     alice.mkdir(f"{WORK}/a/b")
     alice.write(f"{WORK}/a/b/deep.txt", b"deep")

@@ -102,8 +102,10 @@ class Storage(ABC):
         sort_by: str = "name",
         reverse: bool = False,
         recursive: bool = False,
+        folders_first: bool = False,
     ) -> ListPage:
-        """One page of a folder, filtered by a case-insensitive name ``query``.
+        """One page of a folder, filtered by a case-insensitive name ``query``;
+        ``folders_first`` puts folders before files, each group in the order asked.
 
         Sorting by name needs no per-file metadata, so only the page gets
         stat'ed: a page of a 100,000-file folder costs one directory read.
@@ -122,6 +124,8 @@ class Storage(ABC):
             entries.sort(key=lambda e: (e.path.casefold(), e.path), reverse=reverse)
         else:
             entries.sort(key=lambda e: (getattr(e, sort_by) or 0, e.path), reverse=reverse)
+        if folders_first:  # a stable sort keeps the order within each group
+            entries.sort(key=lambda e: not e.is_dir)
         total = len(entries)
         end = None if limit is None else offset + limit
         page = entries[offset:end]
