@@ -57,7 +57,10 @@ def check(account: Account, path: str, op: Op) -> Location:
         if account.membership(loc.project) is None:
             # invisible, not forbidden: never confirm a project exists
             # (memberships without file-system access are not in the account)
-            raise NotFoundError(f"no such NeLS project folder: {PROJECTS}/{loc.project}")
+            raise NotFoundError(
+                f"no such NeLS project folder among yours: {PROJECTS}/{loc.project} (check the "
+                "address, or ask the project's PI to add you)"
+            )
     if op is Op.READ:
         return loc
     if loc.is_area_root:
@@ -73,9 +76,21 @@ def check(account: Account, path: str, op: Op) -> Location:
         )
     role = role_for(account, loc)
     if role is None or not _allowed(role, op):
-        who = role.name.lower().replace("_", " ") if role else "non-member"
-        raise AccessDeniedError(f"cannot {op.value} {path!r}: a {who} may not {op.value} here")
+        raise AccessDeniedError(f"cannot {op.value} {path!r}: {_why_not(account, loc, role, op)}")
     return loc
+
+
+def _why_not(account: Account, loc: Location, role: Role | None, op: Op) -> str:
+    """Why the rules refuse, and who could do it instead."""
+    if role is None:
+        return f"a non-member may not {op.value} here"
+    membership = account.membership(loc.project) if loc.project else None
+    if membership is not None and membership.project.locked:
+        return "the project is locked in NeLS: nothing in it may change"
+    if role is Role.READ_ONLY:
+        return f"a read-only member may not {op.value} here"
+    instead = "; choose another name" if op is Op.OVERWRITE else ""
+    return f"a member may not {op.value} here (the project's PI or a power user may){instead}"
 
 
 def _where(loc: Location) -> str:

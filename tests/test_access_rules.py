@@ -57,7 +57,7 @@ def test_locked_project_is_read_only(home_for):
         lambda: bob.mkdir("Projects/Locked_2020/old/new"),
         lambda: bob.remove("Projects/Locked_2020/old/a.txt"),
     ):
-        with pytest.raises(AccessDeniedError):
+        with pytest.raises(AccessDeniedError, match="the project is locked in NeLS"):
             fn()
 
 
@@ -131,3 +131,22 @@ def test_membership_without_file_system_access_hides_the_project():
     account = Account.of(User(1, "u"), [Membership(project, Role.PI, has_filesystem_access=False)])
     with pytest.raises(NotFoundError):
         check(account, "Projects/No-Files/a.txt", Op.READ)
+
+
+@pytest.mark.parametrize(
+    "user, op, says",
+    [
+        (
+            "bob",
+            "overwrite",
+            "a member may not overwrite here (the project's PI or a power "
+            "user may); choose another name",
+        ),
+        ("bob", "delete", "a member may not delete here (the project's PI or a power user may)"),
+        ("dave", "create", "a read-only member may not create here"),
+    ],
+)
+def test_a_refusal_says_who_may(home_for, user, op, says):
+    with pytest.raises(AccessDeniedError) as e:
+        OPS[op](home_for(user))
+    assert str(e.value).endswith(says)
