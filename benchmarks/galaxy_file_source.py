@@ -86,7 +86,7 @@ def main() -> None:
         sources = ConfiguredFileSources(
             FileSourcePluginsConfig(), ConfiguredFileSourcesConf(conf_dict=conf)
         )
-        ours = sources.find_best_match("nels://Personal")
+        ours = sources.find_best_match("gxfiles://nels/Personal")
         stock = sources.find_best_match("gxfiles://stock/Personal")
         ctx = User("bench", token)
         scp = ["scp", *openssh_options(work, sshd, user.private_key)]

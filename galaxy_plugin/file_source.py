@@ -3,12 +3,18 @@
 Written the way Galaxy writes its plugins: a template configuration whose
 fields may hold templates (``${user.user_vault.read_secret(...)}``), a
 resolved configuration, and small hooks behind Galaxy's public methods.
-All NeLS rules live in ``nels_core``; this module only translates.
+All NeLS rules live in ``nels_core``; this module only translates, and says
+what went wrong in words a researcher can act on.
+
+URIs are Galaxy's own: ``gxfiles://<id>/Projects/...`` (and
+``gxuserfiles://<id>/...`` for a source a user made from a template), the
+forms Galaxy's web client accepts. ``nels://`` is the CLI's and fsspec's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 from galaxy import exceptions
@@ -26,28 +32,33 @@ from galaxy.files.models import (
 from galaxy.files.sources import BaseFilesSource
 from galaxy.util.config_templates import TemplateExpansion
 
+from nels_core import token_advice
 from nels_core.delivered import delivered_md5
 from nels_core.errors import (
     AccessDeniedError,
     AlreadyExistsError,
+    ApiError,
     AuthError,
     ChecksumMismatchError,
     ConfigError,
     HostKeyError,
     NelsError,
     NotFoundError,
+    TokenExpiredError,
+    TokenMissingError,
     UnsafePathError,
 )
 from nels_core.model import Entry as NelsEntry
-from nels_core.paths import PERSONAL, PROJECTS, normalise
+from nels_core.paths import PERSONAL, normalise
 
 from .homes import HOMES, NelsSettings
+from .places import display_name, page_of, write_targets
 
+log = logging.getLogger(__name__)
 SORTABLE = {"name": "name", "path": "name", "uri": "name", "size": "size", "ctime": "ctime"}
 
 
 class NelsFileSourceTemplateConfiguration(BaseFileSourceTemplateConfiguration):
-    scheme: str | None = "nels"
     backend: str | TemplateExpansion = "sftp"
     root: str | TemplateExpansion | None = None
     api_url: str | TemplateExpansion | None = None
@@ -64,12 +75,13 @@ class NelsFileSourceTemplateConfiguration(BaseFileSourceTemplateConfiguration):
     bastion_known_hosts: str | TemplateExpansion | None = None
     transport: str | TemplateExpansion = "auto"
     timeout: float | TemplateExpansion = 30.0
+    # where users get a NeLS access token: named in every message about one
+    token_help_url: str | None = None
     # Galaxy's own carrier for an OIDC token in a config serialised for a job
     http_headers: dict[str, str] | None = None
 
 
 class NelsFileSourceConfiguration(BaseFileSourceConfiguration):
-    scheme: str | None = "nels"
     backend: str = "sftp"
     root: str | None = None
     api_url: str | None = None
@@ -86,6 +98,7 @@ class NelsFileSourceConfiguration(BaseFileSourceConfiguration):
     bastion_known_hosts: str | None = None
     transport: str = "auto"
     timeout: float = 30.0
+    token_help_url: str | None = None
     http_headers: dict[str, str] | None = None
 
 
@@ -108,14 +121,6 @@ class NelsFilesSource(
     template_config_class = NelsFileSourceTemplateConfiguration
     resolved_config_class = NelsFileSourceConfiguration
 
-    def get_prefix(self) -> str | None:
-        # nels://Projects/X/a.fq, the URIs researchers know; other schemes
-        # (gxfiles://, gxuserfiles://) keep the instance id as usual
-        return None if self.get_scheme() == "nels" else self.id
-
-    def get_scheme(self) -> str:
-        return self.scheme or "nels"
-
     # --- the hooks ---------------------------------------------------------------
     def _list(
         self,
@@ -134,9 +139,14 @@ class NelsFilesSource(
             raise exceptions.RequestParameterInvalidException(
                 f"NeLS listings sort by {', '.join(sorted(SORTABLE))}, not {sort_by!r}"
             )
-        with _galaxy_errors():
+        with self._errors(context):
             home = self._home(context)
             where = normalise(path.lstrip("/"))
+            if write_intent and not recursive:
+                # a folder picker for a write: only folders files may go into
+                targets = write_targets(home, where)
+                shown, total = page_of(targets, limit, offset or 0, query, reverse)
+                return [self._remote(e, name) for e, name in shown], total
             page = home.list(
                 where,
                 limit=limit,
@@ -145,14 +155,10 @@ class NelsFilesSource(
                 sort_by=SORTABLE[key],
                 reverse=reverse,
                 recursive=recursive,
+                # Galaxy's dialog never asks for an order: folders first, then names
+                folders_first=sort_by is None,
             )
-            entries = page.entries
-            total = page.total
-            if write_intent:
-                kept = [e for e in entries if e.is_dir and _can_create_in(home, e.path)]
-                total -= len(entries) - len(kept)
-                entries = kept
-            return [self._remote(e, _flag(home, e)) for e in entries], total
+            return [self._remote(e, display_name(home, e)) for e in page.entries], page.total
 
     def _realize_to(
         self,
@@ -162,7 +168,7 @@ class NelsFilesSource(
     ) -> None:
         from nels_core.checksums import StreamHasher
 
-        with _galaxy_errors():
+        with self._errors(context):
             home = self._home(context)
             path = normalise(source_path.lstrip("/"))
             expected = delivered_md5(home, path)
@@ -185,7 +191,7 @@ class NelsFilesSource(
         native_path: str,
         context: FilesSourceRuntimeContext[NelsFileSourceConfiguration],
     ) -> str | None:
-        with _galaxy_errors():
+        with self._errors(context):
             home = self._home(context)
             path = normalise(target_path.lstrip("/"))
             parent = path.rpartition("/")[0]
@@ -196,11 +202,23 @@ class NelsFilesSource(
                 entry = home.write(path, f, overwrite=True, expected_size=size)
             return "/" + entry.path
 
+    def _check_write(
+        self, target_path: str, context: FilesSourceRuntimeContext[NelsFileSourceConfiguration]
+    ) -> None:
+        """A write NeLS would refuse, refused before any work is done for it.
+
+        Galaxy calls this hook once patches/galaxy-file-source-write-check.patch
+        is in: a history export then fails at once, not after its archive is built.
+        """
+        with self._errors(context):
+            path = normalise(target_path.lstrip("/"))
+            self._home(context).check_write(path, overwrite=True)
+
     def _create_entry(
         self, entry_data: EntryData, context: FilesSourceRuntimeContext[NelsFileSourceConfiguration]
     ) -> Entry:
         """A new folder in the user's ``Personal`` area."""
-        with _galaxy_errors():
+        with self._errors(context):
             name = normalise(entry_data.name)
             if not name or "/" in name:
                 raise UnsafePathError(f"a folder name, not a path, is needed: {entry_data.name!r}")
@@ -215,11 +233,14 @@ class NelsFilesSource(
         settings = NelsSettings(**{name: getattr(c, name) for name in _SETTINGS_FIELDS})
         return HOMES.get(settings)
 
-    def _remote(self, e: NelsEntry, flag: str = "") -> AnyRemoteEntry:
+    def _errors(self, context: FilesSourceRuntimeContext[NelsFileSourceConfiguration]):
+        return _GalaxyErrors(context.config.token_help_url)
+
+    def _remote(self, e: NelsEntry, name: str) -> AnyRemoteEntry:
         path = "/" + e.path
         uri = self.uri_from_path(path)
         if e.is_dir:
-            return RemoteDirectory(name=e.name + flag, uri=uri, path=path)
+            return RemoteDirectory(name=name, uri=uri, path=path)
         hashes = [RemoteFileHash(hash_function="MD5", hash_value=e.md5)] if e.md5 else None
         return RemoteFile(
             name=e.name, uri=uri, path=path, size=e.size, ctime=e.ctime, hashes=hashes
@@ -249,34 +270,16 @@ def _token_from_oidc(source: NelsFilesSource, user_context) -> str | None:
     return (getattr(user_context, "oidc_access_tokens", None) or {}).get(provider)
 
 
-def _flag(home, e: NelsEntry) -> str:
-    """Shown after a project's name: sensitive data belongs in TSD, not NeLS."""
-    parent, _, name = e.path.rpartition("/")
-    if parent != PROJECTS or not e.is_dir:
-        return ""
-    m = home.account.membership(name)
-    return " [sensitive]" if m is not None and m.project.issensitive else ""
+class _GalaxyErrors:
+    """NeLS errors become Galaxy's API exceptions, in words for the researcher.
 
+    Credential problems say where the token goes and where to get one; a
+    fault of NeLS or of this Galaxy's set-up is told without internal
+    addresses (the details go to Galaxy's log, for its admin).
+    """
 
-def _can_create_in(home, path: str) -> bool:
-    """Whether a file may be created somewhere below this folder."""
-    from nels_core import access
-    from nels_core.access import Op
-    from nels_core.paths import locate
-
-    if path == PROJECTS:
-        return any(_can_create_in(home, f"{PROJECTS}/{f}") for f in home.account.memberships)
-    # files never go straight into an area root, but into folders below it
-    probe = f"{path}/folder/probe" if locate(path).is_area_root else f"{path}/probe"
-    try:
-        access.check(home.account, probe, Op.CREATE)
-        return True
-    except NelsError:
-        return False
-
-
-class _galaxy_errors:
-    """NeLS errors become Galaxy's API exceptions, messages kept."""
+    def __init__(self, token_help_url: str | None):
+        self.token_help_url = token_help_url
 
     def __enter__(self):
         return self
@@ -284,19 +287,41 @@ class _galaxy_errors:
     def __exit__(self, exc_type, exc, tb):
         if exc is None or not isinstance(exc, NelsError):
             return False
+        raise self.translate(exc) from None
+
+    def translate(self, exc: NelsError) -> exceptions.MessageException:
+        url = self.token_help_url
+        if isinstance(exc, TokenMissingError):
+            return exceptions.AuthenticationRequired(token_advice.missing(url))
+        if isinstance(exc, TokenExpiredError):
+            return exceptions.FileSourceCredentialExpired(token_advice.refused(exc, url))
+        if isinstance(exc, AuthError):
+            return exceptions.AuthenticationFailed(token_advice.refused(exc, url))
+        if isinstance(exc, ApiError):
+            log.warning("NeLS API: %s", exc)
+            if exc.status == 0:
+                return exceptions.GatewayTimeoutException(
+                    "NeLS cannot be reached right now: try again in a few minutes"
+                )
+            return exceptions.UpstreamProxyError(
+                f"NeLS answered with an error (HTTP {exc.status}): try again in a few minutes"
+            )
+        if isinstance(exc, HostKeyError | ConfigError):
+            log.error("NeLS file source set-up: %s", exc)
+            return exceptions.ServerNotConfiguredForRequest(
+                "NeLS is not set up correctly in this Galaxy: please tell its admin "
+                "(the details are in Galaxy's log)"
+            )
         mapping = (
             (NotFoundError, exceptions.ObjectNotFound),
             (AccessDeniedError, exceptions.InsufficientPermissionsException),
             (AlreadyExistsError, exceptions.Conflict),
             (UnsafePathError, exceptions.RequestParameterInvalidException),
-            (AuthError, exceptions.AuthenticationFailed),
-            (HostKeyError, exceptions.ServerNotConfiguredForRequest),
-            (ConfigError, exceptions.ServerNotConfiguredForRequest),
         )
         for ours, theirs in mapping:
             if isinstance(exc, ours):
-                raise theirs(str(exc)) from None
-        raise exceptions.MessageException(str(exc)) from None
+                return theirs(str(exc))
+        return exceptions.MessageException(str(exc))
 
 
 __all__ = ("NelsFilesSource",)

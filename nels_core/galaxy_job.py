@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from . import token_advice
 from .connect import NelsSettings
-from .errors import ConfigError
+from .errors import ConfigError, TokenMissingError
 from .paths import normalise
 
 _SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(NelsSettings))
@@ -37,8 +38,11 @@ def parse_file_sources(text: str) -> list[dict]:
 def nels_source(sources: list[dict], uri: str) -> tuple[NelsSettings, str]:
     """The settings of the NeLS source ``uri`` is in, and the NeLS path it names.
 
-    A source is matched by its URI root: ``nels://`` for the admin's NeLS
-    source, ``gxuserfiles://<id>`` for one a user made from a template.
+    A source is matched by its URI root, as Galaxy's file dialog gives it:
+    ``gxfiles://<id>`` for an admin's NeLS source, ``gxuserfiles://<id>`` for
+    one a user made from a template. A ``nels://`` address (what bundles
+    record, what the CLI takes) is NeLS itself, reached through the admin's
+    NeLS source, else the user's own.
     """
     nels = [s for s in sources if s.get("type") == "nels"]
     if not nels:
@@ -46,6 +50,9 @@ def nels_source(sources: list[dict], uri: str) -> tuple[NelsSettings, str]:
             "this Galaxy gave the job no NeLS file source: ask the Galaxy admin to "
             "configure one (type: nels, see the nels-bundle README)"
         )
+    if uri.startswith("nels://"):
+        mine_last = sorted(nels, key=lambda s: s.get("scheme") == "gxuserfiles")
+        return _settings(mine_last[0]), normalise(uri)
     roots = [(_root(s), s) for s in nels]
     probe = uri if uri.endswith("/") else uri + "/"  # the root itself names the top
     matching = [(root, s) for root, s in roots if probe.startswith(root)]
@@ -57,7 +64,8 @@ def nels_source(sources: list[dict], uri: str) -> tuple[NelsSettings, str]:
 
 
 def _root(source: dict) -> str:
-    root = source.get("uri_root") or f"{source.get('scheme') or 'nels'}://"
+    # Galaxy writes uri_root for every browsable source; else its default form
+    root = source.get("uri_root") or f"{source.get('scheme') or 'gxfiles'}://{source.get('id')}"
     return root if root.endswith("/") else root + "/"
 
 
@@ -71,11 +79,8 @@ def _settings(source: dict) -> NelsSettings:
             values["access_token"] = bearer[len("Bearer ") :]
     needs_token = values.get("backend", "sftp") == "sftp"  # a local tree has no API to ask
     if needs_token and "access_token" not in values and not values.get("legacy_client_secret"):
-        label = source.get("label") or source.get("id") or "NeLS"
-        raise ConfigError(
-            f"no NeLS access token for you in Galaxy's {label!r} file source: add it under "
-            "User > Preferences > Manage information, then run the tool again"
-        )
+        advice = token_advice.missing(source.get("token_help_url"))
+        raise TokenMissingError(f"{advice.rstrip('.')}, then run the tool again")
     try:
         return NelsSettings(**values)
     except TypeError as e:

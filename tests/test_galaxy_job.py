@@ -25,8 +25,8 @@ def source(**over) -> dict:
         "doc": None,
         "writable": True,
         "browsable": True,
-        "scheme": "nels",
-        "uri_root": "nels://",
+        "scheme": "gxfiles",
+        "uri_root": "gxfiles://nels",
         "backend": "sftp",
         "api_url": "https://nels.example.org/nels-api2",
         "access_token": "tok-123",
@@ -44,7 +44,7 @@ def doc(*sources: dict) -> str:
 def test_the_nels_source_gives_settings_and_the_path():
     others = {"id": "s3", "type": "s3fs", "uri_root": "s3://bucket", "scheme": "s3"}
     settings, path = nels_source(
-        parse_file_sources(doc(others, source())), "nels://Projects/P1/run1/"
+        parse_file_sources(doc(others, source())), "gxfiles://nels/Projects/P1/run1/"
     )
     assert path == "Projects/P1/run1"
     assert (settings.host, settings.port, settings.access_token) == (
@@ -58,22 +58,40 @@ def test_the_nels_source_gives_settings_and_the_path():
     settings, path = nels_source([source(), mine], "gxuserfiles://u1/Personal/x")
     assert (settings.host, path) == ("other.org", "Personal/x")
     assert nels_source([mine], "gxuserfiles://u1")[1] == ""
+    # NeLS's own addresses, as bundles record them: the admin's source reaches them
+    settings, path = nels_source([mine, source()], "nels://Projects/P1/run1")
+    assert (settings.host, path) == ("data.example.org", "Projects/P1/run1")
+    assert nels_source([mine], "nels://Personal")[0].host == "other.org"
+    # a source Galaxy wrote without uri_root has Galaxy's default root
+    bare = {k: v for k, v in source(id="n2", host="n2.org").items() if k != "uri_root"}
+    assert nels_source([bare], "gxfiles://n2/Personal/a")[0].host == "n2.org"
 
 
 def test_an_oidc_token_in_the_headers_stands_in_for_a_missing_one():
     entry = source(access_token=None, http_headers={"Authorization": "Bearer oidc-tok"})
-    assert nels_source([entry], "nels://Projects")[0].access_token == "oidc-tok"
+    assert nels_source([entry], "gxfiles://nels/Projects")[0].access_token == "oidc-tok"
 
 
 @pytest.mark.parametrize(
     "sources, uri, message",
     [
-        ([], "nels://Projects", "no NeLS file source"),
+        ([], "gxfiles://nels/Projects", "no NeLS file source"),
         ([source()], "gxfiles://other/x", "not in a NeLS file source of this Galaxy"),
+        ([source()], "gxfiles://nelsx/Projects", "not in a NeLS file source of this Galaxy"),
         # Galaxy renders a vault secret the user never set as ""
-        ([source(access_token="")], "nels://Projects", "no NeLS access token for you"),
-        ([source(access_token=None)], "nels://Projects", "Manage information"),
-        ([source()], "nels://Projects/../../etc", "'..' is refused"),
+        (
+            [source(access_token="")],
+            "gxfiles://nels/Projects",
+            r"No NeLS access token in your Galaxy preferences: add yours under User > "
+            r"Preferences > Manage information > Your NeLS account \(get one at "
+            r"https://nels.elixir.no\), then run the tool again",
+        ),
+        (
+            [source(access_token=None, token_help_url="https://nels.example.org/tokens")],
+            "nels://Projects",
+            r"get one at https://nels.example.org/tokens\)",
+        ),
+        ([source()], "gxfiles://nels/Projects/../../etc", "'..' is refused"),
     ],
 )
 def test_what_cannot_reach_nels_is_named(sources, uri, message):
@@ -101,15 +119,17 @@ def test_cli_exports_a_nels_folder_through_the_jobs_file_sources(tmp_path):
             env={"NELS_GALAXY_FILE_SOURCES": sources},
         )
 
-    uri = f"nels://Projects/{SEQ_PROJECT}/NorSeq"
+    # the folder as Galaxy's file dialog names it; the bundle records NeLS's own address
+    uri = f"gxfiles://nels/Projects/{SEQ_PROJECT}/NorSeq"
     r = cli("isa", "export", uri, "--out", str(tmp_path / "b"), sources=local)
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "b" / "export-report.json").read_text())
-    assert report["source"] == uri and report["investigation"] == SEQ_PROJECT
+    assert report["source"] == f"nels://Projects/{SEQ_PROJECT}/NorSeq"
+    assert report["investigation"] == SEQ_PROJECT
     assert "16 files" in r.stdout
 
     r = cli(
         "isa", "export", uri, "--out", str(tmp_path / "c"), sources=doc(source(access_token=""))
     )
-    assert r.returncode == 1 and "no NeLS access token for you" in r.stderr
+    assert r.returncode == 1 and "No NeLS access token in your Galaxy preferences" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "c").exists()

@@ -2,6 +2,8 @@
 files in a scratch copy and exercised there."""
 
 import importlib.util
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,12 +15,14 @@ import yaml
 from galaxy.files import ConfiguredFileSources, ConfiguredFileSourcesConf
 from galaxy.files.models import FileSourcePluginsConfig
 from test_api_client import sign_in
+from test_file_source import nels_conf
 
 from galaxy_plugin.file_source import NelsFilesSource
 
 pytestmark = pytest.mark.galaxy
 PLUGIN = Path(__file__).resolve().parents[2] / "galaxy_plugin"
 GALAXY_LIB = Path(galaxy.files.__file__).resolve().parent.parent  # galaxy is a namespace
+WRITE_CHECK = "galaxy-file-source-write-check.patch"
 
 
 def patched_module(tmp_path, relative: str, patch: str, name: str):
@@ -78,10 +82,12 @@ def test_user_template_patch_gives_a_config_the_plugin_runs_with(tmp_path, nels_
             "nels_api_url": f"{nels_server.url}/nels-api2",
             "nels_data_host": "127.0.0.1",
             "nels_known_hosts": sshd.known_hosts,
+            "nels_token_help_url": "https://nels.example.org/tokens",
         },
     )
     assert isinstance(config, models.NelsFileSourceConfiguration)
     assert config.access_token == token and config.writable is True
+    assert config.token_help_url == "https://nels.example.org/tokens"
     # what Galaxy's user file-source manager does next: run the plugin with it
     conf = {**config.model_dump(), "id": "3f1c6e", "scheme": "gxuserfiles", "port": sshd.port}
     sources = ConfiguredFileSources(
@@ -93,3 +99,89 @@ def test_user_template_patch_gives_a_config_the_plugin_runs_with(tmp_path, nels_
         "gxuserfiles://3f1c6e/Projects/Locked_2020",
         "gxuserfiles://3f1c6e/Projects/UiB-Test-Project",
     ]
+
+
+CHECK_WRITES = """
+import json, sys
+import galaxy.files
+from galaxy import exceptions
+from galaxy.files import ConfiguredFileSources, ConfiguredFileSourcesConf
+from galaxy.files.models import FileSourcePluginsConfig
+
+assert galaxy.files.__file__.startswith(sys.argv[1]), galaxy.files.__file__
+conf, token, uris = json.loads(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+
+
+class Vault:
+    def read_secret(self, key):
+        return token if key == "preferences/nels/access_token" else None
+
+
+class User:
+    username, email, ftp_dir, preferences = "bob", "bob@example.org", None, {}
+    user_vault, app_vault = Vault(), Vault()
+    role_names, group_names, is_admin, anonymous = set(), set(), False, False
+    oidc_access_tokens, oidc_access_token_expirations, file_sources = {}, {}, None
+
+
+sources = ConfiguredFileSources(
+    FileSourcePluginsConfig(), ConfiguredFileSourcesConf(conf_dict=conf)
+)
+said = {}
+for uri in uris:
+    try:
+        sources.check_write(uri, User())
+        said[uri] = "ok"
+    except exceptions.MessageException as e:
+        said[uri] = f"{type(e).__name__}: {e}"
+print(json.dumps(said))
+"""
+
+
+def test_write_check_patch_refuses_an_export_target_before_any_work(tmp_path, nels_server):
+    """Galaxy asks the file source before a history export starts (the
+    write_store service), and NeLS's rules answer through the plugin's hook."""
+    lib = tmp_path / "lib" / "galaxy"
+    shutil.copytree(GALAXY_LIB / "files", lib / "files")
+    service = "webapps/galaxy/services/histories.py"
+    (lib / service).parent.mkdir(parents=True)
+    shutil.copy(GALAXY_LIB / service, lib / service)
+    subprocess.run(
+        ["patch", "-p1", "--forward", "--quiet", "-i", str(PLUGIN / "patches" / WRITE_CHECK)],
+        cwd=tmp_path,
+        check=True,
+    )
+    compile((lib / service).read_text(), service, "exec")  # the service's hunk stands
+    nels = nels_conf(nels_server)
+    posix = {"type": "posix", "id": "scratch", "root": str(tmp_path), "writable": True}
+    project = "gxfiles://nels/Projects/UiB-Test-Project"
+    uris = [
+        f"{project}/raw/new.tar.gz",
+        f"{project}/history.tar.gz",
+        f"{project}/raw/reads.fastq",
+        "gxfiles://nels/Projects/Locked_2020/old/b.tar.gz",
+        "gxfiles://scratch/history.tar.gz",
+    ]
+    token = sign_in(nels_server, "bob", "bob-pw").tokens.access_token
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHECK_WRITES,
+            str(lib),
+            json.dumps([nels, posix]),
+            token,
+            json.dumps(uris),
+        ],
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "lib")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    said = json.loads(run.stdout.splitlines()[-1])
+    assert said[uris[0]] == "ok" and said[uris[4]] == "ok"
+    assert said[uris[1]].startswith("InsufficientPermissionsException: ")
+    assert "NeLS refuses files written straight into" in said[uris[1]]
+    assert "a member may not overwrite here" in said[uris[2]]
+    assert "the project is locked in NeLS" in said[uris[3]]
