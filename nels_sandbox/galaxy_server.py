@@ -1,5 +1,6 @@
 """A real Galaxy 26.1 server for tests: ``galaxy-web`` from Galaxy's own
-environment, SQLite, a database vault, Celery tasks run eagerly, the local
+environment, SQLite, a database vault, a Celery worker on Redis (as a
+production Galaxy runs its tasks: history exports among them), the local
 job runner, the NeLS file source configured against the sandbox, and our
 tools (``tool_xml/``) with their requirement resolved to our environment.
 """
@@ -27,14 +28,19 @@ class GalaxyServer:
         venv: Path,
         file_sources: str,
         preferences: str,
+        celery_broker: str,
         tools: tuple[Path, ...] = (),
         tool_env: Path | None = None,
         job_env: dict[str, str] | None = None,
     ):
         """``tools``: tool XML files for a "NeLS" section; ``tool_env``: the Python
         environment their ``nels-bundle`` requirement resolves to; ``job_env``:
-        variables every job gets, as an admin sets them in the job configuration."""
+        variables every job gets, as an admin sets them in the job configuration;
+        ``celery_broker``: a Redis URL for Galaxy's Celery worker (run eagerly
+        in the web process instead, Galaxy 26.1's tasks lose the records of
+        history exports, so its UI could not show how they went)."""
         self.workdir = Path(workdir)
+        self.celery_broker = celery_broker
         self.tools, self.tool_env = tuple(Path(t).resolve() for t in tools), tool_env
         self.job_env = dict(job_env or {})
         self.venv = Path(venv)
@@ -42,6 +48,7 @@ class GalaxyServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_key = secrets.token_hex(16)
         self._proc: subprocess.Popen | None = None
+        self._worker: subprocess.Popen | None = None
         self._write_config(file_sources, preferences)
 
     def _write_config(self, file_sources: str, preferences: str) -> None:
@@ -82,14 +89,9 @@ class GalaxyServer:
             "  admin_users: admin@example.org\n"
             "  allow_user_creation: true\n"
             "  enable_celery_tasks: true\n"
-            # tasks run in the web process; data fetch runs as a real job, so
-            # the plugin is proven where jobs rebuild it without a user
-            "  celery_conf:\n    task_always_eager: true\n    task_store_eager_result: true\n"
-            "    task_routes:\n"
-            "      galaxy.fetch_data: disabled\n"
-            # an eager hash task would end the job handler's database session
-            # in the middle of finishing the upload job
-            "  calculate_dataset_hash: never\n"
+            + self._celery_conf()
+            # no hash task per dataset: not what is tested, and one more task per upload
+            + "  calculate_dataset_hash: never\n"
             "  enable_mulled_containers: false\n"
             "  involucro_auto_init: false\n"
             "  conda_auto_init: false\n"
@@ -102,6 +104,16 @@ class GalaxyServer:
         )
         config.chmod(0o600)
         self.config = config
+
+    def _celery_conf(self) -> str:
+        return (
+            "  celery_conf:\n"
+            f"    broker_url: {self.celery_broker}\n"
+            f"    result_backend: {self.celery_broker}\n"
+            # data fetch runs as a real job, so the plugin is proven where
+            # jobs rebuild it without a user
+            "    task_routes:\n      galaxy.fetch_data: disabled\n"
+        )
 
     def _write_toolbox(self, d: Path) -> None:
         tools = "".join(f'    <tool file="{t}"/>\n' for t in self.tools)
@@ -121,50 +133,86 @@ class GalaxyServer:
                 f'PATH="{Path(self.tool_env).resolve() / "bin"}:$PATH"\nexport PATH\n'
             )
 
-    def start(self, timeout: float = 240.0) -> GalaxyServer:
-        (self.workdir / "data").mkdir(exist_ok=True)
-        log = open(self.workdir / "galaxy.log", "ab")  # noqa: SIM115 - owned by the process
+    def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
         env["PATH"] = f"{self.venv / 'bin'}:{env.get('PATH', '')}"
         env["GALAXY_VIRTUAL_ENV"] = str(self.venv)
-        self._proc = subprocess.Popen(
-            [
-                str(self.venv / "bin" / "galaxy-web"),
-                "-c",
-                str(self.config),
-                "-b",
-                f"127.0.0.1:{self.port}",
-            ],
+        env["GALAXY_CONFIG_FILE"] = str(self.config)
+        return env
+
+    def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen:
+        log = open(self.workdir / log_name, "ab")  # noqa: SIM115 - owned by the process
+        return subprocess.Popen(
+            argv,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
-            env=env,
+            env=self._env(),
             start_new_session=True,
         )
+
+    def start(self, timeout: float = 240.0) -> GalaxyServer:
+        (self.workdir / "data").mkdir(exist_ok=True)
+        web = [str(self.venv / "bin" / "galaxy-web"), "-c", str(self.config)]
+        self._proc = self._spawn([*web, "-b", f"127.0.0.1:{self.port}"], "galaxy.log")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"Galaxy exited with {self._proc.returncode}: {self.log_tail()}")
             try:
                 if requests.get(f"{self.url}/api/version", timeout=2).ok:
-                    return self
+                    break
             except requests.RequestException:
                 pass
             time.sleep(1)
-        self.stop()
-        raise RuntimeError(f"Galaxy did not answer within {timeout}s: {self.log_tail()}")
+        else:
+            self.stop()
+            raise RuntimeError(f"Galaxy did not answer within {timeout}s: {self.log_tail()}")
+        # after the web process: it made the database the worker opens
+        self._worker = self._start_worker(deadline)
+        return self
 
-    def log_tail(self, n: int = 3000) -> str:
-        try:
-            return (self.workdir / "galaxy.log").read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
+    def _start_worker(self, deadline: float) -> subprocess.Popen:
+        """Galaxy's Celery worker, as gravity starts it (one thread here)."""
+        worker = self._spawn(
+            [
+                str(self.venv / "bin" / "celery"),
+                "--app", "galaxy.celery", "worker",
+                "--concurrency", "1", "--pool", "threads", "--loglevel", "info",
+                "--queues", "celery,galaxy.internal,galaxy.external",
+                "--hostname", f"galaxy-{self.port}@127.0.0.1",
+            ],
+            "celery.log",
+        )  # fmt: skip
+        log = self.workdir / "celery.log"
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"Galaxy's Celery worker exited: {self.log_tail(log=log)}")
+            if log.exists() and " ready." in log.read_text(errors="replace"):
+                return worker
+            time.sleep(1)
+        os.killpg(worker.pid, signal.SIGKILL)
+        self.stop()
+        raise RuntimeError(f"Galaxy's Celery worker did not start: {self.log_tail(log=log)}")
+
+    def log_tail(self, n: int = 3000, log: Path | None = None) -> str:
+        """The end of the web process's log (with its worker's, which runs the tasks)."""
+        logs = [log] if log else [self.workdir / "galaxy.log", self.workdir / "celery.log"]
+        text = ""
+        for f in logs:
+            try:
+                text += f.read_text(errors="replace")[-n:]
+            except OSError:
+                pass
+        return text
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-        self._proc = None
+        for proc in (self._worker, self._proc):
+            if proc and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        self._proc = self._worker = None

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .keys import new_key_pair
+from .server_process import ServerProcess
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
 
@@ -34,7 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Sshd:
+class Sshd(ServerProcess):
     def __init__(self, workdir: str | os.PathLike, port: int | None = None, bastion: bool = False):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +45,6 @@ class Sshd:
         self.login = getpass.getuser()  # the system account every key logs in as
         self.authorized_keys = self.workdir / "authorized_keys"
         self.authorized_keys.touch(mode=0o600)
-        self._proc: subprocess.Popen | None = None
         private, public = new_key_pair()
         host_key = self.workdir / "ssh_host_ed25519_key"
         host_key.write_text(private)
@@ -143,18 +143,3 @@ class Sshd:
                 os.kill(int(pid), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-    def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-        self._proc = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -43,6 +44,13 @@ def cli(*args, config=None, env=None, cwd=None, timeout=60):
     )
 
 
+def missing(program: str, package: str) -> None:
+    """A test that cannot run fails on CI and skips elsewhere, saying why."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{program} is missing on CI: ./dev test installs Debian's {package}")
+    pytest.skip(f"{program} is not installed (./dev test installs Debian's {package})")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Each phase's report on the item, so fixtures can keep screenshots of failures."""
@@ -65,11 +73,62 @@ def specs() -> Path:
 
 
 @pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real Redis (Debian's redis-server) on loopback, for Celery."""
+    from nels_sandbox.redis_server import RedisServer, find_redis
+
+    if find_redis() is None:
+        missing("redis-server", "redis-server")
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def galaxy_stack(tmp_path_factory, sshd_server, specs, redis_server):
+    """One real Galaxy for the whole suite, with NeLS, ENA's stand-ins and a
+    Celery worker (tests/galaxy_stack.py)."""
+    from galaxy_stack import start_stack, stop_stack
+
+    stack = start_stack(tmp_path_factory, sshd_server, specs, redis_server)
+    yield stack
+    stop_stack(stack)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def browser_context(request):
+    """A fresh chromium (Debian's, through Playwright); screenshots of every
+    page it holds go to test-artifacts/ when the test fails."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        missing("Debian's chromium", "chromium")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(accept_downloads=True)
+        context.set_default_timeout(20_000)
+        yield context
+        call = getattr(request.node, "rep_call", None)  # set by the report hook above
+        if call is not None and call.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            for n, pg in enumerate(context.pages):
+                name = f"{request.node.name}{f'-{n}' if n else ''}.png"
+                pg.screenshot(path=str(ARTIFACTS / name), full_page=True)
+        browser.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    return browser_context.new_page()
+
+
+@pytest.fixture(scope="session")
 def sshd_server(tmp_path_factory):
     if find_sshd() is None:
-        if os.environ.get("CI"):
-            pytest.fail("OpenSSH sshd is missing on CI: ./dev test installs openssh-server")
-        pytest.skip("OpenSSH sshd not installed (./dev test installs openssh-server)")
+        missing("OpenSSH sshd", "openssh-server")
     server = Sshd(tmp_path_factory.mktemp("sshd")).start()
     yield server
     server.stop()
@@ -240,9 +299,7 @@ def postgres_url(tmp_path_factory):
 
     bin_dir = _postgres_bin()
     if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is missing on CI: ./dev test installs it")
-        pytest.skip("PostgreSQL not installed (./dev test installs it)")
+        missing("PostgreSQL", "postgresql")
     pytest.importorskip("psycopg")
     import tempfile
 

@@ -15,131 +15,26 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
-from conftest import ROOT, Cast, LiveServer
+import requests
+from galaxy_stack import TOOL_XML, TOOLS, wait_for
 
-from nels_cli.serve import Sandboxes, start_deposit_sandboxes, start_sandboxes
-from nels_sandbox.galaxy_server import GalaxyServer
-from nels_sandbox.nels_api import create_app
-from nels_sandbox.world import World
-
-GALAXY_VENV = Path(os.environ.get("NELS_GALAXY_VENV", ROOT / ".venv-galaxy"))
-TOOL_XML = ROOT / "tool_xml"
-TOOLS = tuple(sorted(p for p in TOOL_XML.glob("*.xml") if p.name != "macros.xml"))
 pytestmark = [pytest.mark.galaxy_server, pytest.mark.slow]
 
 bioblend = pytest.importorskip("bioblend")
 from bioblend.galaxy import GalaxyInstance  # noqa: E402
 
-FILE_SOURCES = """\
-- type: nels
-  id: nels
-  label: NeLS
-  doc: NeLS projects (sandbox)
-  writable: true
-  backend: sftp
-  api_url: {api}/nels-api2
-  access_token: "${{user.user_vault.read_secret('preferences/nels/access_token')}}"
-  host: 127.0.0.1
-  port: {port}
-  known_hosts: "{known_hosts}"
-"""
-PREFERENCES = """\
-preferences:
-  ena_webin_account:
-    description: Your ENA Webin account
-    inputs:
-      - name: webin_id
-        label: ENA Webin ID
-        type: text
-        required: false
-      - name: password
-        label: Password
-        type: password
-        required: false
-  seek_account:
-    description: Your SEEK account
-    inputs:
-      - name: url
-        label: SEEK address
-        type: text
-        required: false
-      - name: api_token
-        label: API token
-        type: password
-        required: false
-  nels:
-    description: Your NeLS account
-    inputs:
-      - name: access_token
-        label: NeLS access token
-        type: secret
-        store: vault
-        required: true
-"""
-
-
-class Stack(NamedTuple):
-    cast: Cast
-    api: LiveServer
-    galaxy: GalaxyServer
-    sandboxes: Sandboxes  # the ENA stand-ins in .deposit
+NELS = "gxfiles://nels"  # the sample source's id: how Galaxy names NeLS
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, sshd_server, specs):
-    if not (GALAXY_VENV / "bin" / "galaxy-web").exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Galaxy's environment is missing at {GALAXY_VENV}: ./dev test builds it")
-        pytest.skip(f"no Galaxy environment at {GALAXY_VENV} (./dev test builds it)")
-    sshd_server.revoke_all()
-    cast = Cast(World(tmp_path_factory.mktemp("nels"), sshd_server))
-    fq = cast.world.project_dir(cast.project) / "raw" / "Liver-1_S1_L001_R1_001.fastq.gz"
-    fq.write_bytes(
-        gzip.compress(b"@r1\nACGTACGT\n+\nIIIIIIII\n@r2\nTTGGCCAA\n+\nIIIIIIII\n", mtime=0)
-    )
-    # the tools' test reads, as a sequencing facility delivers them into NeLS
-    run = cast.world.project_dir(cast.project) / "Salmon_run"
-    run.mkdir()
-    for n, sample in enumerate(("Liver-1", "Gill-1"), 1):
-        for read in ("R1", "R2"):
-            data = (TOOL_XML / "test-data" / f"{sample}_{read}.fastq.gz").read_bytes()
-            (run / f"{sample}_S{n}_L001_{read}_001.fastq.gz").write_bytes(data)
-    api = LiveServer(create_app(cast.world))
-    sources = FILE_SOURCES.format(
-        api=api.url, port=sshd_server.port, known_hosts=sshd_server.known_hosts.strip()
-    )
-    # ENA's stand-ins (Webin and its FTPS upload area), reached by the tools
-    # through the job environment, as an admin would point them at a proxy
-    sandboxes = start_sandboxes(tmp_path_factory.mktemp("sandboxes"), samples=("Liver-1",))
-    ena = start_deposit_sandboxes(sandboxes, specs / "ena")
-    galaxy = GalaxyServer(
-        tmp_path_factory.mktemp("galaxy"),
-        GALAXY_VENV,
-        sources,
-        PREFERENCES,
-        tools=TOOLS,
-        tool_env=Path(sys.prefix),  # the requirement nels-bundle: this environment
-        job_env={
-            "NELS_ENA_WEBIN_URL": ena.webin_url,
-            "NELS_ENA_UPLOAD_HOST": ena.upload_host,
-            "NELS_ENA_UPLOAD_PORT": str(ena.upload_port),
-            "NELS_ENA_UPLOAD_CA": ena.upload_ca,
-            "NELS_ENA_XSD_DIR": str(specs / "ena"),
-        },
-    )
-    galaxy.start()
-    yield Stack(cast, api, galaxy, sandboxes)
-    galaxy.stop()
-    sandboxes.stop()
-    api.stop()
+def stack(galaxy_stack):
+    return galaxy_stack
 
 
 def galaxy_user(stack, name: str) -> GalaxyInstance:
@@ -181,13 +76,13 @@ def wait_ok(gi: GalaxyInstance, dataset_id: str, timeout: float = 180) -> dict:
 
 def test_user_browses_their_nels_projects(stack):
     gi = galaxy_user(stack, "bob")
-    r = remote_files(gi, "nels://Projects")
+    r = remote_files(gi, f"{NELS}/Projects")
     assert r.status_code == 200, r.text
-    assert [e["uri"] for e in r.json()] == [
-        "nels://Projects/Locked_2020",
-        "nels://Projects/UiB-Test-Project",
+    assert [(e["name"], e["uri"]) for e in r.json()] == [
+        ("Locked_2020 [locked]", f"{NELS}/Projects/Locked_2020"),
+        ("UiB Test Project", f"{NELS}/Projects/UiB-Test-Project"),
     ]
-    page = remote_files(gi, "nels://Projects/UiB-Test-Project/raw", limit=1, query="liver")
+    page = remote_files(gi, f"{NELS}/Projects/UiB-Test-Project/raw", limit=1, query="liver")
     assert page.status_code == 200 and [e["name"] for e in page.json()] == [
         "Liver-1_S1_L001_R1_001.fastq.gz"
     ]
@@ -195,8 +90,8 @@ def test_user_browses_their_nels_projects(stack):
 
 def test_non_member_does_not_see_the_project(stack):
     gi = galaxy_user(stack, "erin")
-    assert remote_files(gi, "nels://Projects").json() == []
-    r = remote_files(gi, "nels://Projects/UiB-Test-Project")
+    assert remote_files(gi, f"{NELS}/Projects").json() == []
+    r = remote_files(gi, f"{NELS}/Projects/UiB-Test-Project")
     assert r.status_code == 404, r.text
 
 
@@ -204,7 +99,7 @@ def test_fetch_imports_a_fastq_from_nels_through_a_job(stack):
     cast = stack.cast
     gi = galaxy_user(stack, "bob")
     history = gi.histories.create_history("from NeLS")
-    uri = "nels://Projects/UiB-Test-Project/raw/Liver-1_S1_L001_R1_001.fastq.gz"
+    uri = f"{NELS}/Projects/UiB-Test-Project/raw/Liver-1_S1_L001_R1_001.fastq.gz"
     payload = {
         "history_id": history["id"],
         "targets": [
@@ -250,28 +145,36 @@ def test_history_export_lands_in_the_project_and_members_cannot_overwrite(stack)
         },
     )
     assert wait_ok(gi, pasted["outputs"][0]["id"])["state"] == "ok"
-    target = "nels://Projects/UiB-Test-Project/galaxy/history.tar.gz"
-    r = gi.make_post_request(
-        f"{gi.base_url}/api/histories/{history['id']}/write_store",
-        payload={"target_uri": target, "model_store_format": "tar.gz"},
-    )
+    target = f"{NELS}/Projects/UiB-Test-Project/galaxy/history.tar.gz"
+
+    def export() -> str:
+        task = gi.make_post_request(
+            f"{gi.base_url}/api/histories/{history['id']}/write_store",
+            payload={"target_uri": target, "model_store_format": "tar.gz"},
+        )["id"]
+
+        def state():
+            got = gi.make_get_request(f"{gi.base_url}/api/tasks/{task}/state").json()
+            return got if got in ("SUCCESS", "FAILURE") else None
+
+        return wait_for(state, 120, what=f"end of export task {task}")
+
+    assert export() == "SUCCESS", galaxy.log_tail()
     stored = cast.world.project_dir(cast.project) / "galaxy" / "history.tar.gz"
-    deadline = time.monotonic() + 120
-    while not stored.exists() and time.monotonic() < deadline:
-        time.sleep(1)
-    assert stored.exists(), galaxy.log_tail()
     original = stored.read_bytes()
     assert original[:2] == b"\x1f\x8b"  # a gzip archive
     # again, to the same place, as a member: refused, the archive untouched
-    again = gi.make_post_request(
-        f"{gi.base_url}/api/histories/{history['id']}/write_store",
-        payload={"target_uri": target, "model_store_format": "tar.gz"},
-    )
-    state = gi.make_get_request(f"{gi.base_url}/api/tasks/{again['id']}/state").json()
-    assert state == "FAILURE"  # Galaxy's task API reports the refusal
+    assert export() == "FAILURE"  # Galaxy's task API reports the refusal
     assert stored.read_bytes() == original
-    assert "member may not overwrite" in galaxy.log_tail(200_000)
-    assert r["id"] != again["id"]
+    # and the history's export records (what Galaxy's UI shows) say why
+    records = requests.get(
+        f"{gi.base_url}/api/histories/{history['id']}/exports",
+        headers={"x-api-key": gi.key, "Accept": "application/vnd.galaxy.task.export+json"},
+        timeout=30,
+    ).json()
+    results = [r["export_metadata"]["result_data"] for r in records]
+    assert results[1] == {"success": True, "uri": target, "error": None}
+    assert not results[0]["success"] and "member may not overwrite" in results[0]["error"]
 
 
 def test_no_nels_secret_reaches_galaxy_log(stack):
@@ -533,8 +436,9 @@ def test_isa_export_reads_a_nels_folder_with_the_users_token_and_ena_takes_it_fr
     up = gi.tools.upload_file(str(tmp_path / "sheet.tsv"), history, file_type="tabular")
     sheet_id = up["outputs"][0]["id"]
     assert wait_ok(gi, sheet_id)["state"] == "ok"
+    # the folder as Galaxy's picker gives it; the bundle records NeLS's own address
     folder = "nels://Projects/UiB-Test-Project/Salmon_run"
-    nels = {"reads|layout": "nels", "reads|folder": folder}
+    nels = {"reads|layout": "nels", "reads|folder": f"{NELS}/Projects/UiB-Test-Project/Salmon_run"}
     run = run_tool(
         stack,
         gi,
@@ -561,7 +465,7 @@ def test_isa_export_reads_a_nels_folder_with_the_users_token_and_ena_takes_it_fr
     tokens = nels_tokens(stack, "alice")
     assert tokens and not any(t in json.dumps(job) for t in tokens)
     # (Galaxy's own upload jobs keep theirs in working/file_sources.json)
-    (ours,) = job_folders(stack, "nels-bundle isa export 'nels://")
+    (ours,) = job_folders(stack, f"nels-bundle isa export '{NELS}/")
     left = [
         f
         for f in ours.rglob("*")
@@ -608,9 +512,9 @@ def test_isa_export_of_a_nels_folder_says_what_is_wrong(stack):
     admin = GalaxyInstance(stack.galaxy.url, key=stack.galaxy.admin_key)
     user = admin.users.create_local_user("frank", "frank@example.org", "a-long-password-1")
     frank = GalaxyInstance(stack.galaxy.url, key=admin.users.get_or_create_user_apikey(user["id"]))
-    nels = {"reads|layout": "nels", "reads|folder": "nels://Projects/UiB-Test-Project/Salmon_run"}
+    nels = {"reads|layout": "nels", "reads|folder": f"{NELS}/Projects/UiB-Test-Project/Salmon_run"}
     for gi, message in (
-        (frank, "no NeLS access token for you"),
+        (frank, "No NeLS access token in your Galaxy preferences"),
         (galaxy_user(stack, "erin"), "UiB-Test-Project"),
     ):
         history = gi.histories.create_history("refused")["id"]
@@ -630,7 +534,8 @@ def test_seek_tool_registers_a_nels_folder_and_then_its_bundle_as_the_same_recor
         payload={"seek_account|url": sb.seek_url, "seek_account|api_token": sb.seek_token},
     )
     history = gi.histories.create_history("to SEEK")["id"]
-    folder = "nels://Projects/UiB-Test-Project/Salmon_run"
+    folder = "nels://Projects/UiB-Test-Project/Salmon_run"  # SEEK links NeLS's own address
+    picked = f"{NELS}/Projects/UiB-Test-Project/Salmon_run"
     (sheet,) = upload_test_data(gi, history, "metadata.tsv")[1:]
     first = run_tool(
         stack,
@@ -639,7 +544,7 @@ def test_seek_tool_registers_a_nels_folder_and_then_its_bundle_as_the_same_recor
         "nels_seek_register",
         {
             "what|kind": "nels",
-            "what|folder": folder,
+            "what|folder": picked,
             "what|metadata": {"src": "hda", "id": sheet},
             "project": sb.seek_project,
         },
@@ -659,7 +564,7 @@ def test_seek_tool_registers_a_nels_folder_and_then_its_bundle_as_the_same_recor
     )
     assert "Investigation: " in text(gi, first["outputs"]["report"])
     assert sb.seek_token not in json.dumps(first["job"])
-    (ours,) = job_folders(stack, "nels-bundle seek push 'nels://")
+    (ours,) = job_folders(stack, f"nels-bundle seek push '{NELS}/")
     left = [f for f in ours.rglob("*") if f.is_file() and sb.seek_token.encode() in f.read_bytes()]
     assert left and {f.parent.name for f in left} == {"_configs"}
 
@@ -670,7 +575,7 @@ def test_seek_tool_registers_a_nels_folder_and_then_its_bundle_as_the_same_recor
         gi,
         history,
         "nels_isa_export",
-        {"reads|layout": "nels", "reads|folder": folder, "metadata": {"src": "hda", "id": sheet}},
+        {"reads|layout": "nels", "reads|folder": picked, "metadata": {"src": "hda", "id": sheet}},
     )
     assert export["job"]["state"] == "ok", export["job"]
     again = run_tool(

@@ -6,8 +6,6 @@ stand-in. Screenshots of a failing page are kept in
 
 import io
 import json
-import os
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -17,8 +15,6 @@ from nels_cli.demo import RUN, SEQ_PROJECT
 from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
 from nels_sandbox.serving import Served
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 SAMPLES = ("Liver-1", "Liver-2", "Gill-1", "Gill-2")
 
 
@@ -32,26 +28,6 @@ def site(tmp_path, specs):
     yield sandboxes, web
     web.stop()
     sandboxes.stop()
-
-
-@pytest.fixture
-def page(request):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing on CI: ./dev test installs it")
-        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(20_000)
-        yield pg
-        call = getattr(request.node, "rep_call", None)  # set by conftest's report hook
-        if call is not None and call.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
 
 
 def sign_in(page, web, sandboxes):
