@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -38,7 +39,8 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except NelsError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True)
+            # names from outside (files, server answers) are shown as they are, never as markup
+            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True)
             sys.exit(1)
 
 
@@ -64,11 +66,10 @@ def open_nels(ctx: click.Context, uri: str) -> tuple[Home, str]:
     """The NeLS home ``uri`` is in, opened once per command, and the path it names."""
     galaxy = os.environ.get(GALAXY_FILE_SOURCES)
     if galaxy:
-        from nels_core.connect import build_home
-        from nels_core.galaxy_job import nels_source, parse_file_sources
+        from nels_core.galaxy_job import build_job_home, nels_source, parse_file_sources
 
         settings, path = nels_source(parse_file_sources(galaxy), uri)
-        key, opener = f"home:{settings.fingerprint()}", lambda: build_home(settings)
+        key, opener = f"home:{settings.fingerprint()}", lambda: build_job_home(settings)
     else:
         if not uri.startswith("nels://"):
             raise ConfigError(f"{uri!r} is not a nels:// URI")

@@ -76,6 +76,8 @@ class NelsSettings:
     transport: str = "auto"
     timeout: float = 30.0
     max_requests: int = 64
+    # not used to connect: named to Galaxy's users in messages about their token
+    token_help_url: str | None = None
 
     def fingerprint(self) -> str:
         raw = json.dumps(self.__dict__, sort_keys=True, default=str).encode()

@@ -13,8 +13,9 @@ import dataclasses
 import json
 
 from . import token_advice
-from .connect import NelsSettings
-from .errors import ConfigError, TokenMissingError
+from .connect import NelsSettings, build_home
+from .errors import AuthError, ConfigError, NelsError, TokenMissingError
+from .home import Home
 from .paths import normalise
 
 _SETTINGS_FIELDS = tuple(f.name for f in dataclasses.fields(NelsSettings))
@@ -63,6 +64,15 @@ def nels_source(sources: list[dict], uri: str) -> tuple[NelsSettings, str]:
     return _settings(source), normalise(probe[len(root) :])
 
 
+def build_job_home(settings: NelsSettings) -> Home:
+    """The job's NeLS home; NeLS refusing the token is told as Galaxy's user needs it."""
+    try:
+        return build_home(settings)
+    except AuthError as e:
+        advice = token_advice.refused(e, settings.token_help_url)
+        raise NelsError(f"{advice.rstrip('.')}, then run the tool again") from None
+
+
 def _root(source: dict) -> str:
     # Galaxy writes uri_root for every browsable source; else its default form
     root = source.get("uri_root") or f"{source.get('scheme') or 'gxfiles'}://{source.get('id')}"
@@ -79,7 +89,7 @@ def _settings(source: dict) -> NelsSettings:
             values["access_token"] = bearer[len("Bearer ") :]
     needs_token = values.get("backend", "sftp") == "sftp"  # a local tree has no API to ask
     if needs_token and "access_token" not in values and not values.get("legacy_client_secret"):
-        advice = token_advice.missing(source.get("token_help_url"))
+        advice = token_advice.missing(values.get("token_help_url"))
         raise TokenMissingError(f"{advice.rstrip('.')}, then run the tool again")
     try:
         return NelsSettings(**values)

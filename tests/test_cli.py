@@ -68,6 +68,8 @@ def test_put_mkdir_rm_and_refusals_are_one_line(demo, tmp_path):
         (("ls", "nels://../../etc"), "'..' is refused"),
         (("ls", "nels://Projects/Someone_Else_2024"), "no such NeLS project"),
         (("put", str(local), "nels://Personal/x.tsv"), "straight into"),
+        # a name is shown as it is, never taken for markup
+        (("ls", "nels://Personal/[red]gone[/red]"), "'Personal/[red]gone[/red]'"),
     ):
         r = cli(*args, config=demo)
         assert r.returncode == 1, args

@@ -133,3 +133,46 @@ def test_cli_exports_a_nels_folder_through_the_jobs_file_sources(tmp_path):
     )
     assert r.returncode == 1 and "No NeLS access token in your Galaxy preferences" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "c").exists()
+
+
+def test_a_token_nels_refuses_is_told_as_galaxys_user_needs_it(nels_server, tmp_path):
+    """In a tool's job, NeLS refusing the token from the user's vault says
+    where to paste a new one, with no internal address."""
+    from test_api_client import sign_in
+
+    world = nels_server.cast.world
+    expired = sign_in(nels_server, "bob", "bob-pw").tokens.access_token
+    world.expire_all_tokens()
+
+    def job(token: str):
+        sources = doc(
+            source(
+                api_url=f"{nels_server.url}/nels-api2",
+                access_token=token,
+                host="127.0.0.1",
+                port=world.sshd.port,
+                known_hosts=world.sshd.known_hosts,
+                token_help_url="https://nels.example.org/tokens",
+            )
+        )
+        return run_cli(
+            "ls",
+            "gxfiles://nels/Projects",
+            config=tmp_path / "absent.toml",
+            env={"NELS_GALAXY_FILE_SOURCES": sources},
+        )
+
+    where = "User > Preferences > Manage information > Your NeLS account"
+    for token, said in (
+        (expired, "Your NeLS access token has expired"),
+        (
+            "never-issued",
+            "NeLS did not accept your access token (it may have expired or been revoked)",
+        ),
+    ):
+        r = job(token)
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        message = " ".join(r.stderr.split())
+        assert f"{said}: paste a new one under {where}" in message
+        assert "(get one at https://nels.example.org/tokens), then run the tool again" in message
+        assert nels_server.url not in r.stderr and token not in r.stderr
