@@ -85,12 +85,14 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def galaxy_stack(tmp_path_factory, sshd_server, specs, redis_server):
+def galaxy_stack(tmp_path_factory, specs, redis_server):
     """One real Galaxy for the whole suite, with NeLS, ENA's stand-ins and a
     Celery worker (tests/galaxy_stack.py)."""
     from galaxy_stack import start_stack, stop_stack
 
-    stack = start_stack(tmp_path_factory, sshd_server, specs, redis_server)
+    if find_sshd() is None:
+        missing("OpenSSH sshd", "openssh-server")
+    stack = start_stack(tmp_path_factory, specs, redis_server)
     yield stack
     stop_stack(stack)
 

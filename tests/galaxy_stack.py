@@ -27,6 +27,7 @@ from conftest import ROOT, Cast, LiveServer
 from nels_cli.serve import Sandboxes, start_deposit_sandboxes, start_sandboxes
 from nels_sandbox.galaxy_server import GalaxyServer
 from nels_sandbox.nels_api import create_app
+from nels_sandbox.sshd import Sshd
 from nels_sandbox.world import World
 
 GALAXY_VENV = Path(os.environ.get("NELS_GALAXY_VENV", ROOT / ".venv-galaxy"))
@@ -39,6 +40,7 @@ TOKEN_HELP_URL = "https://nels.example.org/how-to-get-a-token"
 
 
 class Stack(NamedTuple):
+    sshd: Sshd  # its own: other tests revoke every key of the shared one
     cast: Cast
     api: LiveServer
     galaxy: GalaxyServer
@@ -79,13 +81,13 @@ def deliver_run(project_dir: Path) -> dict[str, str]:
     return delivered
 
 
-def start_stack(tmp_path_factory, sshd_server, specs, redis_server) -> Stack:
+def start_stack(tmp_path_factory, specs, redis_server) -> Stack:
     if not (GALAXY_VENV / "bin" / "galaxy-web").exists():
         if os.environ.get("CI"):
             pytest.fail(f"Galaxy's environment is missing at {GALAXY_VENV}: ./dev test builds it")
         pytest.skip(f"no Galaxy environment at {GALAXY_VENV} (./dev test builds it)")
-    sshd_server.revoke_all()
-    cast = Cast(World(tmp_path_factory.mktemp("nels"), sshd_server))
+    sshd = Sshd(tmp_path_factory.mktemp("galaxy-sshd")).start()
+    cast = Cast(World(tmp_path_factory.mktemp("nels"), sshd))
     pdir = cast.world.project_dir(cast.project)
     fq = pdir / "raw" / "Liver-1_S1_L001_R1_001.fastq.gz"
     fq.write_bytes(
@@ -108,7 +110,7 @@ def start_stack(tmp_path_factory, sshd_server, specs, redis_server) -> Stack:
     galaxy = GalaxyServer(
         tmp_path_factory.mktemp("galaxy"),
         GALAXY_VENV,
-        file_sources(api.url, sshd_server),
+        file_sources(api.url, sshd),
         (SAMPLES / "user_preferences_extra_conf.yml").read_text(),
         celery_broker=redis_server.url(),
         tools=TOOLS,
@@ -121,19 +123,20 @@ def start_stack(tmp_path_factory, sshd_server, specs, redis_server) -> Stack:
             "NELS_ENA_XSD_DIR": str(specs / "ena"),
         },
     )
+    stack = Stack(sshd, cast, api, galaxy, sandboxes, delivered)
     try:
         galaxy.start()
     except BaseException:
-        sandboxes.stop()
-        api.stop()
+        stop_stack(stack)
         raise
-    return Stack(cast, api, galaxy, sandboxes, delivered)
+    return stack
 
 
 def stop_stack(stack: Stack) -> None:
     stack.galaxy.stop()
     stack.sandboxes.stop()
     stack.api.stop()
+    stack.sshd.stop()
 
 
 def nels_token(stack: Stack, name: str) -> str:
