@@ -7,23 +7,17 @@ persistence, stopped with the process that started it.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from .server_process import ServerProcess
+from .server_process import ServerProcess, find_program
 from .sshd import free_port
-
-REDIS_CANDIDATES = ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
 
 
 def find_redis() -> str | None:
-    for p in REDIS_CANDIDATES:
-        if os.access(p, os.X_OK):
-            return p
-    return shutil.which("redis-server")
+    return find_program("redis-server", "/usr/bin/redis-server", "/usr/local/bin/redis-server")
 
 
 class RedisServer(ServerProcess):

@@ -3,7 +3,17 @@ stopped with them."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+
+
+def find_program(name: str, *places: str) -> str | None:
+    """The first executable of ``places`` (where Debian puts it), else ``name`` on PATH."""
+    for p in places:
+        if os.access(p, os.X_OK):
+            return p
+    return shutil.which(name)
 
 
 class ServerProcess:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,16 +16,11 @@ import time
 from pathlib import Path
 
 from .keys import new_key_pair
-from .server_process import ServerProcess
-
-SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
+from .server_process import ServerProcess, find_program
 
 
 def find_sshd() -> str | None:
-    for p in SSHD_CANDIDATES:
-        if os.access(p, os.X_OK):
-            return p
-    return shutil.which("sshd")
+    return find_program("sshd", "/usr/sbin/sshd", "/usr/local/sbin/sshd")
 
 
 def free_port() -> int:
