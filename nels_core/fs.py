@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from pathlib import Path
 
 from fsspec import AbstractFileSystem, register_implementation
 from fsspec.spec import AbstractBufferedFile
@@ -18,6 +19,7 @@ from .config import load
 from .connect import open_home
 from .errors import NotFoundError
 from .home import Home
+from .local_files import replacing
 from .model import Entry
 from .paths import normalise
 
@@ -90,8 +92,9 @@ class NelsFileSystem(AbstractFileSystem):
             self.home.write(rpath, f, overwrite=overwrite)
 
     def get_file(self, rpath, lpath, callback=None, **kwargs):
+        """Whole or not at all: a cut download leaves nothing under ``lpath``."""
         rpath = normalise(self._strip_protocol(rpath))
-        with open(lpath, "wb") as f:
+        with replacing(Path(lpath)) as f:
             for chunk in self.home.read_chunks(rpath):
                 f.write(chunk)
 

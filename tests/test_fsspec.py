@@ -42,3 +42,26 @@ def test_fsspec_write_is_atomic_and_refuses_members(demo_config):
     assert fs.find(f"nels://Projects/{SEQ_PROJECT}/NorSeq/{RUN}/QC") == [
         f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}/QC/multiqc_report.html"
     ]
+
+
+def test_a_cut_download_leaves_the_local_file_as_it_was(demo_config, tmp_path, monkeypatch):
+    from nels_core.errors import TransferError
+
+    fs = fsspec.filesystem("nels")
+    sheet = f"nels://Projects/{SEQ_PROJECT}/NorSeq/{RUN}/SampleSheet.csv"
+    local = tmp_path / "out" / "sheet.csv"
+    local.parent.mkdir()
+    local.write_text("what was here\n")
+
+    def cut(path, offset=0, length=None):
+        yield b"[Header]\n"
+        raise TransferError(f"connection to the NeLS data host lost during {path!r}")
+
+    monkeypatch.setattr(fs.home, "read_chunks", cut)
+    with pytest.raises(TransferError):
+        fs.get_file(sheet, str(local))
+    assert local.read_text() == "what was here\n"  # not truncated
+    assert [p.name for p in local.parent.iterdir()] == ["sheet.csv"]  # no partial left
+    monkeypatch.undo()
+    fs.get_file(sheet, str(local))
+    assert local.read_bytes().startswith(b"[Header]") and b"[BCLConvert_Data]" in local.read_bytes()

@@ -141,3 +141,24 @@ def test_write_without_checksums_still_verifies_an_expected_md5(alice):
     assert (
         alice.write(f"{WORK}/checked.bin", b"abc", checksums=False, expected_md5=good).md5 == good
     )
+
+
+@pytest.mark.parametrize("name", ["n" * 240 + ".fastq", "ø" * 125 + ".gz"])  # 246, 253 bytes
+def test_a_long_valid_name_is_written_whole(alice, name):
+    """The hidden temporary name must fit wherever the final one does."""
+    alice.write(f"{WORK}/{name}", b"@r1\nACGT\n")
+    assert alice.read_bytes(f"{WORK}/{name}") == b"@r1\nACGT\n"
+    assert [e.name for e in alice.list(WORK).entries] == [name]
+
+
+def test_a_failed_write_names_the_users_target_not_the_temporary_one(alice, monkeypatch):
+    from nels_core.errors import TransferError
+
+    def lost(partial, chunks, hasher):  # as the SFTP backend reports a dropped connection
+        raise TransferError(f"connection to the NeLS data host lost during {partial!r}")
+
+    monkeypatch.setattr(alice.storage, "_write_partial", lost)
+    with pytest.raises(TransferError) as e:
+        alice.write(f"{WORK}/result.tsv", b"a\tb\n")
+    assert str(e.value) == (f"connection to the NeLS data host lost during '{WORK}/result.tsv'")
+    assert alice.list(WORK).entries == []

@@ -13,17 +13,23 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from ..checksums import StreamHasher
-from ..errors import ChecksumMismatchError
+from ..errors import ChecksumMismatchError, NelsError
 from ..model import Entry, ListPage
 
 CHUNK = 1024 * 1024
 PARTIAL_MARK = ".nels-part-"
 SORT_KEYS = ("name", "size", "mtime", "ctime")
+NAME_MAX = 255  # bytes in one name, on NeLS's file systems as on ours
 
 
-def partial_name(final_name: str) -> str:
-    """A hidden temporary name beside the final one, unique per attempt."""
-    return f".{final_name}{PARTIAL_MARK}{uuid.uuid4().hex[:12]}"
+def partial_name(final_name: str, mark: str = PARTIAL_MARK) -> str:
+    """A hidden temporary name beside the final one, unique per attempt, and
+    never longer than a name may be: a long final name is shortened in it."""
+    suffix = f"{mark}{uuid.uuid4().hex[:12]}"
+    room = NAME_MAX - 1 - len(suffix.encode())
+    stem = final_name.encode("utf-8", "surrogateescape")[:room]
+    # cut on a character boundary: a partial UTF-8 sequence would make a name NeLS refuses
+    return f".{stem.decode('utf-8', 'ignore')}{suffix}"
 
 
 def area_root(path: str) -> str:
@@ -174,11 +180,14 @@ class Storage(ABC):
                 hasher.finish()
             _verify(path, hasher, stored, expected_size, expected_md5)
             self._commit(partial, path, overwrite)
-        except BaseException:
+        except BaseException as e:
             try:
                 self._discard(partial)
             except Exception:  # noqa: BLE001 - the first error is the one to report
                 pass
+            if isinstance(e, NelsError) and partial in str(e):
+                # the user's target, not our hidden temporary name
+                raise type(e)(str(e).replace(partial, path)) from None
             raise
         entry = self.stat(path)
         return Entry(
