@@ -26,7 +26,10 @@ from nels_core.connect import open_home
 from nels_core.delivered import delivered_md5
 from nels_core.errors import ChecksumMismatchError, ConfigError, NelsError
 from nels_core.home import Home
+from nels_core.local_files import replacing
 from nels_core.paths import normalise
+
+from .show import literal, visible
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -40,7 +43,7 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except NelsError as e:
             # names from outside (files, server answers) are shown as they are, never as markup
-            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {escape(visible(str(e)))}", highlight=False)
             sys.exit(1)
 
 
@@ -138,7 +141,7 @@ def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive)
     for e in page.entries:
         when = dt.datetime.fromtimestamp(e.mtime).strftime("%Y-%m-%d %H:%M") if e.mtime else ""
         name = (e.path if recursive else e.name) + ("/" if e.is_dir else "")
-        table.add_row("" if e.is_dir else f"{e.size:,}", when, name)
+        table.add_row("" if e.is_dir else f"{e.size:,}", when, literal(name))
     out.print(table)
     if page.total > len(page.entries):
         out.print(f"[dim]{len(page.entries)} of {page.total} shown[/]")
@@ -161,21 +164,19 @@ def get_cmd(ctx, uri, dest, no_verify):
     from nels_core.checksums import StreamHasher
 
     hasher = StreamHasher(sha256=False)
-    partial = target.with_name(f".{target.name}.part")
-    with _progress() as progress, open(partial, "wb") as f:
+    with _progress() as progress, replacing(target) as f:
         task = progress.add_task(entry.name, total=entry.size)
         for chunk in home.read_chunks(path):
             hasher.update(chunk)
             f.write(chunk)
             progress.advance(task, len(chunk))
-    if expected and expected != hasher.md5:
-        partial.unlink()
-        raise ChecksumMismatchError(
-            f"{path}: MD5 {hasher.md5} does not match the delivered {expected}; nothing was kept"
-        )
-    os.replace(partial, target)
+        if expected and expected != hasher.md5:
+            raise ChecksumMismatchError(
+                f"{path}: MD5 {hasher.md5} does not match the delivered {expected}; "
+                "nothing was kept"
+            )
     note = " (MD5 matches the delivered checksum)" if expected else ""
-    err.print(f"{path} -> {target}, {hasher.size:,} bytes{note}", highlight=False)
+    err.print(literal(f"{path} -> {target}, {hasher.size:,} bytes{note}"), highlight=False)
 
 
 @main.command("put")
@@ -196,7 +197,8 @@ def put_cmd(ctx, local, uri, overwrite):
             path, _counting(f, progress, task), overwrite=overwrite, expected_size=size
         )
     err.print(
-        f"{local} -> nels://{entry.path}, {entry.size:,} bytes, md5 {entry.md5}", highlight=False
+        literal(f"{local} -> nels://{entry.path}, {entry.size:,} bytes, md5 {entry.md5}"),
+        highlight=False,
     )
 
 

@@ -72,7 +72,7 @@ def _read_text(path: str | None, base: Path) -> str | None:
 
 def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Settings:
     env = os.environ if env is None else env
-    chosen = path or env.get("NELS_BUNDLE_CONFIG")
+    chosen = path or env.get("NELS_BUNDLE_CONFIG") or None  # set but empty: as if unset
     if chosen is None:
         chosen = next((p for p in (USER_CONFIG, DEMO_CONFIG) if p.exists()), None)
     data: dict = {}
@@ -84,6 +84,11 @@ def load(path: str | os.PathLike | None = None, env: dict | None = None) -> Sett
             data = tomllib.loads(p.read_text())
         except FileNotFoundError:
             raise ConfigError(f"configuration file not found: {p}") from None
+        except IsADirectoryError:
+            raise ConfigError(f"the configuration given is a folder, not a file: {p}") from None
+        except (PermissionError, UnicodeDecodeError) as e:
+            why = e.__class__.__name__
+            raise ConfigError(f"configuration file {p} cannot be read: {why}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{p}: {e}") from None
         base = p.parent

@@ -10,10 +10,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from . import token_advice
 from .api import NelsApi
 from .config import Settings
 from .credentials import SshCredentials
-from .errors import ConfigError, TokenMissingError
+from .errors import AuthError, ConfigError, NelsError, TokenMissingError
 from .home import Home
 from .model import Account, Membership, Project, Role, User
 from .paths import PROJECTS
@@ -35,23 +36,25 @@ def open_home(settings: Settings) -> Home:
     if not settings.api.token:
         raise ConfigError("the sftp backend needs a NeLS access token (NELS_TOKEN or [api] token)")
     s = settings.sftp
-    return build_home(
-        NelsSettings(
-            backend="sftp",
-            api_url=settings.api.url,
-            access_token=settings.api.token,
-            host=s.host,
-            port=s.port,
-            known_hosts=s.known_hosts,
-            accept_unknown_host=s.accept_unknown_host,
-            bastion_host=s.bastion_host,
-            bastion_port=s.bastion_port,
-            bastion_known_hosts=s.bastion_known_hosts,
-            transport=s.transport,
-            max_requests=s.max_requests,
-            timeout=settings.api.timeout,
-        )
+    resolved = NelsSettings(
+        backend="sftp",
+        api_url=settings.api.url,
+        access_token=settings.api.token,
+        host=s.host,
+        port=s.port,
+        known_hosts=s.known_hosts,
+        accept_unknown_host=s.accept_unknown_host,
+        bastion_host=s.bastion_host,
+        bastion_port=s.bastion_port,
+        bastion_known_hosts=s.bastion_known_hosts,
+        transport=s.transport,
+        max_requests=s.max_requests,
+        timeout=settings.api.timeout,
     )
+    try:
+        return build_home(resolved)
+    except AuthError as e:
+        raise NelsError(token_advice.refused(e, remedy=token_advice.ON_THE_COMMAND_LINE)) from None
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,11 @@ def test_put_mkdir_rm_and_refusals_are_one_line(demo, tmp_path):
 def test_no_configuration_says_what_to_do(tmp_path):
     r = cli("ls", env={"HOME": str(tmp_path)})
     assert r.returncode == 1 and "nels-bundle demo" in r.stderr
+    # set but empty is unset; a folder is named as one
+    r = cli("ls", env={"HOME": str(tmp_path), "NELS_BUNDLE_CONFIG": ""})
+    assert r.returncode == 1 and "nels-bundle demo" in r.stderr and "Traceback" not in r.stderr
+    r = cli("ls", env={"HOME": str(tmp_path), "NELS_BUNDLE_CONFIG": str(tmp_path)})
+    assert r.returncode == 1 and "is a folder, not a file" in r.stderr, r.stderr
 
 
 def test_bad_config_file_is_named(tmp_path):
@@ -126,3 +131,60 @@ def test_sftp_backend_through_the_api(nels_server, tmp_path):
     )
     assert r.returncode == 1 and "member may not delete" in r.stderr
     assert token not in r.stderr
+    # a token NeLS refuses, or says expired: what to do, no internal address
+    nels_server.cast.world.expire_all_tokens()
+    for used, said in (
+        (token, "Your NeLS access token has expired"),
+        ("never-issued", "NeLS did not accept your access token"),
+    ):
+        r = cli("ls", "nels://Projects", config=config, env={"NELS_TOKEN": used})
+        message = " ".join(r.stderr.split())
+        assert r.returncode == 1 and said in message, r.stderr
+        assert "set a new one in $NELS_TOKEN (or the config file's [api] token)" in message
+        assert nels_server.url not in r.stderr and used not in r.stderr
+
+
+def test_a_cut_get_keeps_the_local_file_and_leaves_no_partial(demo, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from nels_cli.main import main
+    from nels_core.errors import TransferError
+    from nels_core.home import Home
+
+    dest = tmp_path / "got"
+    dest.mkdir()
+    (dest / "SampleSheet.csv").write_text("what was here\n")
+
+    whole = Home.read_chunks
+
+    def cut(self, path, offset=0, length=None):
+        if not path.endswith("SampleSheet.csv"):  # md5sum.txt reads whole
+            yield from whole(self, path, offset, length)
+            return
+        yield b"[Header]\n"
+        raise TransferError(f"connection to the NeLS data host lost during {path!r}")
+
+    monkeypatch.setattr(Home, "read_chunks", cut)
+    args = ["--config", str(demo), "get", f"nels://{RUN_DIR}/SampleSheet.csv", str(dest)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1 and "lost during" in r.output, r.output
+    assert (dest / "SampleSheet.csv").read_text() == "what was here\n"
+    assert [p.name for p in dest.iterdir()] == ["SampleSheet.csv"]  # the partial is gone
+
+
+def test_hostile_names_are_listed_literally(demo):
+    """Names are the server's: never markup, never raw control characters."""
+    personal = demo.parent / "nels" / "users" / "demo" / "Personal" / "hostile"
+    (personal / "a[").mkdir(parents=True)
+    names = ("[reverse]x", "[link=file:evil]y", "esc\x1b[31mred", "a[/b]")
+    for name in names:  # the last: a folder "a[" holding "b]"
+        (personal / name).write_bytes(b"x")
+    r = cli("ls", "-R", "nels://Personal/hostile", config=demo)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "\x1b" not in r.stdout
+    for shown in ("[reverse]x", "[link=file:evil]y", "esc\\x1b[31mred", "a[/b]"):
+        assert shown in r.stdout, r.stdout
+    listed = json.loads(cli("ls", "nels://Personal/hostile", "--json", config=demo).stdout)
+    assert {e["path"].rsplit("/", 1)[1] for e in listed["entries"]} == {"a[", *names[:3]}
+    r = cli("get", "nels://Personal/hostile/[bold]esc\x1b[2J", config=demo)
+    assert r.returncode == 1 and "'Personal/hostile/[bold]esc\\x1b[2J'" in r.stderr, r.stderr
