@@ -18,8 +18,11 @@ import os
 import shlex
 import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
+
+import asyncssh
+
+from .ssh_agent import KeyAgent, secrets_folder
 
 # packet types
 INIT, VERSION, OPEN, CLOSE, READ, WRITE, LSTAT, FSTAT = 1, 2, 3, 4, 5, 6, 7, 8
@@ -145,13 +148,18 @@ class WireChannel:
         ssh = find_ssh()
         if ssh is None:
             raise FileNotFoundError("the OpenSSH client 'ssh' is not installed")
-        secrets_dir = tempfile.mkdtemp(prefix="nels-ssh-")  # 0700 by mkdtemp
+        secrets_dir = secrets_folder()  # 0700, named after this process
+        agent: KeyAgent | None = None
         try:
-            argv = [ssh, *_options(target, secrets_dir, "t", timeout)]
+            ends = [("t", target)] + ([("b", bastion)] if bastion is not None else [])
+            keys = {tag: asyncssh.import_private_key(end.private_key) for tag, end in ends}
+            agent = KeyAgent(secrets_dir, list(keys.values()))
+            sock = await agent.__aenter__()
+            argv = [ssh, *_options(target, keys["t"], secrets_dir, "t", sock, timeout)]
             if bastion is not None:
                 jump = [
                     ssh,
-                    *_options(bastion, secrets_dir, "b", timeout),
+                    *_options(bastion, keys["b"], secrets_dir, "b", sock, timeout),
                     "-W",
                     "%h:%p",
                     bastion.host,
@@ -164,8 +172,11 @@ class WireChannel:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 limit=1 << 20,
+                env=_child_environment(),
             )
         except BaseException:
+            if agent is not None:
+                agent.close()
             shutil.rmtree(secrets_dir, ignore_errors=True)
             raise
         _widen_pipes(proc)
@@ -176,7 +187,8 @@ class WireChannel:
             await channel.close()
             raise
         finally:
-            # authentication is over once VERSION arrives: keys leave the disk
+            # authentication is over once VERSION arrives: the agent stops
+            agent.close()
             shutil.rmtree(secrets_dir, ignore_errors=True)
         return channel
 
@@ -364,11 +376,18 @@ def _widen_pipes(proc: asyncio.subprocess.Process) -> None:
             pass  # above the system's limit: the default still works
 
 
-def _options(end: Endpoint, secrets_dir: str, tag: str, timeout: float) -> list[str]:
-    key = os.path.join(secrets_dir, f"{tag}_key")
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(end.private_key if end.private_key.endswith("\n") else end.private_key + "\n")
+def _child_environment() -> dict[str, str]:
+    """What ``ssh`` needs and nothing else: never the user's token or agent."""
+    return {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C"}
+
+
+def _options(
+    end: Endpoint, key: asyncssh.SSHKey, secrets_dir: str, tag: str, agent: str, timeout: float
+) -> list[str]:
+    # only the public half is written: ssh finds its private half in our agent
+    public = os.path.join(secrets_dir, f"{tag}_key.pub")
+    with open(public, "wb") as f:
+        f.write(key.export_public_key())
     if end.known_hosts is None:
         hosts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     else:
@@ -384,7 +403,7 @@ def _options(end: Endpoint, secrets_dir: str, tag: str, timeout: float) -> list[
         "-o",
         "IdentitiesOnly=yes",
         "-o",
-        "IdentityAgent=none",
+        f"IdentityAgent={agent}",
         "-o",
         "PasswordAuthentication=no",
         "-o",
@@ -402,7 +421,7 @@ def _options(end: Endpoint, secrets_dir: str, tag: str, timeout: float) -> list[
         "GlobalKnownHostsFile=/dev/null",
         *hosts,
         "-i",
-        key,
+        public,
         "-p",
         str(end.port),
         "-l",
