@@ -108,8 +108,15 @@ def _progress() -> Progress:
 )
 @click.option("--reverse", is_flag=True)
 @click.option("-R", "--recursive", is_flag=True)
+@click.option(
+    "-a",
+    "--all",
+    "show_partials",
+    is_flag=True,
+    help="Also show the hidden files of uploads in progress or cut (.NAME.nels-part-...).",
+)
 @click.pass_context
-def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive):
+def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive, show_partials):
     """List a NeLS folder."""
     page = _home(ctx).list(
         uri,
@@ -119,6 +126,7 @@ def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive)
         sort_by=sort_by,
         reverse=reverse,
         recursive=recursive,
+        partials=show_partials,
     )
     if as_json:
         click.echo(

@@ -11,10 +11,11 @@ from typing import BinaryIO
 
 from . import access
 from .access import Op
-from .errors import AlreadyExistsError, NotFoundError
+from .errors import AlreadyExistsError, NotFoundError, UnsafePathError
 from .model import Account, Entry, ListPage
 from .paths import PERSONAL, PROJECTS, normalise
 from .storage.base import Storage
+from .storage.partials import MARK, is_partial
 
 
 class Home:
@@ -95,6 +96,7 @@ class Home:
 
     def _check_write(self, path: str, overwrite: bool) -> tuple[str, bool]:
         path = self._check(path, Op.CREATE)
+        _refuse_partial_name(path)
         exists = self.storage.exists(path)
         if exists:
             if not overwrite:
@@ -103,10 +105,27 @@ class Home:
         return path, exists
 
     def mkdir(self, path: str, parents: bool = True) -> None:
-        self.storage.mkdir(self._check(path, Op.MKDIR), parents)
+        path = self._check(path, Op.MKDIR)
+        _refuse_partial_name(path)
+        self.storage.mkdir(path, parents)
 
     def remove(self, path: str, recursive: bool = False) -> None:
+        path = normalise(path)
+        if is_partial(path.rpartition("/")[2]):
+            # debris of a cut upload, not a file of the project: whoever may
+            # add files here may clear it (NeLS lets a member delete nothing else)
+            self.storage.remove(self._check(path, Op.CREATE), recursive=False)
+            return
         self.storage.remove(self._check(path, Op.DELETE), recursive)
+
+
+def _refuse_partial_name(path: str) -> None:
+    name = path.rpartition("/")[2]
+    if is_partial(name):
+        raise UnsafePathError(
+            f"{path!r}: a name starting with '.' and holding {MARK!r} is kept for "
+            "uploads in progress; choose another name"
+        )
 
 
 def _page(
@@ -118,6 +137,7 @@ def _page(
     reverse=False,
     recursive=False,
     folders_first=False,
+    partials=False,
     presorted=False,
 ) -> ListPage:
     if query:

@@ -11,14 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from .storage.base import partial_name
+from .storage.partials import new_name
 
 
 @contextmanager
 def replacing(target: Path) -> Iterator[BinaryIO]:
     """A file to write that becomes ``target`` when the block ends without error."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(partial_name(target.name, mark=".part-"))
+    partial = target.with_name(new_name(target.name, mark=".part-"))
     # created new, with the usual permissions (the umask's), unlike mkstemp's 0600
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

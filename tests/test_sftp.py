@@ -40,11 +40,15 @@ def test_upload_killed_half_way_leaves_nothing_and_retry_succeeds(cast, transpor
         home.write(TARGET, _dropping_source(data, cast.world.sshd, after=8 * 1024 * 1024))
     on_disk = cast.world.home(cast.alice) / TARGET
     assert not on_disk.exists()  # never a partial file under the final name
+    # the cut upload could not remove its hidden partial; ls --all shows it
+    left = [e.name for e in home.list("Personal/up", partials=True).entries]
+    assert len(left) == 1 and left[0].startswith(".big.bin.nels-part-"), left
+    assert home.list("Personal/up").entries == []
 
-    entry = home.write(TARGET, data)  # reconnects by itself
+    entry = home.write(TARGET, data)  # reconnects by itself, and tidies the folder
     assert entry.md5 == hashlib.md5(data).hexdigest()
     assert hashlib.md5(on_disk.read_bytes()).hexdigest() == entry.md5
-    assert [e.name for e in home.list("Personal/up").entries] == ["big.bin"]
+    assert [e.name for e in home.list("Personal/up", partials=True).entries] == ["big.bin"]
     home.close()
 
 

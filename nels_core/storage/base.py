@@ -7,7 +7,6 @@ outside the home, since a symlink in the tree can point anywhere.
 
 from __future__ import annotations
 
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -15,21 +14,11 @@ from typing import BinaryIO
 from ..checksums import StreamHasher
 from ..errors import ChecksumMismatchError, NelsError
 from ..model import Entry, ListPage
+from . import partials
+from .partials import is_partial
 
 CHUNK = 1024 * 1024
-PARTIAL_MARK = ".nels-part-"
 SORT_KEYS = ("name", "size", "mtime", "ctime")
-NAME_MAX = 255  # bytes in one name, on NeLS's file systems as on ours
-
-
-def partial_name(final_name: str, mark: str = PARTIAL_MARK) -> str:
-    """A hidden temporary name beside the final one, unique per attempt, and
-    never longer than a name may be: a long final name is shortened in it."""
-    suffix = f"{mark}{uuid.uuid4().hex[:12]}"
-    room = NAME_MAX - 1 - len(suffix.encode())
-    stem = final_name.encode("utf-8", "surrogateescape")[:room]
-    # cut on a character boundary: a partial UTF-8 sequence would make a name NeLS refuses
-    return f".{stem.decode('utf-8', 'ignore')}{suffix}"
 
 
 def area_root(path: str) -> str:
@@ -44,12 +33,10 @@ def area_root(path: str) -> str:
     return parts[0] if parts[0] == "Personal" else ""
 
 
-def is_partial(name: str) -> bool:
-    return name.startswith(".") and PARTIAL_MARK in name
-
-
 class Storage(ABC):
     """A NeLS home: list, stat, stream reads, atomic writes, remove, mkdir."""
+
+    _swept: frozenset[str] = frozenset()  # folders tidied of abandoned partials
 
     # --- hooks each backend implements --------------------------------------
     @abstractmethod
@@ -109,9 +96,11 @@ class Storage(ABC):
         reverse: bool = False,
         recursive: bool = False,
         folders_first: bool = False,
+        partials: bool = False,
     ) -> ListPage:
         """One page of a folder, filtered by a case-insensitive name ``query``;
-        ``folders_first`` puts folders before files, each group in the order asked.
+        ``folders_first`` puts folders before files, each group in the order asked;
+        ``partials`` shows the hidden files of uploads in progress or abandoned.
 
         Sorting by name needs no per-file metadata, so only the page gets
         stat'ed: a page of a 100,000-file folder costs one directory read.
@@ -121,8 +110,12 @@ class Storage(ABC):
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("limit and offset must not be negative")
         with_stat = sort_by != "name"
-        entries = list(self.walk(path, with_stat)) if recursive else self._scan(path, with_stat)
-        entries = [e for e in entries if not is_partial(e.name)]
+        if recursive:
+            entries = list(self.walk(path, with_stat, partials))
+        else:
+            entries = self._scan(path, with_stat)
+            if not partials:
+                entries = [e for e in entries if not is_partial(e.name)]
         if query:
             needle = query.casefold()
             entries = [e for e in entries if needle in e.name.casefold()]
@@ -139,14 +132,14 @@ class Storage(ABC):
             page = self._complete(page)
         return ListPage(page, total, offset, limit)
 
-    def walk(self, path: str, with_stat: bool = True) -> Iterator[Entry]:
-        """Every entry below ``path``, depth first, partial uploads skipped."""
+    def walk(self, path: str, with_stat: bool = True, partials: bool = False) -> Iterator[Entry]:
+        """Every entry below ``path``, depth first, partial uploads skipped unless asked."""
         for entry in self._scan(path, with_stat):
-            if is_partial(entry.name):
+            if is_partial(entry.name) and not partials:
                 continue
             yield entry
             if entry.is_dir:
-                yield from self.walk(entry.path, with_stat)
+                yield from self.walk(entry.path, with_stat, partials)
 
     def read_bytes(self, path: str) -> bytes:
         return b"".join(self.read_chunks(path))
@@ -169,13 +162,16 @@ class Storage(ABC):
         for itself), except the MD5 an ``expected_md5`` needs.
         """
         parent, _, name = path.rpartition("/")
-        partial = f"{parent}/{partial_name(name)}" if parent else partial_name(name)
+        self._sweep_abandoned(parent)
+        hidden = partials.new_name(name)
+        partial = f"{parent}/{hidden}" if parent else hidden
         hasher = StreamHasher(
             sha256=checksums, md5=checksums or expected_md5 is not None, threaded=True
         )
         try:
             try:
-                stored = self._write_partial(partial, _chunks_of(source), hasher)
+                with partials.writing(hidden):
+                    stored = self._write_partial(partial, _chunks_of(source), hasher)
             finally:
                 hasher.finish()
             _verify(path, hasher, stored, expected_size, expected_md5)
@@ -193,6 +189,19 @@ class Storage(ABC):
         return Entry(
             entry.path, False, entry.size, entry.mtime, entry.ctime, hasher.md5, hasher.sha256
         )
+
+    def _sweep_abandoned(self, folder: str) -> None:
+        """Remove partials nobody is writing any more, once per folder and
+        connection: a cut upload could not remove its own."""
+        if folder in self._swept:
+            return
+        self._swept = self._swept | {folder}
+        try:
+            for entry in self._scan(folder, with_stat=True):
+                if is_partial(entry.name) and partials.abandoned(entry.name, entry.mtime):
+                    self._discard(entry.path)
+        except Exception:  # noqa: BLE001 - tidying never stands in the way of the upload
+            pass
 
 
 def _chunks_of(source) -> Iterator[bytes]:

@@ -251,6 +251,7 @@ class SftpStorage(Storage):
                 c.abort()
         self._conn = self._tunnel = self._sftp = self._wire = None
         self._area_real.clear()
+        self._swept = frozenset()  # a cut may have left partials: look again
 
     def close(self) -> None:
         if self._conn is None:

@@ -22,6 +22,8 @@ import tempfile
 
 import asyncssh
 
+from .partials import process_alive
+
 _FAILURE, _REQUEST_IDENTITIES, _IDENTITIES_ANSWER = 5, 11, 12
 _SIGN_REQUEST, _SIGN_RESPONSE = 13, 14
 _RSA_SHA2_256, _RSA_SHA2_512 = 2, 4
@@ -70,21 +72,11 @@ def sweep_stale(root: str | None = None) -> None:
         path = os.path.join(root, name)
         pid = name[len(_PREFIX) :].split("-", 1)[0]
         try:
-            if os.lstat(path).st_uid != uid or (pid.isdigit() and _alive(int(pid))):
+            if os.lstat(path).st_uid != uid or (pid.isdigit() and process_alive(int(pid))):
                 continue
         except OSError:
             continue
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class KeyAgent:
