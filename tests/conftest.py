@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -51,12 +53,48 @@ def missing(program: str, package: str) -> None:
     pytest.skip(f"{program} is not installed (./dev test installs Debian's {package})")
 
 
+def need(module: str, extra: str):
+    """``module``, imported; a test without it skips (fails on CI), naming the
+    extra that brings it. An installed module that fails to import is a failure."""
+    if importlib.util.find_spec(module.partition(".")[0]) is None:
+        pytest.skip(f"{module} is not installed: pip install -e '.[{extra}]' (./dev test does)")
+    return importlib.import_module(module)
+
+
+def _fail_skip_on_ci(rep) -> None:
+    """On CI (``CI`` set) a skip is a failure, naming why it skipped: a test
+    that cannot run there must not pass silently. Expected failures (xfail,
+    reported as skipped with ``wasxfail``) are left alone."""
+    if not os.environ.get("CI") or not rep.skipped or hasattr(rep, "wasxfail"):
+        return
+    if isinstance(rep.longrepr, tuple):  # (path, line, "Skipped: reason")
+        path, line, reason = rep.longrepr
+        where = f"{path}:{line}: " if line is not None else f"{path}: "
+    else:
+        reason, where = str(rep.longrepr), ""
+    rep.outcome = "failed"
+    rep.longrepr = (
+        f"{where}{reason}\n"
+        "This skip is a failure because CI is set: on CI every test must run "
+        "(./dev test installs everything the suite needs)."
+    )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Each phase's report on the item, so fixtures can keep screenshots of failures."""
+    """Each phase's report on the item, so fixtures can keep screenshots of
+    failures; on CI a skip in any phase becomes a failure."""
     outcome = yield
     rep = outcome.get_result()
+    _fail_skip_on_ci(rep)
     setattr(item, f"rep_{rep.when}", rep)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """A module skipped whole (a module-level importorskip) fails on CI too."""
+    outcome = yield
+    _fail_skip_on_ci(outcome.get_result())
 
 
 def pytest_collection_modifyitems(config, items):
@@ -105,7 +143,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 def browser_context(request):
     """A fresh chromium (Debian's, through Playwright); screenshots of every
     page it holds go to test-artifacts/ when the test fails."""
-    playwright = pytest.importorskip("playwright.sync_api")
+    playwright = need("playwright.sync_api", "dev")
     if not os.path.exists(CHROMIUM):
         missing("Debian's chromium", "chromium")
     with playwright.sync_playwright() as p:
@@ -302,7 +340,7 @@ def postgres_url(tmp_path_factory):
     bin_dir = _postgres_bin()
     if bin_dir is None:
         missing("PostgreSQL", "postgresql")
-    pytest.importorskip("psycopg")
+    need("psycopg", "dev")
     import tempfile
 
     # not under pytest's own folders: those are closed to the postgres user

@@ -6,6 +6,7 @@ import hashlib
 import os
 
 import pytest
+from conftest import need
 
 from nels_core.deposit.upload import UploadArea, UploadError, upload
 from nels_core.errors import TransferError
@@ -17,7 +18,7 @@ ACCOUNT, PASSWORD = "Webin-12345", "pw-webin"
 
 @pytest.fixture
 def area(tmp_path):
-    pytest.importorskip("pyftpdlib")
+    need("pyftpdlib", "sandbox")
     server = SandboxArea(tmp_path / "upload-area", {ACCOUNT: PASSWORD}).start()
     yield server
     server.stop()

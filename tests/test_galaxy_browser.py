@@ -13,13 +13,13 @@ import hashlib
 import time
 
 import pytest
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, need
 from galaxy_stack import RUN, nels_token, wait_for
 from galaxy_ui import GalaxyUI
 
 pytestmark = [pytest.mark.galaxy_server, pytest.mark.slow]
 
-bioblend = pytest.importorskip("bioblend")
+bioblend = need("bioblend", "dev")
 from bioblend.galaxy import GalaxyInstance  # noqa: E402
 
 RUN_FOLDER = RUN.rsplit("/", 1)[1]

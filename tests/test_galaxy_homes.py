@@ -5,6 +5,7 @@ from test_api_client import sign_in
 
 from galaxy_plugin.homes import HomeCache, NelsSettings, build_home
 from nels_core.errors import AccessDeniedError, ConfigError
+from nels_core.model import Role
 
 
 def settings(nels_server, **kw):
@@ -31,18 +32,34 @@ def test_service_account_reads_projects_from_the_data_host(nels_server):
         )
     )
     assert [e.name for e in home.list("Projects").entries] == ["UiB-Test-Project"]
+    assert home.account.membership("UiB-Test-Project").role is Role.MEMBER
     home.write("Projects/UiB-Test-Project/raw/new.txt", b"added")
+    on_disk = nels_server.cast.world.project_dir(nels_server.cast.project) / "raw" / "new.txt"
+    assert on_disk.read_bytes() == b"added"
     with pytest.raises(AccessDeniedError, match="member may not delete"):
         home.remove("Projects/UiB-Test-Project/raw/new.txt")
+    assert on_disk.exists()
     home.close()
 
 
 def test_token_gives_roles_from_the_api(nels_server):
+    cast = nels_server.cast
     token = sign_in(nels_server, "carol", "carol-pw").tokens.access_token
     home = build_home(settings(nels_server, access_token=token))
-    home.write("Projects/UiB-Test-Project/raw/new.txt", b"added")
-    home.remove("Projects/UiB-Test-Project/raw/new.txt")  # power user
-    home.close()
+    try:
+        # who she is and her roles come from the API, not the data host's listing
+        assert home.account.user.nels_id == cast.carol.nels_id
+        assert home.account.membership("UiB-Test-Project").role is Role.POWER_USER
+        assert home.account.membership("Locked_2020") is None  # not hers
+        assert [e.name for e in home.list("Projects").entries] == ["UiB-Test-Project"]
+        on_disk = cast.world.project_dir(cast.project) / "raw" / "new.txt"
+        home.write("Projects/UiB-Test-Project/raw/new.txt", b"added")
+        assert on_disk.read_bytes() == b"added"
+        home.remove("Projects/UiB-Test-Project/raw/new.txt")  # a power user may delete
+        assert not on_disk.exists()
+        assert not home.exists("Projects/UiB-Test-Project/raw/new.txt")
+    finally:
+        home.close()
 
 
 def test_missing_credentials_are_named(nels_server):
@@ -65,8 +82,10 @@ def test_cache_reuses_then_expires(nels_server):
     other = settings(nels_server, access_token=token, transport="asyncssh")
     cache.ttl = 60
     cache.get(other)
-    cache.get(settings(nels_server, access_token=token, timeout=5.0))
-    assert len(cache._homes) == 2  # least recently used dropped
+    third = settings(nels_server, access_token=token, timeout=5.0)
+    cache.get(third)
+    # least recently used dropped: the first settings' home, not the two newer
+    assert list(cache._homes) == [other.fingerprint(), third.fingerprint()]
     cache.clear()
 
 

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import need
 from galaxy_stack import TOOL_XML, TOOLS, wait_for
 
 pytestmark = [pytest.mark.galaxy_server, pytest.mark.slow]
 
-bioblend = pytest.importorskip("bioblend")
+bioblend = need("bioblend", "dev")
 from bioblend.galaxy import GalaxyInstance  # noqa: E402
 
 NELS = "gxfiles://nels"  # the sample source's id: how Galaxy names NeLS

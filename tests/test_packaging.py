@@ -45,7 +45,7 @@ def test_readme_commands_are_what_ci_runs():
 def test_fresh_clone_runs_the_readme_commands(tmp_path):
     """A fresh clone of the committed tree: its own venv, the demo, a slice of the tests."""
     if not (ROOT / ".git").exists() or shutil.which("git") is None:
-        pytest.skip("not a git checkout")
+        pytest.skip(f"needs git and a git checkout ({ROOT} has no .git or git is missing)")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST"))}

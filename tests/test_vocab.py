@@ -1,14 +1,15 @@
 """Our copies of ENA's controlled values against ENA's published schemas."""
 
-from pathlib import Path
-
 import pytest
+from conftest import SPECS
 
 from nels_core import vocab
 
-ENA = Path(__file__).resolve().parents[2] / "shared" / "specs" / "ena"
+ENA = SPECS / "ena"  # NELS_SPECS, as for every other test of the published specs
 XS = {"xs": "http://www.w3.org/2001/XMLSchema"}
-pytestmark = pytest.mark.skipif(not ENA.is_dir(), reason=f"ENA schemas not found at {ENA}")
+pytestmark = pytest.mark.skipif(
+    not ENA.is_dir(), reason=f"ENA schemas not found at {ENA} (set NELS_SPECS)"
+)
 
 
 def enumeration(tree, name):

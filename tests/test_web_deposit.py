@@ -4,6 +4,7 @@ the metadata sheet, a check-only run, a deposit whose receipt the job page
 shows, a re-run that sends nothing, SEEK links, and every refusal."""
 
 import pytest
+from conftest import need
 from lxml import etree
 from sqlalchemy import create_engine, text
 from test_ena_xml import fill_sheet
@@ -17,7 +18,7 @@ FOLDER = f"Projects/{SEQ_PROJECT}"
 
 @pytest.fixture
 def site(tmp_path, database_url, specs):
-    pytest.importorskip("pyftpdlib")
+    need("pyftpdlib", "sandbox")
     from seek_plugin.web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
