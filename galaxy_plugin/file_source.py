@@ -75,6 +75,7 @@ class NelsFileSourceTemplateConfiguration(BaseFileSourceTemplateConfiguration):
     bastion_known_hosts: str | TemplateExpansion | None = None
     transport: str | TemplateExpansion = "auto"
     timeout: float | TemplateExpansion = 30.0
+    idle_timeout: float | TemplateExpansion = 60.0
     # where users get a NeLS access token: named in every message about one
     token_help_url: str | None = None
     # Galaxy's own carrier for an OIDC token in a config serialised for a job
@@ -98,6 +99,7 @@ class NelsFileSourceConfiguration(BaseFileSourceConfiguration):
     bastion_known_hosts: str | None = None
     transport: str = "auto"
     timeout: float = 30.0
+    idle_timeout: float = 60.0
     token_help_url: str | None = None
     http_headers: dict[str, str] | None = None
 

@@ -36,6 +36,7 @@ class SftpSettings:
     bastion_port: int = 22
     bastion_known_hosts: str | None = None
     max_requests: int = 64
+    idle_timeout: float = 60.0  # seconds of silence before a connection is given up
     transport: str = "auto"  # bulk bytes: "openssh" client when installed, else "asyncssh"
 
 
@@ -116,6 +117,7 @@ def _build(data: dict, env, base: Path, source: str) -> Settings:
         bastion_port=int(sftp.get("bastion_port", 22)),
         bastion_known_hosts=_read_text(sftp.get("bastion_known_hosts_file"), base),
         max_requests=int(sftp.get("max_requests", 64)),
+        idle_timeout=float(sftp.get("idle_timeout", 60.0)),
         transport=env.get("NELS_SFTP_TRANSPORT", sftp.get("transport", "auto")),
     )
     s.api = ApiSettings(

@@ -49,6 +49,7 @@ def open_home(settings: Settings) -> Home:
         bastion_known_hosts=s.bastion_known_hosts,
         transport=s.transport,
         max_requests=s.max_requests,
+        idle_timeout=s.idle_timeout,
         timeout=settings.api.timeout,
     )
     try:
@@ -78,6 +79,7 @@ class NelsSettings:
     bastion_known_hosts: str | None = None
     transport: str = "auto"
     timeout: float = 30.0
+    idle_timeout: float = 60.0  # a data connection silent this long is given up
     max_requests: int = 64
     # not used to connect: named to Galaxy's users in messages about their token
     token_help_url: str | None = None
@@ -140,6 +142,7 @@ def _sftp(s: NelsSettings, api: NelsApi | None, account: Account | None) -> Stor
             bastion=bastion,
             transport=s.transport,
             connect_timeout=s.timeout,
+            idle_timeout=s.idle_timeout,
             max_requests=s.max_requests,
         )
     )

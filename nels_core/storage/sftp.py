@@ -8,6 +8,7 @@ a plain synchronous interface on top.
 from __future__ import annotations
 
 import asyncio
+import logging
 import posixpath
 import queue
 import threading
@@ -57,6 +58,8 @@ _QUEUE_DEPTH = 64  # chunks buffered between the SSH loop and the caller
 # 2-4 MiB uploads ~1.4x faster than 16 MiB (64 x 255 KiB), which only fills
 # buffers on both ends; reads keep max_requests.
 _WRITE_WINDOW = 4 << 20
+log = logging.getLogger(__name__)
+_KEEPALIVES = 4  # unanswered keepalives, spread over the idle timeout, end a connection
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class SftpConfig:
     max_requests: int = 64
     block_size: int | None = None  # None: the server's advertised limit
     connect_timeout: float = 30.0
+    # a connection that answers nothing (not even keepalives) this long is given up
+    idle_timeout: float = 60.0
     # "auto": bulk bytes through the OpenSSH client when installed, else asyncssh
     transport: str = "auto"
 
@@ -94,6 +99,8 @@ class _Loop:
         with cls._lock:
             if cls._loop is None or cls._loop.is_closed():
                 loop = asyncio.new_event_loop()
+                loop.set_exception_handler(_quietly)
+                logging.getLogger("asyncio").addFilter(_drop_lost_writes)
                 threading.Thread(target=loop.run_forever, name="nels-sftp", daemon=True).start()
                 cls._loop = loop
             return cls._loop
@@ -101,6 +108,27 @@ class _Loop:
     @classmethod
     def run(cls, coro, timeout: float | None = None):
         return asyncio.run_coroutine_threadsafe(coro, cls.get()).result(timeout)
+
+
+def _quietly(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """What the loop would print as "Task exception was never retrieved": after
+    a cut, requests nobody awaits any more fail too. The first failure is
+    reported to the caller; the rest are for debugging only."""
+    log.debug("SFTP loop: %s", context.get("message"), exc_info=context.get("exception"))
+
+
+_LOST_WRITES = {
+    "socket.send() raised exception.",
+    "pipe closed by peer or os.write(pipe, data) raised exception.",
+}
+
+
+def _drop_lost_writes(record: logging.LogRecord) -> bool:
+    # asyncio warns on every write after a connection is lost, and when the
+    # ssh child it waits for is already reaped; the caller already has the
+    # one clear error about it
+    message = record.getMessage()
+    return message not in _LOST_WRITES and not message.startswith("Unknown child process pid")
 
 
 def _known_hosts(hop: Hop):
@@ -185,6 +213,8 @@ class SftpStorage(Storage):
             connect_timeout=self.config.connect_timeout,
             login_timeout=self.config.connect_timeout,
             agent_path=None,
+            keepalive_interval=self.config.idle_timeout / _KEEPALIVES,
+            keepalive_count_max=_KEEPALIVES,
             config=None,
             preferred_auth="publickey",
         )
@@ -220,6 +250,7 @@ class SftpStorage(Storage):
                 _endpoint(hop, creds.username, creds.private_key),
                 _endpoint(bastion, creds.username, creds.private_key) if bastion else None,
                 self.config.connect_timeout,
+                self.config.idle_timeout,
             )
             self._read_len = self.config.block_size or self._wire.max_read
             self._write_len = self.config.block_size or self._wire.max_write

@@ -143,7 +143,11 @@ class WireChannel:
     # --- start and stop -------------------------------------------------------
     @classmethod
     async def open(
-        cls, target: Endpoint, bastion: Endpoint | None = None, timeout: float = 30.0
+        cls,
+        target: Endpoint,
+        bastion: Endpoint | None = None,
+        timeout: float = 30.0,
+        idle_timeout: float = 60.0,
     ) -> WireChannel:
         ssh = find_ssh()
         if ssh is None:
@@ -155,11 +159,12 @@ class WireChannel:
             keys = {tag: asyncssh.import_private_key(end.private_key) for tag, end in ends}
             agent = KeyAgent(secrets_dir, list(keys.values()))
             sock = await agent.__aenter__()
-            argv = [ssh, *_options(target, keys["t"], secrets_dir, "t", sock, timeout)]
+            times = (timeout, idle_timeout)
+            argv = [ssh, *_options(target, keys["t"], secrets_dir, "t", sock, times)]
             if bastion is not None:
                 jump = [
                     ssh,
-                    *_options(bastion, keys["b"], secrets_dir, "b", sock, timeout),
+                    *_options(bastion, keys["b"], secrets_dir, "b", sock, times),
                     "-W",
                     "%h:%p",
                     bastion.host,
@@ -265,6 +270,8 @@ class WireChannel:
 
     def _send(self, kind: int, payload: bytes, data: bytes | memoryview = b"") -> asyncio.Future:
         """Queue one request; ``data`` follows ``payload`` and is copied once."""
+        if self._closed is None and self._proc.stdin.transport.is_closing():
+            self._fail(ChannelClosed())  # ssh is gone: writing on would only warn
         if self._closed is not None:
             raise self._closed
         self._next_id = (self._next_id + 1) & 0xFFFFFFFF
@@ -382,8 +389,14 @@ def _child_environment() -> dict[str, str]:
 
 
 def _options(
-    end: Endpoint, key: asyncssh.SSHKey, secrets_dir: str, tag: str, agent: str, timeout: float
+    end: Endpoint,
+    key: asyncssh.SSHKey,
+    secrets_dir: str,
+    tag: str,
+    agent: str,
+    times: tuple[float, float],
 ) -> list[str]:
+    timeout, idle = times
     # only the public half is written: ssh finds its private half in our agent
     public = os.path.join(secrets_dir, f"{tag}_key.pub")
     with open(public, "wb") as f:
@@ -414,7 +427,9 @@ def _options(
         "-o",
         f"ConnectTimeout={int(timeout)}",
         "-o",
-        "ServerAliveInterval=15",
+        f"ServerAliveInterval={max(1, int(idle / 4))}",
+        "-o",
+        "ServerAliveCountMax=4",
         "-o",
         "LogLevel=ERROR",
         "-o",
