@@ -1,5 +1,7 @@
 """Our exception types. Messages name what was wrong and never carry secrets."""
 
+from .redact import scrub
+
 
 class NelsError(Exception):
     """Base of every error nels-bundle raises on purpose."""
@@ -58,8 +60,8 @@ class ApiError(NelsError):
     def __init__(self, status: int, message: str, url: str = ""):
         self.status = status
         self.message = message
-        self.url = url
-        where = f" ({url})" if url else ""
+        self.url = scrub(url, limit=None)  # a configured URL may hold user:password@
+        where = f" ({self.url})" if url else ""
         super().__init__(f"NeLS API error {status}{where}: {message or 'no message'}")
 
 

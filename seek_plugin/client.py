@@ -16,6 +16,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from nels_core.redact import basic as basic_value
+from nels_core.redact import scrub
+
 from .errors import Problem, SeekAuthError, SeekError, problems_from
 from .records import SeekRecord
 
@@ -89,10 +92,14 @@ class SeekClient:
         self.per_page = per_page
         self.session = session or requests.Session()
         self.session.headers["Accept"] = JSONAPI
+        # what we send that an answer echoing our headers would show
+        self._secrets: tuple[str, ...] = ()
         if token:
             self.session.headers["Authorization"] = f"Token {token}"
+            self._secrets = (token,)
         elif basic:
             self.session.auth = basic
+            self._secrets = (basic[1], basic_value(*basic))
         self.sent: Counter[str] = Counter()  # "read" / "write": what a sync costs
         for kind in (
             "projects",
@@ -159,7 +166,7 @@ class SeekClient:
             break
         if r.status_code >= 400:
             cls = SeekAuthError if r.status_code == 401 else SeekError
-            raise cls(r.status_code, problems_from(r.text, r.reason or ""), where)
+            raise cls(r.status_code, problems_from(r.text, r.reason or "", self._secrets), where)
         if raw:
             return r.content
         if not r.content.strip():
@@ -168,7 +175,9 @@ class SeekClient:
             return r.json()
         except ValueError:
             raise SeekError(
-                r.status_code, [Problem(f"not JSON: {r.text[:200]!r}", "Unreadable answer")], where
+                r.status_code,
+                [Problem(f"not JSON: {scrub(r.text, self._secrets)}", "Unreadable answer")],
+                where,
             ) from None
 
     def absolute(self, link: str) -> str:
@@ -182,7 +191,7 @@ class SeekClient:
             return SeekRecord.from_data((body or {}).get("data"), self.url)
         except (ValueError, AttributeError, TypeError, KeyError):
             raise SeekError(
-                200, [Problem(f"no record in SEEK's answer: {str(body)[:200]!r}")]
+                200, [Problem(f"no record in SEEK's answer: {scrub(body, self._secrets)}")]
             ) from None
 
     def current_person(self) -> SeekRecord:
@@ -231,7 +240,8 @@ class Resource:
             body = self.client.request("GET", path, params={"page": page, "per_page": per_page})
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
-                raise SeekError(200, [Problem(f"not a list: {str(body)[:200]!r}")], path)
+                said = scrub(body, self.client._secrets)
+                raise SeekError(200, [Problem(f"not a list: {said}")], path)
             for item in data:
                 yield SeekRecord.from_data(item, self.client.url)
             if not (body.get("links") or {}).get("next") or len(data) < per_page:

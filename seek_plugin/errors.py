@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from nels_core.errors import NelsError
+from nels_core.redact import scrub
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,26 @@ class SeekAuthError(SeekError):
     """The credentials were refused, or SEEK took them for anonymous."""
 
 
-def problems_from(text: str, reason: str = "") -> list[Problem]:
-    """What an error body says, whatever its shape or content type."""
+def problems_from(text: str, reason: str = "", secrets=()) -> list[Problem]:
+    """What an error body says, whatever its shape or content type; each part
+    scrubbed of credentials (``secrets``: what the caller sent), as a server
+    or proxy may echo the request's headers."""
+    return [
+        Problem(scrub(p.detail, secrets), scrub(p.title, secrets), scrub(p.pointer, secrets))
+        for p in _problems(text, reason)
+    ]
+
+
+def _problems(text: str, reason: str) -> list[Problem]:
     try:
         body = json.loads(text)
     except ValueError:
         text = (text or "").strip()
-        return [Problem(text[:500] or reason)] if (text or reason) else []
+        return [Problem(text or reason)] if (text or reason) else []
     if isinstance(body, str):
         return [Problem(body.replace("_", " "))]
     if not isinstance(body, dict):
-        return [Problem(str(body)[:500])]
+        return [Problem(str(body))]
     if not body:  # a 400 with {} when a content blob already has content
         return [Problem(reason or "no message")]
     if isinstance(body.get("errors"), list):
@@ -86,4 +96,4 @@ def problems_from(text: str, reason: str = "") -> list[Problem]:
         return [Problem(str(detail), str(body["error"]))]
     if "title" in body or "detail" in body:
         return [Problem(str(body.get("detail") or ""), str(body.get("title") or ""))]
-    return [Problem(json.dumps(body)[:500])]
+    return [Problem(json.dumps(body))]

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from nels_core.redact import scrub
+
 
 @dataclass(frozen=True)
 class SeekRecord:
@@ -20,7 +22,7 @@ class SeekRecord:
     def from_data(cls, data: Mapping, base_url: str) -> SeekRecord:
         """A JSON:API resource object (full or a list's skeleton)."""
         if not isinstance(data, Mapping) or "id" not in data or "type" not in data:
-            raise ValueError(f"not a SEEK record: {str(data)[:200]!r}")
+            raise ValueError(f"not a SEEK record: {scrub(data)}")
         attributes = data.get("attributes") or {}
         relationships = {}
         for name, rel in (data.get("relationships") or {}).items():

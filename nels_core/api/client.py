@@ -17,6 +17,7 @@ import requests
 from ..credentials import SshCredentials
 from ..errors import ApiError, AuthError, TokenExpiredError, TransferError
 from ..model import Dataset, Membership, Project, User
+from ..redact import basic, scrub
 from . import shapes
 from .oauth import StaticToken, TokenSource
 
@@ -69,7 +70,8 @@ class NelsApi:
         attempt = 0
         while True:
             attempt += 1
-            headers = {} if auth else {"Authorization": f"Bearer {self.auth.token()}"}
+            sent = auth[1] if auth else self.auth.token()
+            headers = {} if auth else {"Authorization": f"Bearer {sent}"}
             try:
                 r = self.session.request(
                     method,
@@ -84,7 +86,9 @@ class NelsApi:
                 if attempt < attempts:
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
-                raise ApiError(0, f"NeLS API unreachable: {type(e).__name__}", url) from None
+                raise ApiError(
+                    0, f"NeLS API unreachable: {type(e).__name__}", scrub(url, [sent])
+                ) from None
             if r.status_code == 401 and not auth and not refreshed and self.auth.refresh():
                 refreshed = True
                 attempt -= 1  # a refresh is not a retry
@@ -92,12 +96,14 @@ class NelsApi:
             if r.status_code in RETRY_STATUSES and attempt < attempts:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
+            # the answer may echo our request headers: never show what we sent
+            secrets = [sent, basic(*auth)] if auth else [sent]
             if r.status_code >= 400:
-                message = (r.text or r.reason or "").strip()[:500]
-                raise _error_class(r)(r.status_code, message, url)
+                message = scrub(r.text or r.reason or "", secrets)
+                raise _error_class(r)(r.status_code, message, scrub(url, secrets))
             if raw:
                 return r
-            return shapes.parse_body(r.status_code, r.text, url)
+            return shapes.parse_body(r.status_code, r.text, url, secrets)
 
     def _api2(self, path: str) -> str:
         return f"{self.api2_url}/{path.lstrip('/')}"

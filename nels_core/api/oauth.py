@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import requests
 
 from ..errors import AuthError
+from ..redact import basic, scrub
 
 
 @dataclass
@@ -137,19 +138,28 @@ class OAuth2Client(TokenSource):
         if auth is None:
             form = {**form, "client_id": self.client_id}
         url = f"{self.base_url}/token"
+        # what this call sends that a server echoing the request would show
+        secrets = [form.get("code"), form.get("refresh_token"), self._client_secret]
+        if auth:
+            secrets.append(basic(*auth))
         try:
             r = self._session.post(url, data=form, auth=auth, timeout=self.timeout)
         except requests.RequestException as e:
             raise AuthError(
-                0, f"NeLS sign-in server unreachable: {type(e).__name__}", url
+                0, f"NeLS sign-in server unreachable: {type(e).__name__}", scrub(url, secrets)
             ) from None
         if r.status_code != 200:
             # the server's error code is safe to show; the form is not
             try:
-                detail = r.json().get("error_description") or r.json().get("error")
+                body = r.json()
             except ValueError:
-                detail = r.text[:200]
-            raise AuthError(r.status_code, f"token request refused: {detail}", url)
+                body = None
+            if isinstance(body, dict):
+                detail = body.get("error_description") or body.get("error")
+            else:
+                detail = r.text or r.reason
+            detail = scrub(detail, secrets)
+            raise AuthError(r.status_code, f"token request refused: {detail}", scrub(url, secrets))
         try:
             return TokenSet.from_response(r.json())
         except ValueError:

@@ -12,18 +12,21 @@ import json
 
 from ..errors import ApiError
 from ..model import Dataset, Membership, Project, Role, Subtype, User
+from ..redact import scrub
 
 _ENVELOPES = ("data", "results", "elements", "items")
 
 
-def parse_body(status: int, text: str, url: str = ""):
-    """The JSON in a response body whatever its content type; None when empty."""
+def parse_body(status: int, text: str, url: str = "", secrets=()):
+    """The JSON in a response body whatever its content type; None when empty.
+    ``secrets``: what the caller sent, kept out of the error text."""
     if not text.strip():
         return None
     try:
         return json.loads(text)
     except ValueError:
-        raise ApiError(status, f"answer is not JSON: {text[:200]!r}", url) from None
+        said = scrub(text, secrets)
+        raise ApiError(status, f"answer is not JSON: {said}", scrub(url, secrets)) from None
 
 
 def unwrap_list(payload) -> list:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import NelsError
+from ..redact import scrub
 
 SERVERS = {
     "test": "https://wwwdev.ebi.ac.uk/biostudies/submissions/api",
@@ -44,6 +45,10 @@ class BioStudiesClient:
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
         self.user = login.login
+        # what we send that an answer echoing our request would show: the
+        # password during the login only (it is never kept), then the session
+        self._secrets: tuple[str, ...] = (login.password,)
+        self.where = scrub(self.base, limit=None)  # the server as messages name it
         r = self._call(
             "POST", "/auth/login", json={"login": login.login, "password": login.password}
         )
@@ -52,12 +57,15 @@ class BioStudiesClient:
             if r.headers.get("Content-Type", "").startswith("application/json")
             else None
         )
+        self._secrets = (token,) if isinstance(token, str) else ()
         if not token:
-            raise BioStudiesError(f"BioStudies at {self.base} answered the login without a session")
+            raise BioStudiesError(
+                f"BioStudies at {self.where} answered the login without a session"
+            )
         self.session.headers["X-SESSION-TOKEN"] = token
 
     def __repr__(self) -> str:
-        return f"BioStudiesClient({self.user} at {self.base})"
+        return f"BioStudiesClient({self.user} at {self.where})"
 
     def upload(self, folder: str, path: Path) -> None:
         """One file into ``folder`` of the user's area, keeping its name."""
@@ -76,10 +84,11 @@ class BioStudiesClient:
             answer = r.json()
         except ValueError:
             raise BioStudiesError(
-                f"BioStudies answered the submission with no JSON: {r.text[:200]}"
+                "BioStudies answered the submission with no JSON: " + scrub(r.text, self._secrets)
             ) from None
         if not str(answer.get("accno", "")).startswith("S-"):
-            raise BioStudiesError(f"BioStudies answered without an accession: {str(answer)[:200]}")
+            said = scrub(answer, self._secrets)
+            raise BioStudiesError(f"BioStudies answered without an accession: {said}")
         return answer
 
     def _call(self, method: str, path: str, **kw):
@@ -89,23 +98,25 @@ class BioStudiesClient:
             r = self.session.request(method, self.base + path, timeout=self.timeout, **kw)
         except requests.RequestException as e:
             raise BioStudiesError(
-                f"cannot reach BioStudies at {self.base}: {type(e).__name__}"
+                f"cannot reach BioStudies at {self.where}: {type(e).__name__}"
             ) from None
+        if r.status_code < 400:
+            return r
+        said = _message(r, self._secrets)
         if r.status_code == 401:
             raise BioStudiesAuthError(
-                f"BioStudies at {self.base} refused {self.user}: {_message(r) or 'not logged in'}"
+                f"BioStudies at {self.where} refused {self.user}: {said or 'not logged in'}"
             )
-        if r.status_code >= 400:
-            raise BioStudiesError(f"BioStudies answered {r.status_code}: {_message(r)}")
-        return r
+        raise BioStudiesError(f"BioStudies answered {r.status_code}: {said}")
 
 
-def _message(r) -> str:
-    """BioStudies' own words: ``{"status": "FAIL", "log": {"message", "subnodes"}}``."""
+def _message(r, secrets) -> str:
+    """BioStudies' own words: ``{"status": "FAIL", "log": {"message", "subnodes"}}``,
+    each scrubbed of ``secrets`` and other credentials, as it may echo our request."""
     try:
         log = r.json().get("log") or {}
-    except ValueError:
-        return " ".join(r.text.split())[:300]
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        return scrub(r.text, secrets)
     messages = [log.get("message", "")]
     stack = list(log.get("subnodes") or [])
     while stack:
@@ -113,4 +124,5 @@ def _message(r) -> str:
         if node.get("level") == "ERROR" and node.get("message"):
             messages.append(node["message"])
         stack.extend(node.get("subnodes") or [])
-    return "; ".join(m for m in messages if m)
+    said = "; ".join(scrub(m, secrets) for m in messages if m)
+    return said or scrub(r.text, secrets)  # JSON, but not BioStudies' log

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..checksums import StreamHasher
 from ..errors import NelsError, TransferError
+from ..redact import scrub
 
 WEBIN_FTP = "webin2.ebi.ac.uk"
 
@@ -76,7 +77,8 @@ def connect(area: UploadArea) -> ftplib.FTP_TLS:
     except ftplib.error_perm as e:
         ftp.close()
         raise UploadError(
-            f"the Webin upload area refused the login for {area.account}: {e}"
+            f"the Webin upload area refused the login for {area.account}: "
+            + scrub(str(e), [area.password])  # the server's reply line, whatever it echoes
         ) from None
     except (OSError, ssl.SSLError, EOFError) as e:
         ftp.close()

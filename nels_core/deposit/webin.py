@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import NelsError
+from ..redact import basic, scrub
 
 SERVERS = {
     "test": "https://wwwdev.ebi.ac.uk/ena/submit",
@@ -71,9 +72,12 @@ class WebinClient:
         self.session = requests.Session()
         self.session.auth = (account.account, account.password)
         self.account = account.account
+        # what we send that an answer echoing our headers would show
+        self._secrets = (account.password, basic(account.account, account.password))
+        self.where = scrub(self.base, self._secrets)  # the server as messages name it
 
     def __repr__(self) -> str:
-        return f"WebinClient({self.account} at {self.base}, {self.api})"
+        return f"WebinClient({self.account} at {self.where}, {self.api})"
 
     def submit(self, documents: dict[str, bytes]) -> bytes:
         """``documents``: kind (``submission``, ``project`` ...) -> XML. The raw receipt."""
@@ -103,30 +107,32 @@ class WebinClient:
                 if isinstance(e, requests.ConnectTimeout) or _never_sent(e):
                     if attempt == self.connect_tries:
                         raise WebinError(
-                            f"cannot reach Webin at {self.base}: {_short(e)}"
+                            f"cannot reach Webin at {self.where}: {_short(e, self._secrets)}"
                         ) from None
                     time.sleep(0.5 * attempt)
                     continue
                 raise AnswerLost(
-                    f"the connection to Webin at {self.base} broke after the submission "
-                    f"was sent ({_short(e)})"
+                    f"the connection to Webin at {self.where} broke after the submission "
+                    f"was sent ({_short(e, self._secrets)})"
                 ) from None
             except requests.Timeout:
                 raise AnswerLost(
-                    f"Webin at {self.base} gave no answer within {self.timeout:g} s "
+                    f"Webin at {self.where} gave no answer within {self.timeout:g} s "
                     "after the submission was sent"
                 ) from None
         if r.status_code == 401:
             raise WebinAuthError(
-                f"Webin at {self.base} refused the account {self.account}: "
+                f"Webin at {self.where} refused the account {self.account}: "
                 "wrong account name or password (401)"
             )
         if r.status_code >= 400:
-            raise WebinError(f"Webin at {self.base} answered {r.status_code}: {_excerpt(r.text)}")
+            raise WebinError(
+                f"Webin at {self.where} answered {r.status_code}: {scrub(r.text, self._secrets)}"
+            )
         if not r.content.lstrip().startswith((b"<?xml", b"<RECEIPT")):
             raise WebinError(
-                f"Webin at {self.base} answered {r.status_code} without a receipt: "
-                f"{_excerpt(r.text)}"
+                f"Webin at {self.where} answered {r.status_code} without a receipt: "
+                f"{scrub(r.text, self._secrets)}"
             )
         return r.content
 
@@ -164,10 +170,5 @@ def _never_sent(e) -> bool:
     )
 
 
-def _short(e) -> str:
-    return str(e).split(": ", 1)[-1][:200]
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text[:300] + ("..." if len(text) > 300 else "")
+def _short(e, secrets) -> str:
+    return scrub(str(e).split(": ", 1)[-1], secrets, limit=200)
