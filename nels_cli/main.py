@@ -137,6 +137,7 @@ def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive,
                     "offset": page.offset,
                     "limit": page.limit,
                     "entries": [e.to_dict() for e in page.entries],
+                    **({"loops": page.loops} if page.loops else {}),
                 },
                 indent=1,
             )
@@ -153,6 +154,8 @@ def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive,
     out.print(table)
     if page.total > len(page.entries):
         out.print(f"[dim]{len(page.entries)} of {page.total} shown[/]")
+    for loop in page.loops:
+        err.print(f"note: not followed, a link back to a folder above it: {literal(loop)}")
 
 
 @main.command("get")

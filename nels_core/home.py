@@ -96,7 +96,7 @@ class Home:
 
     def _check_write(self, path: str, overwrite: bool) -> tuple[str, bool]:
         path = self._check(path, Op.CREATE)
-        _refuse_partial_name(path)
+        _refuse_unfit_name(path)
         exists = self.storage.exists(path)
         if exists:
             if not overwrite:
@@ -106,7 +106,7 @@ class Home:
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = self._check(path, Op.MKDIR)
-        _refuse_partial_name(path)
+        _refuse_unfit_name(path)
         self.storage.mkdir(path, parents)
 
     def remove(self, path: str, recursive: bool = False) -> None:
@@ -119,8 +119,15 @@ class Home:
         self.storage.remove(self._check(path, Op.DELETE), recursive)
 
 
-def _refuse_partial_name(path: str) -> None:
+def _refuse_unfit_name(path: str) -> None:
+    """Names we never create: not UTF-8 text, or shaped like an upload's partial."""
     name = path.rpartition("/")[2]
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePathError(
+            f"{path!r}: the name is not UTF-8 text (NeLS names must be); rename the source"
+        ) from None
     if is_partial(name):
         raise UnsafePathError(
             f"{path!r}: a name starting with '.' and holding {MARK!r} is kept for "

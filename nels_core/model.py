@@ -87,6 +87,7 @@ class Entry:
     ctime: float | None = None
     md5: str | None = None  # lowercase hex, when known (delivered checksum files)
     sha256: str | None = None
+    link: bool = False  # reached through a symbolic link (a recursive walk checks for loops)
 
     @property
     def name(self) -> str:
@@ -121,6 +122,8 @@ class ListPage:
     total: int
     offset: int = 0
     limit: int | None = None
+    # recursive listings: "<link> -> <ancestor>" for each link not followed because it loops
+    loops: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -47,6 +47,10 @@ class Storage(ABC):
         """Direct children of a folder; sizes and times only if ``with_stat``."""
 
     @abstractmethod
+    def _real_folder(self, path: str) -> str:
+        """The folder's own path on the server, links resolved: its identity."""
+
+    @abstractmethod
     def _complete(self, entries: list[Entry]) -> list[Entry]:
         """Fill in sizes and times of entries scanned without them."""
 
@@ -110,8 +114,9 @@ class Storage(ABC):
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("limit and offset must not be negative")
         with_stat = sort_by != "name"
+        loops: list[str] = []
         if recursive:
-            entries = list(self.walk(path, with_stat, partials))
+            entries = list(self.walk(path, with_stat, partials, loops))
         else:
             entries = self._scan(path, with_stat)
             if not partials:
@@ -130,16 +135,35 @@ class Storage(ABC):
         page = entries[offset:end]
         if not with_stat:
             page = self._complete(page)
-        return ListPage(page, total, offset, limit)
+        return ListPage(page, total, offset, limit, loops)
 
-    def walk(self, path: str, with_stat: bool = True, partials: bool = False) -> Iterator[Entry]:
-        """Every entry below ``path``, depth first, partial uploads skipped unless asked."""
+    def walk(
+        self,
+        path: str,
+        with_stat: bool = True,
+        partials: bool = False,
+        loops: list[str] | None = None,
+    ) -> Iterator[Entry]:
+        """Every entry below ``path``, depth first, partial uploads skipped unless
+        asked. A link back to a folder above it is listed, not followed, and
+        named in ``loops``: following it would go round until the server's ELOOP."""
+        yield from self._walk(path, with_stat, partials, loops, [self._real_folder(path)])
+
+    def _walk(self, path, with_stat, partials, loops, above: list[str]) -> Iterator[Entry]:
         for entry in self._scan(path, with_stat):
             if is_partial(entry.name) and not partials:
                 continue
             yield entry
-            if entry.is_dir:
-                yield from self.walk(entry.path, with_stat, partials)
+            if not entry.is_dir:
+                continue
+            # only a link can lead back up; a plain folder's identity is its parent's + name
+            real = self._real_folder(entry.path) if entry.link else f"{above[-1]}/{entry.name}"
+            if real in above:
+                if loops is not None:
+                    back = path.rsplit("/", len(above) - above.index(real) - 1)[0]
+                    loops.append(f"{entry.path} -> {back}")
+                continue
+            yield from self._walk(entry.path, with_stat, partials, loops, [*above, real])
 
     def read_bytes(self, path: str) -> bytes:
         return b"".join(self.read_chunks(path))

@@ -9,6 +9,7 @@ import errno
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from ..checksums import StreamHasher
 from ..errors import (
@@ -73,12 +74,16 @@ class LocalStorage(Storage):
                 is_dir = d.is_dir()
                 if with_stat:
                     try:
-                        out.append(self._entry(rel, d.stat(), is_dir))
+                        entry = self._entry(rel, d.stat(), is_dir)
                     except FileNotFoundError:
                         continue  # removed while we looked, or a dangling link
                 else:
-                    out.append(Entry(rel, is_dir))
+                    entry = Entry(rel, is_dir)
+                out.append(replace(entry, link=True) if d.is_symlink() else entry)
         return out
+
+    def _real_folder(self, path: str) -> str:
+        return self._real(path)
 
     def _link_ok(self, path: str) -> bool:
         try:

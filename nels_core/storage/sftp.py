@@ -13,7 +13,7 @@ import posixpath
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import asyncssh
 
@@ -239,7 +239,9 @@ class SftpStorage(Storage):
             known_hosts=_known_hosts(hop),
             **opts,
         )
-        self._sftp = await self._conn.start_sftp_client()
+        # names that are not UTF-8 (old instruments write Latin-1) travel as
+        # Python does with file names, so a folder holding one still lists
+        self._sftp = await self._conn.start_sftp_client(path_errors="surrogateescape")
         self.home = await self._sftp.realpath(".")
         limits = self._sftp.limits
         self._read_len = self.config.block_size or limits.max_read_len or 32768
@@ -381,7 +383,8 @@ class SftpStorage(Storage):
             for name in links:  # follow links only where they stay in their area
                 try:
                     await self._checked(sftp, prefix + name)
-                    out.append(self._entry(prefix + name, await sftp.stat(f"{full}/{name}")))
+                    entry = self._entry(prefix + name, await sftp.stat(f"{full}/{name}"))
+                    out.append(replace(entry, link=True))
                 except (UnsafePathError, NotFoundError, asyncssh.SFTPError):
                     continue
             return out
@@ -390,6 +393,12 @@ class SftpStorage(Storage):
 
     def _complete(self, entries: list[Entry]) -> list[Entry]:
         return entries  # readdir already carried the attributes
+
+    def _real_folder(self, path: str) -> str:
+        async def go(sftp):
+            return await sftp.realpath(await self._checked(sftp, path))
+
+        return self._call(path, go)
 
     def read_chunks(self, path: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         self._ensure()

@@ -311,7 +311,7 @@ class WireChannel:
     # --- operations ---------------------------------------------------------------
     async def open_file(self, path: str, flags: int) -> bytes:
         kind, body = await self._request(
-            OPEN, _string(path.encode()) + _U32.pack(flags) + _U32.pack(0)
+            OPEN, _string(_encoded(path)) + _U32.pack(flags) + _U32.pack(0)
         )
         return _Reader(self._expect(kind, body, HANDLE)).string()
 
@@ -350,7 +350,7 @@ class WireChannel:
         await self._proc.stdin.drain()
 
     async def listdir(self, path: str) -> list[tuple[str, Attrs]]:
-        kind, body = await self._request(OPENDIR, _string(path.encode()))
+        kind, body = await self._request(OPENDIR, _string(_encoded(path)))
         handle = _Reader(self._expect(kind, body, HANDLE)).string()
         out: list[tuple[str, Attrs]] = []
         try:
@@ -368,6 +368,11 @@ class WireChannel:
                     out.append((name.decode(errors="surrogateescape"), r.attrs()))
         finally:
             await self.close_handle(handle)
+
+
+def _encoded(path: str) -> bytes:
+    """A name back to its bytes, the non-UTF-8 ones included (as listed)."""
+    return path.encode("utf-8", "surrogateescape")
 
 
 def _widen_pipes(proc: asyncio.subprocess.Process) -> None:
