@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -54,6 +55,18 @@ class _Cli(click.Group):
 def main(ctx: click.Context, config_path: str | None) -> None:
     """NeLS storage for researchers: list, fetch and store files by nels:// URI."""
     ctx.obj = {"config": config_path}
+    _show_warnings()
+
+
+def _show_warnings() -> None:
+    """Our warnings (host-key pinning off, ...) as one line each on stderr."""
+    log = logging.getLogger("nels_core")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.WARNING)
+        log.propagate = False
 
 
 # set by the Galaxy tools: the job's file sources (Galaxy's JSON), whose NeLS

@@ -1,7 +1,9 @@
 """What only the SFTP backend does: dropped connections, host keys, ProxyJump."""
 
 import hashlib
+import logging
 import os
+import socket
 
 import pytest
 from conftest import sftp_storage
@@ -68,7 +70,7 @@ def test_download_interrupted_raises_and_next_read_reconnects(cast, transport):
     home.close()
 
 
-def test_unknown_or_wrong_host_key_is_refused(cast):
+def test_unknown_or_wrong_host_key_is_refused(cast, caplog):
     sshd = cast.world.sshd
     creds = SshCredentials("127.0.0.1", sshd.login, cast.alice.private_key)
     _, other_public = new_key_pair()
@@ -78,8 +80,26 @@ def test_unknown_or_wrong_host_key_is_refused(cast):
     with pytest.raises(ConfigError, match="no pinned host key"):
         SftpStorage(SftpConfig(Hop("127.0.0.1", sshd.port), creds)).stat("")
     trusting = SftpStorage(SftpConfig(Hop("127.0.0.1", sshd.port, accept_unknown_host=True), creds))
-    assert trusting.stat("Personal").is_dir
+    with caplog.at_level(logging.WARNING, logger="nels_core"):
+        assert trusting.stat("Personal").is_dir
+    # never silently: every connection without pinning says so
+    assert [r.getMessage() for r in caplog.records if "pinning is off" in r.getMessage()]
     trusting.close()
+
+
+def test_a_host_never_reached_is_not_called_lost(cast):
+    creds = SshCredentials("127.0.0.1", "nobody", cast.alice.private_key)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]  # bound, not listening: connections are refused
+        for host, port, said in (
+            ("127.0.0.1", closed_port, "never reached: it refused the connection"),
+            ("nels-data.invalid", 22, "never reached: its name does not resolve"),
+        ):
+            hop = Hop(host, port, known_hosts=cast.world.sshd.known_hosts)
+            with pytest.raises(TransferError, match=said) as err:
+                SftpStorage(SftpConfig(hop, creds, connect_timeout=5)).stat("")
+            assert "lost" not in str(err.value) and f"{host}:{port}" in str(err.value)
 
 
 def test_wrong_key_is_refused_without_leaking_it(cast):

@@ -134,3 +134,14 @@ def test_secrets_folder_is_private(tmp_path, monkeypatch):
     dead.mkdir()
     sweep_stale(str(tmp_path))
     assert Path(folder).exists() and not dead.exists()
+
+
+def test_unpinned_host_is_warned_about_on_every_use(api_config, tmp_path):
+    config, token = api_config
+    pinned = 'known_hosts_file = "known_hosts"'
+    config.write_text(config.read_text().replace(pinned, "accept_unknown_host = true"))
+    for _ in range(2):
+        proc = _start(config, token, tmp_path)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and b"reads.fastq" in out, err
+        assert err.decode().startswith("warning: host-key pinning is off for 127.0.0.1:"), err

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import posixpath
 import queue
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -110,6 +111,16 @@ class _Loop:
         return asyncio.run_coroutine_threadsafe(coro, cls.get()).result(timeout)
 
 
+def _warn_unpinned(hop: Hop) -> None:
+    # on every connection: a setting meant for a sandbox must not go unnoticed
+    log.warning(
+        "host-key pinning is off for %s:%s (accept_unknown_host): anyone between "
+        "here and there could pose as it; give its known_hosts instead",
+        hop.host,
+        hop.port,
+    )
+
+
 def _quietly(loop: asyncio.AbstractEventLoop, context: dict) -> None:
     """What the loop would print as "Task exception was never retrieved": after
     a cut, requests nobody awaits any more fail too. The first failure is
@@ -133,6 +144,7 @@ def _drop_lost_writes(record: logging.LogRecord) -> bool:
 
 def _known_hosts(hop: Hop):
     if hop.accept_unknown_host:
+        _warn_unpinned(hop)
         return None
     if not hop.known_hosts:
         raise ConfigError(
@@ -182,6 +194,30 @@ def _map_error(e: Exception, path: str) -> NelsError:
     if isinstance(e, asyncssh.Error | OSError | asyncio.TimeoutError):
         return TransferError(f"connection to the NeLS data host lost during {path!r}: {e}")
     return TransferError(f"{path!r}: {e}")
+
+
+def _connect_error(e: Exception, config: SftpConfig) -> NelsError:
+    """Why a connection could not be made: never "lost", it never was."""
+    hop = config.data_host
+    where = f"the NeLS data host {hop.host}:{hop.port}"
+    if config.bastion is not None:
+        where += f" (through {config.bastion.host}:{config.bastion.port})"
+    if isinstance(e, socket.gaierror):
+        return TransferError(f"{where} was never reached: its name does not resolve")
+    if isinstance(e, ConnectionRefusedError):
+        return TransferError(f"{where} was never reached: it refused the connection")
+    if isinstance(e, TimeoutError | asyncio.TimeoutError):
+        return TransferError(
+            f"{where} was never reached: no answer within {config.connect_timeout:g} s"
+        )
+    if isinstance(e, ChannelClosed):
+        return TransferError(f"{where} closed the data channel while it was set up: {e}")
+    if isinstance(e, asyncssh.ConnectionLost | ConnectionResetError | asyncssh.DisconnectError):
+        if not isinstance(e, asyncssh.PermissionDenied | asyncssh.HostKeyNotVerifiable):
+            return TransferError(f"{where} closed the connection while it was set up")
+    if isinstance(e, OSError) and not isinstance(e, asyncssh.Error):
+        return TransferError(f"{where} was never reached: {e.strerror or e}")
+    return _map_error(e, hop.host)
 
 
 class SftpStorage(Storage):
@@ -275,7 +311,7 @@ class SftpStorage(Storage):
                     raise
                 except Exception as e:
                     self._reset()
-                    raise _map_error(e, self.config.data_host.host) from None
+                    raise _connect_error(e, self.config) from None
             return self._sftp
 
     def _reset(self) -> None:
