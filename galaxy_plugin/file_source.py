@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from pathlib import Path
 
 from galaxy import exceptions
 from galaxy.files.models import (
@@ -48,6 +49,7 @@ from nels_core.errors import (
     TokenMissingError,
     UnsafePathError,
 )
+from nels_core.local_files import replacing
 from nels_core.model import Entry as NelsEntry
 from nels_core.paths import PERSONAL, normalise
 
@@ -175,15 +177,16 @@ class NelsFilesSource(
             path = normalise(source_path.lstrip("/"))
             expected = delivered_md5(home, path)
             hasher = StreamHasher(sha256=False, md5=expected is not None)
-            with open(native_path, "wb") as out:
+            # whole or not at all: a cut leaves no truncated dataset behind
+            with replacing(Path(native_path)) as out:
                 for chunk in home.read_chunks(path):
                     hasher.update(chunk)
                     out.write(chunk)
-            if expected and hasher.md5 != expected:
-                os.unlink(native_path)
-                raise ChecksumMismatchError(
-                    f"{path}: MD5 {hasher.md5} does not match the delivered checksum {expected}"
-                )
+                if expected and hasher.md5 != expected:
+                    Path(native_path).unlink(missing_ok=True)
+                    raise ChecksumMismatchError(
+                        f"{path}: MD5 {hasher.md5} does not match the delivered checksum {expected}"
+                    )
             if context.metadata_out is not None:
                 context.metadata_out["name"] = path.rsplit("/", 1)[-1]
 

@@ -398,3 +398,52 @@ def test_faults_of_nels_or_the_setup_are_told_without_internals(nels_server, cap
     assert isinstance(e, exceptions.ServerNotConfiguredForRequest)
     assert "tell its admin" in str(e) and "key" not in str(e)
     assert "does not match the pinned key" in caplog.text  # the admin reads why in the log
+
+
+def test_cuts_leave_no_partial_dataset_nor_nels_file(nels_server, tmp_path):
+    """realize_to and write_from with the connection cut mid-transfer: one
+    clear message, nothing truncated on either side, the retry whole."""
+    import random
+
+    from fault_proxy import PASS, FaultProxy
+
+    sshd = nels_server.cast.world.sshd
+    rng = random.Random("galaxy-cuts")
+    data = rng.randbytes(3 * 1024 * 1024)
+    raw = nels_server.cast.world.project_dir(nels_server.cast.project) / "raw"
+    (raw / "big.bin").write_bytes(data)
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "upload.bin").write_bytes(data)
+    bob = user(nels_server, "bob")
+    for i in range(3):
+        # the 2nd connection carries the bytes (OpenSSH); the next ones pass
+        cut = ("cut", rng.randrange(8000, 8000 + len(data)))
+        with FaultProxy(sshd.port, [PASS, cut]) as proxy:
+            HOMES.clear()
+            src = sources_with(
+                nels_server, port=proxy.port, known_hosts=proxy.known_hosts(sshd.host_public_key)
+            ).find_best_match("gxfiles://nels")
+            target = local / f"in{i}.bin"
+            try:
+                src.realize_to("/Projects/UiB-Test-Project/raw/big.bin", str(target), bob)
+            except exceptions.MessageException as e:
+                assert "\n" not in str(e) and "connection" in str(e)
+                assert not target.exists()
+                src.realize_to("/Projects/UiB-Test-Project/raw/big.bin", str(target), bob)
+            assert target.read_bytes() == data
+            assert sorted(p.name for p in local.iterdir() if p.name.startswith(".")) == []
+
+            proxy.plans.append(("cut", rng.randrange(8000, 8000 + len(data))))
+            HOMES.clear()  # a fresh connection, which the plan cuts
+            nels_path = f"/Projects/UiB-Test-Project/galaxy/out{i}.bin"
+            stored = raw.parent / "galaxy" / f"out{i}.bin"
+            try:
+                src.write_from(nels_path, str(local / "upload.bin"), bob)
+            except exceptions.MessageException as e:
+                assert "\n" not in str(e) and "connection" in str(e)
+                assert not stored.exists()
+                src.write_from(nels_path, str(local / "upload.bin"), bob)
+            assert stored.read_bytes() == data
+            assert [p.name for p in stored.parent.iterdir() if p.name.startswith(".")] == []
+        assert proxy.faults >= 1
