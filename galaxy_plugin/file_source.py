@@ -53,6 +53,7 @@ from nels_core.local_files import replacing
 from nels_core.model import Entry as NelsEntry
 from nels_core.paths import PERSONAL, normalise
 
+from .byte_names import from_galaxy, shown, to_galaxy
 from .homes import HOMES, NelsSettings
 from .places import display_name, page_of, write_targets
 
@@ -145,7 +146,7 @@ class NelsFilesSource(
             )
         with self._errors(context):
             home = self._home(context)
-            where = normalise(path.lstrip("/"))
+            where = normalise(from_galaxy(path.lstrip("/")))
             if write_intent and not recursive:
                 # a folder picker for a write: only folders files may go into
                 targets = write_targets(home, where)
@@ -174,7 +175,7 @@ class NelsFilesSource(
 
         with self._errors(context):
             home = self._home(context)
-            path = normalise(source_path.lstrip("/"))
+            path = normalise(from_galaxy(source_path.lstrip("/")))
             expected = delivered_md5(home, path)
             hasher = StreamHasher(sha256=False, md5=expected is not None)
             # whole or not at all: a cut leaves no truncated dataset behind
@@ -188,7 +189,7 @@ class NelsFilesSource(
                         f"{path}: MD5 {hasher.md5} does not match the delivered checksum {expected}"
                     )
             if context.metadata_out is not None:
-                context.metadata_out["name"] = path.rsplit("/", 1)[-1]
+                context.metadata_out["name"] = shown(path.rsplit("/", 1)[-1])
 
     def _write_from(
         self,
@@ -198,7 +199,7 @@ class NelsFilesSource(
     ) -> str | None:
         with self._errors(context):
             home = self._home(context)
-            path = normalise(target_path.lstrip("/"))
+            path = normalise(from_galaxy(target_path.lstrip("/")))
             parent = path.rpartition("/")[0]
             if parent and not home.exists(parent):
                 home.mkdir(parent)
@@ -216,7 +217,7 @@ class NelsFilesSource(
         is in: a history export then fails at once, not after its archive is built.
         """
         with self._errors(context):
-            path = normalise(target_path.lstrip("/"))
+            path = normalise(from_galaxy(target_path.lstrip("/")))
             self._home(context).check_write(path, overwrite=True)
 
     def _create_entry(
@@ -242,13 +243,13 @@ class NelsFilesSource(
         return _GalaxyErrors(context.config.token_help_url)
 
     def _remote(self, e: NelsEntry, name: str) -> AnyRemoteEntry:
-        path = "/" + e.path
+        path = "/" + to_galaxy(e.path)
         uri = self.uri_from_path(path)
         if e.is_dir:
-            return RemoteDirectory(name=name, uri=uri, path=path)
+            return RemoteDirectory(name=shown(name), uri=uri, path=path)
         hashes = [RemoteFileHash(hash_function="MD5", hash_value=e.md5)] if e.md5 else None
         return RemoteFile(
-            name=e.name, uri=uri, path=path, size=e.size, ctime=e.ctime, hashes=hashes
+            name=shown(e.name), uri=uri, path=path, size=e.size, ctime=e.ctime, hashes=hashes
         )
 
     def _evaluate_template_config(self, user_data=None) -> NelsFileSourceConfiguration:

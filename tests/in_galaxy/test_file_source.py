@@ -447,3 +447,20 @@ def test_cuts_leave_no_partial_dataset_nor_nels_file(nels_server, tmp_path):
             assert stored.read_bytes() == data
             assert [p.name for p in stored.parent.iterdir() if p.name.startswith(".")] == []
         assert proxy.faults >= 1
+
+
+def test_a_name_that_is_not_utf8_lists_and_imports(galaxy_sources, nels_server, tmp_path):
+    raw = nels_server.cast.world.project_dir(nels_server.cast.project) / "raw"
+    with open(os.fsencode(raw) + b"/old\xe6\xf8\xe5.fastq", "wb") as f:  # Latin-1 "æøå"
+        f.write(b"@r1\nACGT\n+\nIIII\n")
+    src = galaxy_sources.find_best_match("gxfiles://nels")
+    bob = user(nels_server, "bob")
+    entries = src.list("/Projects/UiB-Test-Project/raw", user_context=bob)
+    entries = entries[0] if isinstance(entries, tuple) else entries
+    odd = next(e for e in entries if e.name.startswith("old"))
+    assert odd.name == "old\\xe6\\xf8\\xe5.fastq"
+    for e in entries:
+        e.model_dump_json()  # what Galaxy's API sends: a surrogate here was a 500
+    target = tmp_path / "odd.fastq"
+    src.realize_to(odd.path, str(target), user_context=bob)
+    assert target.read_bytes() == b"@r1\nACGT\n+\nIIII\n"
