@@ -34,6 +34,7 @@ from galaxy.files.sources import BaseFilesSource
 from galaxy.util.config_templates import TemplateExpansion
 
 from nels_core import token_advice
+from nels_core.byte_names import from_text, shown, to_text
 from nels_core.delivered import delivered_md5
 from nels_core.errors import (
     AccessDeniedError,
@@ -53,7 +54,6 @@ from nels_core.local_files import replacing
 from nels_core.model import Entry as NelsEntry
 from nels_core.paths import PERSONAL, normalise
 
-from .byte_names import from_galaxy, shown, to_galaxy
 from .homes import HOMES, NelsSettings
 from .places import display_name, page_of, write_targets
 
@@ -146,7 +146,7 @@ class NelsFilesSource(
             )
         with self._errors(context):
             home = self._home(context)
-            where = normalise(from_galaxy(path.lstrip("/")))
+            where = normalise(from_text(path.lstrip("/")))
             if write_intent and not recursive:
                 # a folder picker for a write: only folders files may go into
                 targets = write_targets(home, where)
@@ -175,7 +175,7 @@ class NelsFilesSource(
 
         with self._errors(context):
             home = self._home(context)
-            path = normalise(from_galaxy(source_path.lstrip("/")))
+            path = normalise(from_text(source_path.lstrip("/")))
             expected = delivered_md5(home, path)
             hasher = StreamHasher(sha256=False, md5=expected is not None)
             # whole or not at all: a cut leaves no truncated dataset behind
@@ -199,7 +199,7 @@ class NelsFilesSource(
     ) -> str | None:
         with self._errors(context):
             home = self._home(context)
-            path = normalise(from_galaxy(target_path.lstrip("/")))
+            path = normalise(from_text(target_path.lstrip("/")))
             parent = path.rpartition("/")[0]
             if parent and not home.exists(parent):
                 home.mkdir(parent)
@@ -217,7 +217,7 @@ class NelsFilesSource(
         is in: a history export then fails at once, not after its archive is built.
         """
         with self._errors(context):
-            path = normalise(from_galaxy(target_path.lstrip("/")))
+            path = normalise(from_text(target_path.lstrip("/")))
             self._home(context).check_write(path, overwrite=True)
 
     def _create_entry(
@@ -243,7 +243,7 @@ class NelsFilesSource(
         return _GalaxyErrors(context.config.token_help_url)
 
     def _remote(self, e: NelsEntry, name: str) -> AnyRemoteEntry:
-        path = "/" + to_galaxy(e.path)
+        path = "/" + to_text(e.path)
         uri = self.uri_from_path(path)
         if e.is_dir:
             return RemoteDirectory(name=shown(name), uri=uri, path=path)

@@ -2,6 +2,7 @@
 and SEEK sandboxes, on SQLite and on PostgreSQL: sign-in, CSRF, who sees
 what, and tokens encrypted at rest."""
 
+import os
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -179,3 +180,24 @@ def test_the_session_cookie_is_https_only_outside_the_demo(tmp_path):
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     with pytest.raises(Exception, match="needs SECRET_KEY"):
         create_app(None, {"TOKEN_KEY": "A" * 43 + "=", "NELS_CLIENT_ID": "c"})
+
+
+def test_a_name_that_is_not_utf8_browses_and_describes(site):
+    """Such a name made the page a 500 (UTF-8 output refuses it)."""
+    sandboxes, app, _ = site
+    world = sandboxes.nels_world
+    project = next(p for p in world.projects.values() if p.folder == SEQ_PROJECT)
+    odd = os.fsencode(world.project_dir(project)) + b"/run_\xe6\xf8\xe5"  # Latin-1 "æøå"
+    os.mkdir(odd)
+    with open(odd + b"/notes\xff.txt", "wb") as f:
+        f.write(b"x")
+    client, _ = sign_in(app, sandboxes)
+    page = client.get(f"/browse/Projects/{SEQ_PROJECT}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "run_\\xe6\\xf8\\xe5/" in html
+    link = html.split('href="', 1 + html[: html.index("run_\\xe6")].count('href="'))[-1]
+    link = link.split('"', 1)[0]
+    inner = client.get(link)
+    assert inner.status_code == 200 and "notes\\xff.txt" in inner.get_data(as_text=True)
+    assert client.get(link.replace("/browse/", "/isa/", 1)).status_code == 200

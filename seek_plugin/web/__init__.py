@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Flask, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from nels_core.byte_names import shown, to_text
 from nels_core.config import NELS_API2, NELS_DATA_HOST, NELS_OAUTH
 from nels_core.deposit.upload import WEBIN_FTP
 from nels_core.errors import AuthError, ConfigError
@@ -94,6 +95,12 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     app.register_blueprint(seek_bp)
     app.register_blueprint(deposit_bp)
     app.teardown_appcontext(close_home)
+    # names that are not UTF-8: every text shown with \xNN for their odd bytes
+    # (UTF-8 output refuses them: a 500), carried in links and forms in a form
+    # the views turn back (nels_core.byte_names)
+    app.jinja_env.finalize = _shown
+    app.add_template_filter(shown, "shown")
+    app.add_template_filter(to_text, "text_path")
 
     @app.errorhandler(CSRFError)
     def _csrf(e):
@@ -116,3 +123,10 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
         return render_template("error.html", title="Not found", message=message), 404
 
     return app
+
+
+def _shown(value):
+    # objects (a finding, an id) become text first: their text may hold a name
+    if value is None or isinstance(value, int | float):
+        return value
+    return shown(value if isinstance(value, str) else str(value))

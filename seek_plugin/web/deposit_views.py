@@ -29,6 +29,7 @@ from flask import (
 )
 
 from nels_core.access import role_for
+from nels_core.byte_names import from_text
 from nels_core.deposit.record import ACCESSION_COLUMNS
 from nels_core.deposit.rules import CONTROLLED_ACCESS
 from nels_core.errors import NelsError
@@ -188,7 +189,7 @@ def accessions():
 def _folder(path: str, deposit: bool = False) -> DepositFolder:
     """The folder's deposits, for a user who can see it (and deposit, if asked)."""
     try:
-        path = normalise(path)
+        path = normalise(from_text(path))
         home().list(path, limit=0)
     except HIDDEN:
         abort(404)

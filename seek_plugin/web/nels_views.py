@@ -6,6 +6,7 @@ import posixpath
 
 from flask import Blueprint, abort, render_template
 
+from nels_core.byte_names import from_text
 from nels_core.errors import AccessDeniedError, NotFoundError, UnsafePathError
 from nels_core.isa.export import describe
 from nels_core.isa.mapping import identifier_for
@@ -33,7 +34,7 @@ def index():
 @login_required
 def browse(path):
     try:
-        path = normalise(path)
+        path = normalise(from_text(path))
         page = home().list(path, limit=500)
     except HIDDEN:
         abort(404)
@@ -47,7 +48,7 @@ def browse(path):
 @login_required
 def preview(path):
     try:
-        path = normalise(path)
+        path = normalise(from_text(path))
         inv, issues = describe(home(), path, f"nels://{path}", identifier_for(path))
     except HIDDEN:
         abort(404)

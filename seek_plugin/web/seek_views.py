@@ -20,6 +20,7 @@ from flask import (
 )
 from sqlalchemy import select
 
+from nels_core.byte_names import from_text
 from nels_core.connect import build_home
 from nels_core.errors import NelsError
 from nels_core.isa.export import describe
@@ -98,7 +99,7 @@ def disconnect(account_id):
 @login_required
 def push():
     try:  # the folder must be one of the user's before any job starts
-        path = normalise(request.form.get("path", ""))
+        path = normalise(from_text(request.form.get("path", "")))
         home().list(path, limit=0)
     except HIDDEN:
         abort(404)
@@ -159,7 +160,12 @@ def pull():
                 client,
                 database,
                 url,
-                lambda loc: (home, normalise(loc), loc, identifier_for(normalise(loc))),
+                lambda loc: (
+                    home,
+                    normalise(from_text(loc)),
+                    loc,
+                    identifier_for(normalise(from_text(loc))),
+                ),
                 out / "bundle",
             )
             shutil.make_archive(str(out / "isa-bundle"), "zip", out / "bundle")
@@ -236,3 +242,7 @@ def _credentials(account: SeekAccount):
     if seek_token is None:
         raise NelsError("the SEEK token can no longer be read; connect the account again")
     return nels_settings(nels_token(current_user())), account.seek_url, seek_token
+
+
+def _path(location: str) -> str:
+    return normalise(from_text(location))

@@ -1,10 +1,11 @@
-"""Names that are not UTF-8, in a form Galaxy can carry.
+"""Names that are not UTF-8, in a form JSON, HTML and URLs can carry.
 
 NeLS may hold such names (old instruments write Latin-1); nels_core carries
-their bytes as Python does (surrogate escapes), which Galaxy's JSON refuses:
-one such file would make its folder answer a 500. In Galaxy, each such path
-segment becomes ``nels-bytes~<hex of its bytes>`` and its display name shows
-the odd bytes as ``\\xNN``; the plugin turns the segment back on the way in.
+their bytes as Python does (surrogate escapes), which UTF-8 output refuses:
+one such file made its folder answer a 500 in Galaxy and in our web app.
+There each such path segment becomes ``nels-bytes~<hex of its bytes>`` and
+its display name shows the odd bytes as ``\\xNN``; the segment is turned
+back on the way in.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ def _odd(segment: str) -> bool:
         return True
 
 
-def to_galaxy(path: str) -> str:
+def to_text(path: str) -> str:
     return "/".join(
         MARK + s.encode("utf-8", "surrogateescape").hex() if _odd(s) else s for s in path.split("/")
     )
 
 
-def from_galaxy(path: str) -> str:
+def from_text(path: str) -> str:
     out = []
     for s in path.split("/"):
         if s.startswith(MARK):
