@@ -285,6 +285,23 @@ class LiveServer:
         self.server.shutdown()
 
 
+def sftp_config(folder: Path, api_url: str, port: int, known_hosts: str, **sftp) -> Path:
+    """A CLI config for the sftp backend through the sandbox API; ``sftp``
+    adds settings of the ``[sftp]`` table (transport, idle_timeout...)."""
+    (folder / "known_hosts").write_text(known_hosts)
+    extra = "".join(
+        f"{k} = {v!r}\n".replace("'", '"') if isinstance(v, str) else f"{k} = {v}\n"
+        for k, v in sftp.items()
+    )
+    config = folder / "c.toml"
+    config.write_text(
+        '[storage]\nbackend = "sftp"\n'
+        f'[sftp]\nhost = "127.0.0.1"\nport = {port}\nknown_hosts_file = "known_hosts"\n{extra}'
+        f'[api]\nurl = "{api_url}/nels-api2"\n'
+    )
+    return config
+
+
 @pytest.fixture
 def nels_server(cast):
     server = LiveServer(create_app(cast.world))

@@ -4,7 +4,7 @@ import hashlib
 import json
 
 import pytest
-from conftest import cli
+from conftest import cli, sftp_config
 
 from nels_cli.demo import RUN, SEQ_PROJECT, seed
 
@@ -110,13 +110,7 @@ def test_sftp_backend_through_the_api(nels_server, tmp_path):
 
     token = sign_in(nels_server, "bob", "bob-pw").tokens.access_token
     sshd = nels_server.cast.world.sshd
-    (tmp_path / "known_hosts").write_text(sshd.known_hosts)
-    config = tmp_path / "c.toml"
-    config.write_text(
-        '[storage]\nbackend = "sftp"\n'
-        f'[sftp]\nhost = "127.0.0.1"\nport = {sshd.port}\nknown_hosts_file = "known_hosts"\n'
-        f'[api]\nurl = "{nels_server.url}/nels-api2"\n'
-    )
+    config = sftp_config(tmp_path, nels_server.url, sshd.port, sshd.known_hosts)
     r = cli("ls", "--json", "nels://Projects", config=config, env={"NELS_TOKEN": token})
     assert r.returncode == 0, r.stderr
     assert [e["name"] for e in json.loads(r.stdout)["entries"]] == [

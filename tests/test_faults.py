@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import sftp_config
 from fault_proxy import PASS, FaultProxy
 
 from nels_core.errors import NelsError
@@ -38,13 +39,14 @@ class Trials:
         self.personal = server.cast.world.home(server.cast.alice) / "Personal"
 
     def run(self, proxy: FaultProxy, *args, idle_timeout: float = 60):
-        (self.tmp / "known_hosts").write_text(proxy.known_hosts(self.sshd.host_public_key))
-        config = self.tmp / "c.toml"
-        config.write_text(
-            '[storage]\nbackend = "sftp"\n'
-            f'[sftp]\nhost = "127.0.0.1"\nport = {proxy.port}\nknown_hosts_file = "known_hosts"\n'
-            f'transport = "{self.transport}"\nidle_timeout = {idle_timeout}\n'
-            f'[api]\nurl = "{self.server.url}/nels-api2"\n'
+        known = proxy.known_hosts(self.sshd.host_public_key)
+        config = sftp_config(
+            self.tmp,
+            self.server.url,
+            proxy.port,
+            known,
+            transport=self.transport,
+            idle_timeout=idle_timeout,
         )
         env = {
             **os.environ,

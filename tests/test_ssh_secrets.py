@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import sftp_config
 
 from nels_core.storage.ssh_agent import sweep_stale
 
@@ -26,13 +27,8 @@ def api_config(nels_server, tmp_path):
 
     token = sign_in(nels_server, "bob", "bob-pw").tokens.access_token
     sshd = nels_server.cast.world.sshd
-    (tmp_path / "known_hosts").write_text(sshd.known_hosts)
-    config = tmp_path / "c.toml"
-    config.write_text(
-        '[storage]\nbackend = "sftp"\n'
-        f'[sftp]\nhost = "127.0.0.1"\nport = {sshd.port}\nknown_hosts_file = "known_hosts"\n'
-        'transport = "openssh"\n'
-        f'[api]\nurl = "{nels_server.url}/nels-api2"\n'
+    config = sftp_config(
+        tmp_path, nels_server.url, sshd.port, sshd.known_hosts, transport="openssh"
     )
     return config, token
 
