@@ -8,6 +8,7 @@ import click
 
 from .main import err, out, read_secret
 from .seek import link_in_seek, seek_link_options
+from .show import literal, warning
 
 
 @click.group("biostudies")
@@ -46,7 +47,7 @@ def submit_cmd(
 
     deposit = read_bundle(bundle)
     for w in check_public(deposit, "BioStudies"):
-        err.print(f"[yellow]warning[/] {w}", highlight=False)
+        err.print(warning(w))
     try:
         when = release_date(deposit, release.date() if release else None)
     except ValueError as e:
@@ -63,7 +64,9 @@ def submit_cmd(
             accno=record.accession("study", deposit.identifier),
             ena=ena.objects,
         )
-        out.print(json.dumps(page, indent=1), soft_wrap=True, highlight=False)
+        # as ls --json: plain text, not through rich (no markup read in it);
+        # JSON escapes every control character itself
+        click.echo(json.dumps(page, indent=1))
         err.print("Dry run: nothing was sent.")
         return
     password = read_secret(password_file, "BIOSTUDIES_PASSWORD")
@@ -76,7 +79,7 @@ def submit_cmd(
     known = record.accession("study", deposit.identifier)
     accno = submit_study(bundle, deposit, client, record, when, ena=ena.objects)
     verb = "updated" if known else "created"
-    out.print(f"BioStudies study {accno} {verb} ({server}); release {when.isoformat()}")
+    out.print(literal(f"BioStudies study {accno} {verb} ({server}); release {when.isoformat()}"))
     if seek_url:
         test = mode != "production"
         link_in_seek(

@@ -6,12 +6,14 @@ tree; ``--fresh`` lays it out anew.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nels_core import config as nels_config
 from nels_core.checksums import StreamHasher
@@ -19,6 +21,8 @@ from nels_core.connect import open_home
 from nels_core.delivery import read_delivery
 from nels_core.errors import AccessDeniedError
 from nels_core.isa.export import export_bundle
+
+from .show import literal, visible
 
 out = Console(soft_wrap=True)
 
@@ -45,7 +49,8 @@ def seed(directory: Path) -> Path:
     config.write_text(
         "# Written by 'nels-bundle demo': a local NeLS home, no account needed.\n"
         '[storage]\nbackend = "local"\n'
-        f'root = "{world.home(user)}"\n\n'
+        # a JSON string is a TOML string: any folder name, quoted and escaped
+        f"root = {json.dumps(str(world.home(user)))}\n\n"
         '[account]\nname = "Demo Researcher"\n\n'
         f'[[account.projects]]\nid = {delivered.id}\nname = "{SEQ_PROJECT}"\nrole = 3\n\n'
         f'[[account.projects]]\nid = {own.id}\nname = "{OWN_PROJECT}"\nrole = 1\n'
@@ -70,14 +75,15 @@ def demo_cmd(directory: Path, fresh: bool) -> None:
     if not config.exists():
         directory.mkdir(parents=True, exist_ok=True)
         config = seed(directory)
-        out.print(f"Seeded a local NeLS home in [bold]{directory}[/]")
+        out.print(Text.assemble("Seeded a local NeLS home in ", (visible(str(directory)), "bold")))
     home = open_home(nels_config.load(config))
 
     projects = home.list("Projects")
     out.print(f"\n[bold]Your NeLS projects[/] ({projects.total}):")
     for e in projects.entries:
         m = home.account.membership(e.name)
-        out.print(f"  nels://{e.path}  [dim]{m.role.name.lower().replace('_', ' ')}[/]")
+        role = m.role.name.lower().replace("_", " ")
+        out.print(Text.assemble(visible(f"  nels://{e.path}  "), (role, "dim")))
 
     run_dir = f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
     delivery = read_delivery(home, run_dir)
@@ -90,13 +96,13 @@ def demo_cmd(directory: Path, fresh: bool) -> None:
             checked += 1
             failed += h.md5 != f.md5
 
-    table = Table(title=f"NorSeq delivery {delivery.run}", header_style="bold")
+    table = Table(title=literal(f"NorSeq delivery {delivery.run}"), header_style="bold")
     table.add_column("sample")
     table.add_column("lanes")
     table.add_column("layout")
     for sample in sorted(delivery.samples.values(), key=lambda s: s.id):
         lanes = ",".join(map(str, sample.lanes))
-        table.add_row(sample.id, lanes, "paired" if sample.paired else "single")
+        table.add_row(literal(sample.id), lanes, "paired" if sample.paired else "single")
     out.print()
     out.print(table)
     total = sum(f.size for f in delivery.data_files())
@@ -106,7 +112,7 @@ def demo_cmd(directory: Path, fresh: bool) -> None:
         f"{len(delivery.issues)} problems in the delivery"
     )
     for issue in delivery.issues:
-        out.print(f"  [yellow]{issue}[/]")
+        out.print(Text.assemble("  ", (visible(str(issue)), "yellow")))
 
     summary = "sample\tlanes\treads\n" + "".join(
         f"{s.id}\t{','.join(map(str, s.lanes))}\t{','.join(sorted({f.read for f in s.files}))}\n"
@@ -114,28 +120,40 @@ def demo_cmd(directory: Path, fresh: bool) -> None:
     )
     target = f"Personal/notes/{RUN}-samples.tsv"
     entry = home.write(target, summary.encode(), overwrite=True)
-    out.print(f"Wrote nels://{entry.path} atomically (md5 {entry.md5})")
+    out.print(literal(f"Wrote nels://{entry.path} atomically (md5 {entry.md5})"))
 
     try:
         home.remove(f"{run_dir}/SampleSheet.csv")
     except AccessDeniedError as e:
-        out.print(f"[yellow]As a project member you may not delete:[/] {e}")
+        out.print(
+            Text.assemble(("As a project member you may not delete:", "yellow"), " ", literal(e))
+        )
 
     bundle = directory / "isa-bundle"
     result = export_bundle(
         home, f"Projects/{SEQ_PROJECT}", f"nels://Projects/{SEQ_PROJECT}", SEQ_PROJECT, bundle
     )
     out.print(
-        f"Exported the project as an ISA bundle to {bundle}: "
-        f"{len(result.investigation.samples())} samples, {len(result.investigation.files())} "
-        f"files; {len(result.issues)} things the metadata sheet should add (export-report.json)"
+        literal(
+            f"Exported the project as an ISA bundle to {bundle}: "
+            f"{len(result.investigation.samples())} samples, "
+            f"{len(result.investigation.files())} files; {len(result.issues)} things the "
+            "metadata sheet should add (export-report.json)"
+        )
     )
 
-    out.print(f"\nTry: nels-bundle ls nels://{run_dir}/fastq --limit 5 --sort size --reverse")
+    out.print()
     out.print(
-        f"     nels-bundle --config {config} isa template nels://Projects/{SEQ_PROJECT} "
-        "--out sheet.tsv"
+        literal(f"Try: nels-bundle ls nels://{run_dir}/fastq --limit 5 --sort size --reverse")
     )
-    out.print(f"     nels-bundle --config {config} get nels://{run_dir}/SampleSheet.csv /tmp/")
+    out.print(
+        literal(
+            f"     nels-bundle --config {config} isa template nels://Projects/{SEQ_PROJECT} "
+            "--out sheet.tsv"
+        )
+    )
+    out.print(
+        literal(f"     nels-bundle --config {config} get nels://{run_dir}/SampleSheet.csv /tmp/")
+    )
     if failed:
         raise SystemExit(1)

@@ -10,6 +10,7 @@ import click
 
 from .main import err, out, read_secret
 from .seek import link_in_seek, seek_link_options
+from .show import literal, warning
 
 
 @click.group("ena")
@@ -52,14 +53,16 @@ def prepare_cmd(bundle, dest, checklist, center, action, hold_until, xsd_dir):
     )
     written = write(prepared, dest)
     out.print(
-        f"Wrote {len(written)} documents to {dest}: 1 project, "
-        f"{len(prepared.aliases['sample'])} samples, {len(prepared.aliases['experiment'])} "
-        f"experiments, {len(prepared.aliases['run'])} runs ({len(prepared.files)} files); "
-        "all valid against ENA's schemas",
+        literal(
+            f"Wrote {len(written)} documents to {dest}: 1 project, "
+            f"{len(prepared.aliases['sample'])} samples, {len(prepared.aliases['experiment'])} "
+            f"experiments, {len(prepared.aliases['run'])} runs ({len(prepared.files)} files); "
+            "all valid against ENA's schemas"
+        ),
         soft_wrap=True,
     )
     for w in dict.fromkeys(prepared.warnings):
-        err.print(f"[yellow]warning[/] {w}", highlight=False)
+        err.print(warning(w))
 
 
 MODES = ("dry-run", "test", "production")
@@ -162,15 +165,18 @@ def submit_cmd(
         center=center,
         hold_until=hold_until.date() if isinstance(hold_until, dt.datetime) else None,
         schemas=EnaSchemas(xsd_dir),
-        say=lambda m: err.print(m, highlight=False),
-        warn=lambda w: err.print(f"[yellow]warning[/] {w}", highlight=False),
+        say=lambda m: err.print(literal(m)),
+        warn=lambda w: err.print(warning(w)),
     )
     if run.plan is not None:
         work = run.plan
         out.print(
-            f"Dry run against the record for {server}: would add {_counts(work.count('add'))}, "
-            f"modify {_counts(work.count('modify'))}, leave {_counts(work.unchanged)} unchanged, "
-            f"upload {len(work.files)} file(s). Nothing was sent.",
+            literal(
+                f"Dry run against the record for {server}: would add "
+                f"{_counts(work.count('add'))}, modify {_counts(work.count('modify'))}, "
+                f"leave {_counts(work.unchanged)} unchanged, "
+                f"upload {len(work.files)} file(s). Nothing was sent."
+            ),
             soft_wrap=True,
         )
         return
@@ -188,18 +194,20 @@ def submit_cmd(
         )
     outcome, record = run.outcome, run.record
     if outcome.plan.empty and not outcome.receipts:
-        out.print(f"ENA ({server}) already holds everything in this bundle, unchanged.")
+        out.print(literal(f"ENA ({server}) already holds everything in this bundle, unchanged."))
     for stored, receipt in outcome.receipts:
-        out.print(f"Receipt {Path(stored).name}: {', '.join(receipt.actions)} accepted")
+        out.print(literal(f"Receipt {Path(stored).name}: {', '.join(receipt.actions)} accepted"))
         if receipts_to is not None:
             receipts_to.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(stored, receipts_to / Path(stored).name)
         for info in receipt.infos:
-            out.print(f"  ENA: {info}", highlight=False)
+            out.print(literal(f"  ENA: {info}"))
     out.print(
-        f"ENA project {run.project or '?'}; {len(record.objects.get('sample', {}))} "
-        f"samples, {len(record.objects.get('run', {}))} runs accessioned; {run.cells} "
-        "accession(s) written into the bundle",
+        literal(
+            f"ENA project {run.project or '?'}; {len(record.objects.get('sample', {}))} "
+            f"samples, {len(record.objects.get('run', {}))} runs accessioned; {run.cells} "
+            "accession(s) written into the bundle"
+        ),
         soft_wrap=True,
     )
 

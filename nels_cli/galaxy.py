@@ -19,6 +19,8 @@ import click
 from nels_core.errors import NelsError
 from nels_core.illumina import parse_fastq_name
 
+from .show import visible
+
 READS = ("R1", "R2", "-")  # forward, reverse, single-end
 
 
@@ -39,7 +41,7 @@ def stage_cmd(manifest: Path, dest: Path) -> None:
     ``identifier<TAB>R1|R2|-<TAB>extension<TAB>path``."""
     placed = stage(manifest.read_text(encoding="utf-8").splitlines(), dest)
     samples = len({parse_fastq_name(p.name).sample for p in placed})
-    click.echo(f"Staged {len(placed)} FASTQ file(s) of {samples} sample(s) in {dest}")
+    click.echo(visible(f"Staged {len(placed)} FASTQ file(s) of {samples} sample(s) in {dest}"))
 
 
 def stage(lines: list[str], dest: Path) -> list[Path]:

@@ -18,6 +18,7 @@ from nels_core.isa.validate import validate_bundle
 from nels_core.storage.local import LocalStorage
 
 from .main import err, open_nels, out
+from .show import literal, visible, warning
 
 
 def _source(ctx, source: str):
@@ -54,9 +55,11 @@ def template_cmd(ctx, source, dest: Path):
     write_template(mapped.investigation, dest)
     inv = mapped.investigation
     out.print(
-        f"Wrote {dest}: {len(inv.studies)} stud{'y' if len(inv.studies) == 1 else 'ies'}, "
-        f"{len(inv.samples())} samples. Fill it in, then: nels-bundle isa export {source} "
-        f"--metadata {dest} --out DIR"
+        literal(
+            f"Wrote {dest}: {len(inv.studies)} stud{'y' if len(inv.studies) == 1 else 'ies'}, "
+            f"{len(inv.samples())} samples. Fill it in, then: nels-bundle isa export {source} "
+            f"--metadata {dest} --out DIR"
+        )
     )
     _warn(mapped.issues)
 
@@ -86,10 +89,13 @@ def export_cmd(ctx, source, metadata, dest: Path, strict, verify, identifier):
     )
     inv = result.investigation
     out.print(
-        f"Wrote {result.out}: {len(inv.studies)} stud{'y' if len(inv.studies) == 1 else 'ies'}, "
-        f"{len(inv.samples())} samples, {len(inv.files())} files"
-        + (f", {result.computed_md5} MD5s computed" if result.computed_md5 else "")
-        + (f", {result.verified} MD5s verified" if result.verified is not None else "")
+        literal(
+            f"Wrote {result.out}: {len(inv.studies)} "
+            f"stud{'y' if len(inv.studies) == 1 else 'ies'}, "
+            f"{len(inv.samples())} samples, {len(inv.files())} files"
+            + (f", {result.computed_md5} MD5s computed" if result.computed_md5 else "")
+            + (f", {result.verified} MD5s verified" if result.verified is not None else "")
+        )
     )
     _warn(result.issues)
 
@@ -100,7 +106,7 @@ def validate_cmd(bundle: Path):
     """Run isatools' ISA-Tab and ISA-JSON validators; exit 1 on any error."""
     findings = validate_bundle(bundle)
     for f in findings:
-        (err if f.level == "error" else out).print(str(f), highlight=False, markup=False)
+        (err if f.level == "error" else out).print(literal(f))
     errors = sum(f.level == "error" for f in findings)
     out.print(f"{errors} error(s), {len(findings) - errors} warning(s)")
     if errors:
@@ -117,9 +123,10 @@ def accessions_cmd(bundle: Path):
 
     table = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
     table.writerow(ACCESSION_COLUMNS)
-    table.writerows(accession_rows(bundle))
+    # aliases are the bundle's sample names: shown, not obeyed, in a terminal
+    table.writerows([visible(cell) for cell in row] for row in accession_rows(bundle))
 
 
 def _warn(issues) -> None:
     for i in issues:
-        err.print(f"[yellow]warning[/] {i.code}: {i}", highlight=False)
+        err.print(warning(f"{i.code}: {i}"))

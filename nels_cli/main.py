@@ -21,6 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from nels_core import config as nels_config
 from nels_core.connect import open_home
@@ -44,7 +45,7 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except NelsError as e:
             # names from outside (files, server answers) are shown as they are, never as markup
-            err.print(f"[bold red]error:[/] {escape(visible(str(e)))}", highlight=False)
+            err.print(Text.assemble(("error:", "bold red"), " ", literal(e)), highlight=False)
             sys.exit(1)
 
 
@@ -189,7 +190,7 @@ def get_cmd(ctx, uri, dest, no_verify):
 
     hasher = StreamHasher(sha256=False)
     with _progress() as progress, replacing(target) as f:
-        task = progress.add_task(entry.name, total=entry.size)
+        task = progress.add_task(escape(visible(entry.name)), total=entry.size)
         for chunk in home.read_chunks(path):
             hasher.update(chunk)
             f.write(chunk)
@@ -216,7 +217,7 @@ def put_cmd(ctx, local, uri, overwrite):
         path = f"{path}/{Path(local).name}"
     size = Path(local).stat().st_size
     with _progress() as progress, open(local, "rb") as f:
-        task = progress.add_task(Path(local).name, total=size)
+        task = progress.add_task(escape(visible(Path(local).name)), total=size)
         entry = home.write(
             path, _counting(f, progress, task), overwrite=overwrite, expected_size=size
         )

@@ -19,6 +19,7 @@ from nels_core.isa.export import describe
 
 from .isa import _source, _warn
 from .main import err, out, read_secret
+from .show import literal, warning
 
 DEFAULT_DB = Path(
     os.environ.get("NELS_BUNDLE_SEEK_DB", "~/.local/share/nels-bundle/seek.db")
@@ -107,15 +108,16 @@ def link_in_seek(
     )
     if not updated:
         err.print(
-            f"[yellow]warning[/] no SEEK record in project {project} was pushed from "
-            f"{deposit.location} or all already carry the accessions",
-            highlight=False,
+            warning(
+                f"no SEEK record in project {project} was pushed from "
+                f"{deposit.location} or all already carry the accessions"
+            )
         )
     else:
         shown = ", ".join(
             f"{n} {kind.replace('_', ' ')[: -1 if n == 1 else None]}" for kind, n in updated.items()
         )
-        out.print(f"SEEK records linked to {archive}: {shown}")
+        out.print(literal(f"SEEK records linked to {archive}: {shown}"))
 
 
 @click.group("seek")
@@ -189,18 +191,20 @@ def push_cmd(
         report = pusher.push(inv, sbi)
     counts = report.count()
     out.print(
-        f"SEEK {seek_url}, project {project_id}, as {me.title}: "
-        + ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-        + f" ({client.sent['write']} writes, {client.sent['read']} reads)",
+        literal(
+            f"SEEK {seek_url}, project {project_id}, as {me.title}: "
+            + ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+            + f" ({client.sent['write']} writes, {client.sent['read']} reads)"
+        ),
         soft_wrap=True,
     )
     if report.investigation_url():
-        out.print(f"Investigation: {report.investigation_url()}", soft_wrap=True)
+        out.print(literal(f"Investigation: {report.investigation_url()}"), soft_wrap=True)
     if records_to is not None:
         write_records(report, records_to)
     _warn(issues)
     for w in report.warnings:
-        err.print(f"[yellow]warning[/] {w}", highlight=False)
+        err.print(warning(w))
 
 
 RECORD_COLUMNS = ("kind", "key", "action", "seek_id", "url")
@@ -242,8 +246,10 @@ def pull_cmd(ctx, investigation_url, dest, metadata, token_file, user, db_url):
         metadata,
     )
     out.print(
-        f"Wrote {result.out}: {result.investigation.title!r} from {where.source}, with "
-        f"SEEK's annotations ({client.sent['read']} reads)",
+        literal(
+            f"Wrote {result.out}: {result.investigation.title!r} from {where.source}, with "
+            f"SEEK's annotations ({client.sent['read']} reads)"
+        ),
         soft_wrap=True,
     )
     _warn(result.issues)

@@ -16,6 +16,7 @@ import click
 from nels_core import config as nels_config
 
 from .demo import OWN_PROJECT, RUN, SEQ_PROJECT
+from .show import visible
 
 DEMO_USER = "demo"
 
@@ -239,7 +240,9 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
     if demo:
         marker = directory / ".nels-bundle-web-demo"
         if directory.exists() and any(directory.iterdir()) and not marker.exists():
-            raise click.UsageError(f"{directory} is not an earlier web demo; give another --dir")
+            raise click.UsageError(
+                f"{visible(str(directory))} is not an earlier web demo; give another --dir"
+            )
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True, mode=0o700)
         marker.touch()
@@ -266,7 +269,10 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
                 "  Deposits off: ENA's schemas are not on this machine (set NELS_ENA_XSD_DIR, "
                 "or run nels-bundle ena prepare once online to cache them)"
             )
-        click.echo(f"  Everything runs on 127.0.0.1 and lives in {directory}. Ctrl-C stops it.")
+        click.echo(
+            f"  Everything runs on 127.0.0.1 and lives in {visible(str(directory))}. "
+            "Ctrl-C stops it."
+        )
     else:
         click.echo(f"nels-bundle web app: {url}")
     try:

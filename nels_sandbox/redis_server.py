@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .server_process import ServerProcess, find_program
+from .server_process import ServerProcess, die_with_parent, find_program
 from .sshd import free_port
 
 
@@ -49,6 +49,7 @@ class RedisServer(ServerProcess):
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -3,9 +3,15 @@ stopped with them."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
+import signal
 import subprocess
+import sys
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def find_program(name: str, *places: str) -> str | None:
@@ -14,6 +20,37 @@ def find_program(name: str, *places: str) -> str | None:
         if os.access(p, os.X_OK):
             return p
     return shutil.which(name)
+
+
+def _libc_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_prctl = _libc_prctl()  # looked up here, not in the forked child
+
+
+def die_with_parent():
+    """A ``preexec_fn`` that has the kernel send the child SIGTERM when the
+    thread that starts it ends (its process killed, even with SIGKILL): no
+    server outlives what started it. Linux only; elsewhere None, and a server
+    whose starter is SIGKILLed keeps running until killed by hand (its pid is
+    in its folder). Start servers from a thread that lives as long as they
+    should: the signal follows the starting thread, not the process."""
+    if _prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+
+    return preexec
 
 
 class ServerProcess:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .keys import new_key_pair
-from .server_process import ServerProcess, find_program
+from .server_process import ServerProcess, die_with_parent, find_program
 
 
 def find_sshd() -> str | None:
@@ -110,8 +110,15 @@ class Sshd(ServerProcess):
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
         log = open(self.workdir / "sshd.log", "ab")  # noqa: SIM115 - owned by the process
+        # -D: sshd stays our child, stopped by us and dying with us; in a
+        # session of its own, so a terminal's Ctrl-C reaches only us, and we
+        # stop the sessions before the listener that knows them (stop())
         self._proc = subprocess.Popen(
-            [sshd, "-D", "-e", "-f", str(self._config())], stdout=log, stderr=log
+            [sshd, "-D", "-e", "-f", str(self._config())],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -128,6 +135,16 @@ class Sshd(ServerProcess):
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"sshd did not answer on port {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        """The listener and the sessions it forked: a client still connected is
+        cut, not left with a server process nobody stops."""
+        if self._proc and self._proc.poll() is None:
+            try:
+                self.kill_sessions()
+            except OSError:  # no pgrep: the sessions end when their clients go
+                pass
+        super().stop()
 
     def kill_sessions(self) -> None:
         """Drop every open SFTP session, as a network failure would."""
