@@ -52,6 +52,7 @@ def prepare_cmd(bundle, dest, checklist, center, action, hold_until, xsd_dir):
         schemas=EnaSchemas(xsd_dir),
     )
     written = write(prepared, dest)
+    out.print(literal(f"Release: {prepared.release.sentence()}"), soft_wrap=True)
     out.print(
         literal(
             f"Wrote {len(written)} documents to {dest}: 1 project, "
@@ -168,6 +169,8 @@ def submit_cmd(
         say=lambda m: err.print(literal(m)),
         warn=lambda w: err.print(warning(w)),
     )
+    # in the report (stdout) as well: a Galaxy job's report is its stdout
+    out.print(literal(f"Release: {run.release.sentence()}"), soft_wrap=True)
     if run.plan is not None:
         work = run.plan
         out.print(

@@ -193,3 +193,67 @@ def test_cli_prepare(tmp_path, specs):
         "sample.xml",
         "submission.xml",
     ]
+
+
+def _dated_bundle(tmp_path, investigation: str = "", study: str = ""):
+    """The test bundle with release dates set in its metadata sheet."""
+    root = tmp_path / "UiB_Hansen_SalmonLice_2023"
+    make_delivery(root / "NorSeq" / "run1", SPEC)
+    store = LocalStorage(root)
+    inv = map_source(store, "", str(root), root.name).investigation
+    sheet = write_template(inv, tmp_path / "sheet.tsv")
+    lines = fill_sheet(sheet.read_text()).splitlines()
+    for i, line in enumerate(lines):
+        if line == "public release date\t":
+            lines[i] = f"public release date\t{investigation}"
+        elif line.startswith("NorSeq/run1\t231107") and line.count("\t") == 5:
+            lines[i] = line + study  # the study row's last column: its release date
+    sheet.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "bundle"
+    export_bundle(store, "", str(root), root.name, out, metadata=sheet)
+    return read_bundle(out)
+
+
+def _hold(prepared) -> str | None:
+    holds = [a[0] for a in prepared.tree("submission").iter("ACTION") if a[0].tag == "HOLD"]
+    return holds[0].get("HoldUntilDate") if holds else None
+
+
+def test_the_sheets_release_date_becomes_enas_hold(tmp_path, schemas):
+    today = dt.date.today()
+    later, sooner = today + dt.timedelta(days=200), today + dt.timedelta(days=90)
+    deposit = _dated_bundle(tmp_path / "a", investigation=later.isoformat())
+    prepared = prepare(deposit)
+    check(prepared, schemas)
+    assert _hold(prepared) == later.isoformat()
+    assert "the investigation's public release date" in prepared.release.sentence()
+    # --hold overrides the sheet
+    assert _hold(prepare(deposit, hold_until=sooner)) == sooner.isoformat()
+    # no investigation date: the earliest of the studies'
+    deposit = _dated_bundle(tmp_path / "b", study=sooner.isoformat())
+    prepared = prepare(deposit)
+    assert _hold(prepared) == sooner.isoformat()
+    assert "study 231107_A01447_0123_AHXYZ2DRX3's" in prepared.release.sentence()
+    # nowhere: no HOLD, and the sentence says when ENA makes it public
+    prepared = prepare(_dated_bundle(tmp_path / "c"))
+    assert _hold(prepared) is None
+    assert "public two months after submission" in prepared.release.sentence()
+    # a date ENA would refuse is refused here, naming where it came from
+    too_late = (today + dt.timedelta(days=800)).isoformat()
+    with pytest.raises(PrepareError, match="investigation's public release date .* two years"):
+        prepare(_dated_bundle(tmp_path / "d", investigation=too_late))
+
+
+def test_ena_prepare_says_when_enas_data_goes_public(tmp_path, specs):
+    from conftest import cli
+
+    embargo = dt.date.today() + dt.timedelta(days=120)
+    _dated_bundle(tmp_path, investigation=embargo.isoformat())
+    r = cli(
+        "ena", "prepare", str(tmp_path / "bundle"), "--out", str(tmp_path / "xml"),
+        "--xsd-dir", str(specs / "ena"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"Release: ENA keeps this data private until {embargo.isoformat()}" in r.stdout
+    hold = etree.parse(str(tmp_path / "xml" / "submission.xml")).find(".//HOLD")
+    assert hold is not None and hold.get("HoldUntilDate") == embargo.isoformat()

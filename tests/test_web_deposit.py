@@ -3,6 +3,8 @@ NeLS, SEEK, Webin (with its real FTPS upload area) and BioStudies stand-ins:
 the metadata sheet, a check-only run, a deposit whose receipt the job page
 shows, a re-run that sends nothing, SEEK links, and every refusal."""
 
+import datetime as dt
+
 import pytest
 from conftest import need
 from lxml import etree
@@ -82,8 +84,17 @@ def test_sheet_check_deposit_and_again(site):
 
     template = client.get(f"/deposits/sheet?path={FOLDER}")
     assert template.status_code == 200 and "[Samples]" in template.get_data(as_text=True)
-    taken = upload_sheet(client, fill_sheet(template.get_data(as_text=True)))
+    # not a word about when ENA publishes it yet: the page says ENA's default
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    assert "public two months after submission" in page
+    embargo = (dt.date.today() + dt.timedelta(days=300)).isoformat()
+    filled = fill_sheet(template.get_data(as_text=True)).replace(
+        "public release date\t\n", f"public release date\t{embargo}\n", 1
+    )
+    taken = upload_sheet(client, filled)
     assert "Sheet taken." in taken.get_data(as_text=True)
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    assert f"ENA keeps this data private until {embargo}" in page
 
     job_url, state = post_job(client, "/deposits/ena", server="test", dry_run="1")
     assert state["state"] == "done", state["message"]
@@ -97,6 +108,9 @@ def test_sheet_check_deposit_and_again(site):
     shown = client.get(job_url).get_data(as_text=True)
     held = d.webin_world.held(d.account, "project")
     (project,) = [o.accession for o in held.values()]
+    # the sheet's release date reached ENA as its hold date, and the page says so
+    assert [o.hold_until for o in held.values()] == [embargo]
+    assert f"private until {embargo} (the investigation&#39;s public release date)" in shown
     assert f'id="project">{project}<' in shown and "accepted" in shown
     assert "<h1>Deposit: nels://" in shown
     assert "TEST submission" in shown  # ENA's own INFO line, as the receipt says it

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from .biostudies import BioStudiesClient
+from .embargo import ena_release
 from .model import Deposit
 from .pagetab import bundle_files, page_tab
 from .record import DepositRecord, now_iso
@@ -46,12 +47,11 @@ def submit_study(
 
 
 def release_date(deposit: Deposit, given: dt.date | None) -> dt.date:
-    if given is not None:
-        return given
-    try:
-        return dt.date.fromisoformat(deposit.release_date)
-    except ValueError:
-        raise ValueError(
-            "the bundle has no public release date: give one with --release YYYY-MM-DD "
-            "(a future date keeps the study private until then)"
-        ) from None
+    """The same date ENA gets: given, else the investigation's, else the earliest study's."""
+    release = ena_release(deposit, given)
+    if release.date is not None:
+        return release.date
+    raise ValueError(
+        "the bundle has no public release date: give one with --release YYYY-MM-DD "
+        "(a future date keeps the study private until then)"
+    )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .embargo import Release
 from .ena_submit import Outcome, Plan, plan, submit
 from .ena_xml import prepare
 from .isa_reader import read_bundle
@@ -31,6 +32,7 @@ class EnaRun:
     plan: Plan | None = None  # set by a dry run
     outcome: Outcome | None = None  # set by a submission
     cells: int = 0  # accessions written into the bundle's ISA files
+    release: Release | None = None  # when ENA makes the data public
 
     @property
     def project(self) -> str:
@@ -67,9 +69,15 @@ def deposit_in_ena(
         schemas=schemas or EnaSchemas(),
     )
     warnings += list(dict.fromkeys(prepared.warnings))
+    release = prepared.release
+    if release.date is None:
+        warnings.append(release.sentence())
     for w in warnings:  # read before anything is sent
         warn(w)
+    if release.date is not None:
+        say(release.sentence())
     run = EnaRun(server, deposit, DepositRecord.load(bundle, "ena", server), warnings)
+    run.release = release
     if client is None:
         run.plan = plan(prepared, run.record)
         return run
@@ -78,7 +86,6 @@ def deposit_in_ena(
         run.record,
         client,
         deposit.identifier,
-        hold_until=hold_until,
         center=center,
         upload_files=upload_reads and (lambda files: upload_reads(deposit.location, files)),
         say=say,

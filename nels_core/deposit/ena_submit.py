@@ -93,7 +93,6 @@ def submit(
     client: WebinClient,
     identifier: str,
     *,
-    hold_until: dt.date | None = None,
     center: str | None = None,
     upload_files: Callable[[list[tuple[str, str, str]]], object] | None = None,
     tries: int = 4,
@@ -119,7 +118,9 @@ def submit(
             continue
         name = f"{identifier}:{action.lower()}:{stamp}"
         documents = {kind: _set(kind, els) for kind, els in objects.items() if els}
-        documents["submission"] = submission(identifier, action, hold_until, center, name=name)
+        # the release date travels with every submission: a MODIFY keeps the embargo
+        hold = prepared.release.date if prepared.release else None
+        documents["submission"] = submission(identifier, action, hold, center, name=name)
         sent = {
             f"{kind}\t{alias}": d for (kind, alias), d in work.digests.items() if kind in documents
         }

@@ -23,6 +23,7 @@ from .. import vocab
 from ..errors import ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from ..local_files import write_whole
+from .embargo import Release, ena_release
 from .model import Deposit, Sample
 from .xsd import EnaSchemas, XsdError
 
@@ -33,7 +34,6 @@ MANDATORY = {
 }
 ACTIONS = ("ADD", "MODIFY", "VALIDATE")
 DOCUMENTS = ("project", "sample", "experiment", "run", "submission")
-MAX_HOLD = dt.timedelta(days=2 * 365)
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
@@ -47,6 +47,7 @@ class Prepared:
     aliases: dict[str, list[str]] = field(default_factory=dict)  # kind -> aliases
     warnings: list[str] = field(default_factory=list)
     files: list[tuple[str, str, str]] = field(default_factory=list)  # (upload name, md5, path)
+    release: Release | None = None  # when ENA makes it public, and why
 
     def tree(self, kind: str):
         """The document parsed (lxml), for reading or checking."""
@@ -117,11 +118,9 @@ def prepare(
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
     problems, warnings = [], []
-    if hold_until is not None and not today <= hold_until <= today + MAX_HOLD:
-        problems.append(
-            f"hold date {hold_until.isoformat()}: ENA holds data for at most two years "
-            f"(until {(today + MAX_HOLD).isoformat()}) and not in the past"
-        )
+    release = ena_release(deposit, hold_until, today)
+    if release.problem:
+        problems.append(release.problem)
     if not deposit.samples:
         problems.append("the bundle holds no samples")
     description = deposit.description
@@ -154,7 +153,7 @@ def prepare(
     project.close("PROJECT_SET")
 
     samples, experiments, runs = ["<SAMPLE_SET>"], ["<EXPERIMENT_SET>"], ["<RUN_SET>"]
-    prepared = Prepared({})
+    prepared = Prepared({}, release=release)
     seen: dict[str, set[str]] = {"sample": set(), "experiment": set(), "run": set()}
     missing: dict[str, list[str]] = {}  # mandatory field -> samples without it
     center_attr = f' center_name="{_x(center_name)}"' if center_name else ""
@@ -171,7 +170,7 @@ def prepare(
         "project": project.bytes(),
         "sample": _document(samples, "SAMPLE_SET"),
         "experiment": _document(experiments, "EXPERIMENT_SET"),
-        "submission": submission(deposit.identifier, action, hold_until, center_name),
+        "submission": submission(deposit.identifier, action, release.date, center_name),
     }
     checking = _Checker(schemas) if schemas is not None else None
     if checking is not None and not problems:  # checked on another core while runs are built

@@ -53,6 +53,9 @@ def read_bundle(folder: Path) -> Deposit:
         samples=samples,
         location=report.get("source") or "",
         nels_project=report.get("nels_project"),
+        study_release_dates={
+            s["identifier"]: s["release_date"] for s in studies if s.get("release_date")
+        },
         study_folders={
             s["identifier"]: s.get("folder") or ""
             for s in report.get("studies") or []
@@ -80,6 +83,8 @@ def read_investigation(path: Path) -> tuple[dict[str, str], list[dict]]:
             studies.append({"assays": []})
         elif studies and label == "Study Identifier":
             studies[-1]["identifier"] = values[0] if values else ""
+        elif studies and label == "Study Public Release Date":
+            studies[-1]["release_date"] = values[0] if values else ""
         elif studies and label in ("Study Title", "Study Description"):
             studies[-1][label.split()[1].lower()] = values[0] if values else ""
         elif studies and label == "Study File Name":

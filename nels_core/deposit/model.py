@@ -47,3 +47,4 @@ class Deposit:
     location: str = ""  # the NeLS source the bundle describes
     nels_project: dict | None = None  # {id, name, sensitive} when the source is a NeLS project
     study_folders: dict[str, str] = field(default_factory=dict)  # study identifier -> folder key
+    study_release_dates: dict[str, str] = field(default_factory=dict)  # study identifier -> ISO

@@ -238,6 +238,7 @@ def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked
         "counts": {k: len(v) for k, v in run.record.objects.items() if v},
         "cells": run.cells,
         "seek": dict(linked),
+        "release": run.release.sentence() if run.release else "",
     }
     if run.plan is not None:
         result["plan"] = {

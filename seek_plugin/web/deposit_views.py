@@ -30,12 +30,13 @@ from flask import (
 
 from nels_core.access import role_for
 from nels_core.byte_names import from_text
+from nels_core.deposit.embargo import release_of
 from nels_core.deposit.record import ACCESSION_COLUMNS
 from nels_core.deposit.rules import CONTROLLED_ACCESS
 from nels_core.errors import NelsError
 from nels_core.isa.export import describe, nels_project
 from nels_core.isa.mapping import identifier_for
-from nels_core.isa.sheet import write_template
+from nels_core.isa.sheet import read_sheet, write_template
 from nels_core.model import Role
 from nels_core.paths import locate, normalise
 
@@ -74,7 +75,26 @@ def page(path):
         biostudies_servers=list(current_app.config["BIOSTUDIES_SERVERS"]),
         today=dt.date.today().isoformat(),
         seek_accounts=seek_accounts(),
+        release=_release(folder.sheet),
     )
+
+
+def _release(sheet: Path | None) -> str:
+    """When ENA would make the data public, from the folder's sheet, before any deposit."""
+    investigation, studies = "", {}
+    if sheet is not None:
+        try:
+            sections = read_sheet(sheet)
+        except NelsError:
+            return ""  # the upload form says what is wrong with it
+        for row in getattr(sections.get("Investigation"), "rows", []):
+            if row.cells.get("field") == "public release date":
+                investigation = row.cells.get("value", "")
+        for row in getattr(sections.get("Studies"), "rows", []):
+            name = row.cells.get("identifier") or row.cells.get("study", "")
+            studies[name] = row.cells.get("public release date", "")
+    sentence = release_of(investigation, studies).sentence()
+    return sentence[:1].upper() + sentence[1:] + " (unless a date is given below)."
 
 
 @bp.get("/deposits/sheet")
