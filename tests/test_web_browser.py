@@ -4,6 +4,7 @@ pull, download the bundle; fill the metadata sheet and deposit in ENA's
 stand-in. Screenshots of a failing page are kept in
 ``test-artifacts/``."""
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -112,16 +113,22 @@ def test_fill_the_sheet_and_deposit_in_ena(site, page, tmp_path):
     with page.expect_download() as download:
         page.click("#sheet-tsv")
     filled = tmp_path / "filled.tsv"
-    filled.write_text(fill_sheet(Path(download.value.path()).read_text()))
+    embargo = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    text = fill_sheet(Path(download.value.path()).read_text())
+    filled.write_text(text.replace("public release date\t\n", f"public release date\t{embargo}\n"))
     page.set_input_files("#sheet-form input[type=file]", str(filled))
     page.click("#sheet-form button")
     page.wait_for_selector("text=Sheet taken.")
+    # said before anything is sent, and true after: ENA holds it until then
+    assert f"private until {embargo}" in page.inner_text("#release")
     page.fill("#ena-form input[name=webin_account]", d.account)
     page.fill("#ena-form input[name=webin_password]", d.password)
     page.click("#ena-form button")
     page.wait_for_selector("#state:text('done')")
     (project,) = [o.accession for o in d.webin_world.held(d.account, "project").values()]
     assert page.inner_text("#project") == project
+    assert f"private until {embargo}" in page.inner_text("#release")
+    assert [o.hold_until for o in d.webin_world.held(d.account, "project").values()] == [embargo]
     assert page.locator(".receipt").count() == 1 and d.password not in page.content()
     page.click("#deposit-page")
     assert project in page.inner_text("#records")
