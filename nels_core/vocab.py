@@ -8,6 +8,7 @@ a failing test, not as a rejected submission.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 
@@ -262,6 +263,23 @@ INSDC_MISSING = (
 # time, or a range of two such separated by "/".
 _ISO_POINT = r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T\d{2}(:\d{2}(:\d{2})?)?Z?)?)?)?"
 ISO_DATE = re.compile(rf"^{_ISO_POINT}(/{_ISO_POINT})?$")
+
+
+def in_future(date: str, today: dt.date) -> bool:
+    """Whether an ISO collection date (or range) starts after ``today``: a year
+    or month counts from its first day, so "2026" is not in the future in 2026."""
+    first = date.split("/", 1)[0][:10]
+    parts = [int(p) for p in first.split("-") if p.isdigit()]
+    if not parts:
+        return False
+    start = dt.date(parts[0], parts[1] if len(parts) > 1 else 1, 1)
+    if len(parts) > 2:
+        try:
+            start = dt.date(parts[0], parts[1], parts[2])
+        except ValueError:
+            return False  # not a real day: the date checks name that
+    return start > today
+
 
 # Ontologies the bundle refers to, as ISA declares them.
 ONTOLOGY_SOURCES = {

@@ -257,3 +257,24 @@ def test_ena_prepare_says_when_enas_data_goes_public(tmp_path, specs):
     assert f"Release: ENA keeps this data private until {embargo.isoformat()}" in r.stdout
     hold = etree.parse(str(tmp_path / "xml" / "submission.xml")).find(".//HOLD")
     assert hold is not None and hold.get("HoldUntilDate") == embargo.isoformat()
+
+
+def test_a_collection_date_after_today_is_refused(tmp_path):
+    from nels_core.isa.sheet import SheetError
+
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    next_year = str(dt.date.today().year + 1)
+    for date in (tomorrow, next_year, f"{next_year}-01/{next_year}-02"):
+        with pytest.raises(SheetError) as e:
+            bundle(tmp_path / date.replace("/", "_"), values={**FILLED, "collection date": date})
+        # each sample named, with the sheet's line
+        assert "sample 'Gill-1' collected on" in str(e.value) and "line " in str(e.value)
+        assert "after today" in str(e.value)
+    this_year = str(dt.date.today().year)  # a year or month counts from its start
+    bundle(tmp_path / "now", values={**FILLED, "collection date": this_year})
+    # a bundle edited by hand after export: prepare refuses it too, naming the sample
+    folder = bundle(tmp_path / "edited")
+    (study,) = (folder / "isa-tab").glob("s_*.txt")
+    study.write_text(study.read_text().replace("\t2023-06-01\t", f"\t{tomorrow}\t", 1))
+    with pytest.raises(PrepareError, match=f"sample .*: collection date {tomorrow} is after"):
+        prepare(read_bundle(folder))

@@ -158,7 +158,8 @@ def prepare(
     missing: dict[str, list[str]] = {}  # mandatory field -> samples without it
     center_attr = f' center_name="{_x(center_name)}"' if center_name else ""
     project_ref = _x(project_alias)
-    cache: dict = {}  # rendered attributes and checked countries: values repeat across samples
+    # rendered attributes and checked countries: values repeat across samples
+    cache: dict = {"today": today}
     for s in deposit.samples:
         where = f"sample {s.study}/{s.name}"
         s_alias = alias(deposit.identifier, s.study, s.name)
@@ -335,6 +336,9 @@ def _sample(s: Sample, a: str, center_attr, checklist, where, problems, missing,
     if not s.taxon_id:
         problems.append(f"{where}: no NCBI taxon id (fill 'taxon id' in the metadata sheet)")
     values = {k: v for k, v in s.attributes.items() if v.strip() and v.strip().lower() != "nan"}
+    collected = values.get("collection date", "")
+    if collected and vocab.ISO_DATE.match(collected) and vocab.in_future(collected, cache["today"]):
+        problems.append(f"{where}: collection date {collected} is after today")
     country = values.get("geographic location (country and/or sea)")
     if country and country not in vocab.INSDC_MISSING:
         if ("country", country) not in cache:

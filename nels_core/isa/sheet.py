@@ -18,6 +18,7 @@ reported at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,6 +330,11 @@ def _apply_sample(s, row: Row, studies, problems: list[str]) -> None:
             problems.append(
                 f"{row.at('collection date')}: {date!r} is neither an ISO 8601 date "
                 "(YYYY, YYYY-MM or YYYY-MM-DD) nor an INSDC missing-value term"
+            )
+        elif vocab.in_future(date, dt.date.today()):
+            problems.append(
+                f"{row.at('collection date')}: sample {s.name!r} collected on {date}, "
+                "which is after today"
             )
         else:
             s.characteristics[COLLECTION_DATE] = date
