@@ -86,9 +86,11 @@ def test_bytes_that_differ_from_the_manifest_are_removed_and_named(area, source)
     store, files = source
     name, _, path = files[2]
     wrong = [(name, "0" * 32, path)]
-    with pytest.raises(UploadError, match="the manifest says 0000"):
+    with pytest.raises(UploadError, match="the bundle says 0000") as e:
         upload(store, "", wrong, target(area))
     assert not area.file(ACCOUNT, name).exists()
+    # what is wrong, and what to do (not the advice that repeats the wrong value)
+    assert "delivery's checksum file" in str(e.value) and "isa export --verify" in str(e.value)
 
 
 def test_a_wrong_password_is_refused_without_showing_it(area, source):

@@ -223,8 +223,9 @@ def test_missing_checksums_are_computed_and_verify_catches_corruption(tmp_path):
         f.write(bytes([byte[0] ^ 1]))
     make_md5sum(root / "NorSeq" / "run1", exclude=victim.path)
     before = (tmp_path / "out" / "manifest-md5.txt").read_bytes()
-    with pytest.raises(ExportError, match=victim.path.rsplit("/", 1)[-1]):
+    with pytest.raises(ExportError, match=victim.path.rsplit("/", 1)[-1]) as e:
         export(store, root, tmp_path / "out", check=True, metadata=None)
+    assert "the checksum file says" in str(e.value) and "sequencing facility" in str(e.value)
     assert (tmp_path / "out" / "manifest-md5.txt").read_bytes() == before  # kept whole
 
 

@@ -151,8 +151,11 @@ def _refuse(ftp, name: str, source: str, expected: str, actual: str) -> None:
     except ftplib.Error:
         pass
     raise UploadError(
-        f"{source}: its bytes have MD5 {actual}, the manifest says {expected}; "
-        "removed from the upload area, nothing cites it (export the bundle again)"
+        f"{source}: its bytes have MD5 {actual}, the bundle says {expected} (taken from the "
+        "delivery's checksum file, which disagrees with the bytes); removed from the upload "
+        "area, nothing cites it. Exporting again repeats the same value: run "
+        "'nels-bundle isa export --verify' to check every file, and ask the sequencing "
+        "facility whether the file or its checksum is wrong"
     )
 
 

@@ -119,10 +119,13 @@ def _export_described(store, base, inv, issues, out, check, tick) -> ExportResul
         result.verified = len(files) - len(result.mismatches)
         if result.mismatches:
             raise ExportError(
-                f"{len(result.mismatches)} file(s) differ from their delivered MD5; "
-                "nothing written:\n"
+                f"{len(result.mismatches)} file(s) disagree with the MD5 the delivery's checksum "
+                "file gives: the file changed after delivery, or the checksum file is wrong. "
+                "Ask the sequencing facility which is right; exporting again repeats the "
+                "checksum file's value. Nothing written:\n"
                 + "\n".join(
-                    f"- {m.path}: expected {m.expected}, read {m.actual}" for m in result.mismatches
+                    f"- {m.path}: the checksum file says {m.expected}, the bytes give {m.actual}"
+                    for m in result.mismatches
                 )
             )
     result.out = _write_bundle(inv, issues, out, result)
