@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("flask", "isatools", "pandas", "werkzeug", "yaml")
@@ -50,6 +51,7 @@ def test_fresh_clone_runs_the_readme_commands(tmp_path):
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST"))}
     env["NELS_BUNDLE_DEMO_DIR"] = str(tmp_path / "demo")
+    env["NELS_SPECS"] = str(SPECS)  # the clone has no ../shared beside it
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
