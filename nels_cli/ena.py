@@ -166,6 +166,7 @@ def submit_cmd(
         center=center,
         hold_until=hold_until.date() if isinstance(hold_until, dt.datetime) else None,
         schemas=EnaSchemas(xsd_dir),
+        open_reads=lambda location: _reads_at(ctx, reads_dir, location),
         say=lambda m: err.print(literal(m)),
         warn=lambda w: err.print(warning(w)),
     )
@@ -254,6 +255,13 @@ def _connections(
         upload(store, base, files, area)
 
     return client, upload_reads
+
+
+def _reads_at(ctx, reads_dir: Path | None, location: str):
+    """Where the reads are read for their check: --reads, else the bundle's source."""
+    from nels_core.storage.local import LocalStorage
+
+    return (LocalStorage(reads_dir), "") if reads_dir else _read_source(ctx, location)
 
 
 def _local_reads(folder: Path, files):

@@ -98,3 +98,15 @@ def test_a_wrong_password_is_refused_without_showing_it(area, source):
     with pytest.raises(UploadError, match="refused the login for Webin-12345") as e:
         upload(store, "", files, target(area, "not-the-password"))
     assert "not-the-password" not in str(e.value)
+
+
+def test_an_empty_file_is_refused_not_taken_for_uploaded(area, source, tmp_path):
+    store, files = source
+    name, _, path = files[0]
+    (tmp_path / "empty.fastq.gz").write_bytes(b"")
+    empty = LocalStorage(tmp_path)
+    with pytest.raises(UploadError, match="0 bytes; ENA refuses an empty read file"):
+        upload(
+            empty, "", [(name, "d41d8cd98f00b204e9800998ecf8427e", "empty.fastq.gz")], target(area)
+        )
+    assert not area.file(ACCOUNT, name).exists()

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import NelsError
+from ..reads_check import ReadFile, check_reads
 from .embargo import Release
 from .ena_submit import Outcome, Plan, plan, submit
 from .ena_xml import prepare
@@ -53,12 +55,15 @@ def deposit_in_ena(
     center: str | None = None,
     hold_until: dt.date | None = None,
     schemas: EnaSchemas | None = None,
+    open_reads: Callable[[str], tuple] | None = None,
     say: Callable[[str], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> EnaRun:
     """Without a client, a dry run: the plan against the record, nothing sent.
     ``upload_reads(location, files)`` sends the runs' files from the bundle's
-    source (``nels://...`` or a local folder) to the Webin upload area."""
+    source (``nels://...`` or a local folder) to the Webin upload area;
+    ``open_reads(location)`` gives (store, base) where they are read for the
+    check before anything is sent (whole, not empty, pairs of equal length)."""
     deposit = read_bundle(bundle)
     warnings = check_public(deposit, "ENA")  # a sensitive project stops here
     prepared = prepare(
@@ -76,6 +81,8 @@ def deposit_in_ena(
         warn(w)
     if release.date is not None:
         say(release.sentence())
+    if open_reads is not None:
+        _check_reads(bundle, deposit, open_reads, dry_run=client is None, warn=warn, say=say)
     run = EnaRun(server, deposit, DepositRecord.load(bundle, "ena", server), warnings)
     run.release = release
     if client is None:
@@ -92,3 +99,21 @@ def deposit_in_ena(
     )
     run.cells = write_accessions(bundle, deposit.identifier, run.record.objects)
     return run
+
+
+def _check_reads(bundle: Path, deposit: Deposit, open_reads, *, dry_run: bool, warn, say) -> None:
+    files = [
+        ReadFile(f.path, f.md5, r.name if len(r.files) > 1 else "")
+        for s in deposit.samples
+        for r in s.runs
+        for f in r.files
+    ]
+    try:
+        store, base = open_reads(deposit.location)
+    except NelsError as e:
+        if not dry_run:
+            raise
+        warn(f"the read files were not checked (their source cannot be read here: {e})")
+        return
+    say(f"checking {len(files)} read file(s): whole, not empty, pairs of equal length")
+    check_reads(store, base, files, bundle)

@@ -115,6 +115,9 @@ def upload(
 
 def _one(ftp: ftplib.FTP_TLS, store, source: str, name: str, md5: str, made: set[str]) -> Uploaded:
     size = store.stat(source).size
+    if size == 0:
+        # a missing remote file also has size 0: never take it for complete
+        raise UploadError(f"{source}: 0 bytes; ENA refuses an empty read file")
     _mkdirs(ftp, posixpath.dirname(name), made)
     there = _remote_size(ftp, name)
     if there == size:

@@ -12,12 +12,14 @@ import gc
 import json
 import shutil
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..delivery import DeliveryError, DeliveryIssue
 from ..errors import NelsError
 from ..paths import locate
+from ..reads_check import count_records
 from .isajson import write_isajson
 from .isatab import write_isatab
 from .manifest import Mismatch, fill_md5, verify, write_manifest
@@ -46,6 +48,9 @@ class ExportResult:
     project: dict | None = None  # the NeLS project the source lies in, with its flags
 
 
+_SMALL = 64 * 1024  # read files this small are read whole at export: a few KiB each
+
+
 def describe(
     store,
     base: str,
@@ -59,6 +64,7 @@ def describe(
     inv, issues = mapped.investigation, list(mapped.issues)
     if metadata is not None:
         apply_sheet(inv, read_sheet(metadata))
+    issues += _empty_reads(store, base, inv)
     for what, names in describe_missing(inv):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         issues.append(
@@ -69,6 +75,21 @@ def describe(
     if strict and issues:
         raise DeliveryError(issues)
     return inv, issues
+
+
+def _empty_reads(store, base: str, inv: InvestigationRecord) -> list[DeliveryIssue]:
+    """Read files with no reads, found cheaply: 0 bytes, or small enough to
+    read whole here (an empty gzip is 20 bytes). The full check (every byte,
+    pairs) runs before a deposit sends anything (nels_core.reads_check)."""
+    found = []
+    for f in inv.files():
+        if f.size > _SMALL:
+            continue
+        try:
+            count_records(store.read_chunks(f"{base}/{f.path}" if base else f.path))
+        except (ValueError, zlib.error) as e:
+            found.append(DeliveryIssue("empty-reads", f.path, f"{e}; ENA refuses such a file"))
+    return found
 
 
 @contextlib.contextmanager
