@@ -63,7 +63,8 @@ def describe(
     mapped = map_source(store, base, location, identifier)
     inv, issues = mapped.investigation, list(mapped.issues)
     if metadata is not None:
-        apply_sheet(inv, read_sheet(metadata))
+        for said in apply_sheet(inv, read_sheet(metadata)):
+            issues.append(DeliveryIssue("sheet-contradicts-data", "", said))
     issues += _empty_reads(store, base, inv)
     for what, names in describe_missing(inv):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")

@@ -26,6 +26,7 @@ from ..delivery import (
     is_data_file,
     read_delivery,
 )
+from ..illumina import instrument_from_run, instrument_from_sheet_header
 from .model import InvestigationRecord, Library, RawFile, Run, SampleRecord, StudyRecord
 
 
@@ -155,10 +156,10 @@ def _study(key: str, d: Delivery, location: str, used: set[str]) -> StudyRecord:
 
 
 def _instrument(d: Delivery) -> str:
-    """The ENA instrument model the sample sheet names, when it names one exactly."""
-    if d.sample_sheet is None:
-        return ""
-    header = d.sample_sheet.header
+    """The ENA instrument model that ran the delivery: as the sample sheet names
+    it (exactly, or in BCL Convert's words), else as the run folder's
+    instrument id says (A01447: a NovaSeq 6000); "" when nothing says."""
+    header = d.sample_sheet.header if d.sample_sheet is not None else {}
     models = vocab.all_instrument_models()
     for key in ("InstrumentType", "Instrument", "InstrumentPlatform"):
         value = header.get(key, "")
@@ -166,7 +167,12 @@ def _instrument(d: Delivery) -> str:
             found = vocab.canonical(candidate, models) if value else None
             if found and found != "unspecified":
                 return found
-    return ""
+    found = instrument_from_sheet_header(header)
+    if found:
+        return found
+    if d.kind != "illumina":
+        return ""
+    return instrument_from_run(d.run) or instrument_from_run(posixpath.basename(d.root))
 
 
 def _last(location: str) -> str:

@@ -206,9 +206,11 @@ def _characteristic(column: str) -> str | None:
 
 
 # --- applying ---------------------------------------------------------------------
-def apply_sheet(inv: InvestigationRecord, sections: dict[str, Section]) -> None:
-    """Fill ``inv`` from the sheet, in place; SheetError lists every problem."""
+def apply_sheet(inv: InvestigationRecord, sections: dict[str, Section]) -> list[str]:
+    """Fill ``inv`` from the sheet, in place; SheetError lists every problem.
+    Returns warnings: values the sheet gives that the data contradicts."""
     problems: list[str] = []
+    warnings: list[str] = []
     for row in sections.get("Investigation", Section("", [])).rows:
         key, value = row.cells.get("field", ""), row.cells.get("value", "")
         if (key, value) == ("field", "value"):  # a header row some people add
@@ -269,16 +271,17 @@ def apply_sheet(inv: InvestigationRecord, sections: dict[str, Section]) -> None:
         else:
             inv.contacts.append(p)
 
-    _apply_samples(inv, studies, sections.get("Samples", Section("", [])), problems)
+    _apply_samples(inv, studies, sections.get("Samples", Section("", [])), problems, warnings)
     if problems:
         raise SheetError(problems)
+    return warnings
 
 
 def _key(text: str) -> str:
     return "" if text in ("", THIS_FOLDER) else text.strip("/")
 
 
-def _apply_samples(inv, studies: dict[str, StudyRecord], section: Section, problems: list[str]):
+def _apply_samples(inv, studies: dict[str, StudyRecord], section: Section, problems, warnings):
     samples = {(s.study, s.name): s for s in inv.samples()}
     by_name: dict[str, list] = {}
     for s in samples.values():
@@ -301,7 +304,7 @@ def _apply_samples(inv, studies: dict[str, StudyRecord], section: Section, probl
             problems.append(f"{row.at('sample')}: sample {name!r} again (first at {seen[id(s)]})")
             continue
         seen[id(s)] = row.where
-        _apply_sample(s, row, studies, problems)
+        _apply_sample(s, row, studies, problems, warnings)
     # rebuild each study's sample list: the sheet may have moved samples
     for st in studies.values():
         st.samples = []
@@ -310,7 +313,7 @@ def _apply_samples(inv, studies: dict[str, StudyRecord], section: Section, probl
     inv.studies = [st for st in inv.studies if st.samples]  # all moved away: no study left
 
 
-def _apply_sample(s, row: Row, studies, problems: list[str]) -> None:
+def _apply_sample(s, row: Row, studies, problems: list[str], warnings: list[str]) -> None:
     c = row.cells
     key = _key(c.get("study", s.study or THIS_FOLDER))
     if key not in studies:
@@ -380,6 +383,11 @@ def _apply_sample(s, row: Row, studies, problems: list[str]) -> None:
                 "(for example 'Illumina NovaSeq 6000', 'NextSeq 2000', 'unspecified')"
             )
         else:
+            if s.instrument and s.instrument != found:
+                warnings.append(
+                    f"{row.at('instrument')}: sample {s.name!r}: the sheet says {found!r}, "
+                    f"but its run says {s.instrument!r}; the sheet's value is used"
+                )
             s.instrument = found
 
 
