@@ -1,8 +1,11 @@
-"""``nels-bundle sandbox``: the NeLS API, OAuth2 server and a real sshd, locally.
+"""``nels-bundle sandbox``: the NeLS API, OAuth2 server and a real sshd,
+locally; with ``--ena`` and ``--biostudies`` (or ``--all``) the ENA Webin
+stand-in, its FTPS upload area and the BioStudies stand-in too, or instead.
 
 Stopped by SIGTERM, SIGHUP or SIGINT (Ctrl-C), it stops what it started: the
-HTTP server, sshd and the sessions sshd forked, and the folder it made when
-not given ``--dir``. SIGKILL runs nothing of ours: on Linux the kernel sends
+HTTP servers, the upload area, sshd and the sessions sshd forked, and the
+folder it made when not given ``--dir``. SIGKILL runs nothing of ours: the
+stand-ins (threads of this process) go with it, and on Linux the kernel sends
 sshd SIGTERM as the sandbox dies (``die_with_parent`` in
 nels_sandbox/server_process.py), but sshd sessions a client still holds open
 run on until that client disconnects, and the temporary folder stays; on
@@ -12,10 +15,13 @@ other systems sshd runs on too (its pid is in ``<dir>/sshd/sshd.pid``).
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shlex
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -24,6 +30,8 @@ from .demo import OWN_PROJECT, RUN, SEQ_PROJECT
 from .show import visible
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+PORT = click.IntRange(0, 65535)
+_PORT_OPTIONS = ("--webin-port", "--upload-port", "--biostudies-port")
 
 
 class _Stopped(BaseException):
@@ -43,23 +51,78 @@ def _stop(signum, frame):
 
 
 @click.command("sandbox")
-@click.option("--port", type=int, default=8080, show_default=True, help="HTTP port (loopback).")
+@click.option(
+    "--port", type=int, default=8080, show_default=True, help="NeLS: HTTP port (loopback)."
+)
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None)
-def sandbox_cmd(port: int, directory: Path | None) -> None:
-    """Run a NeLS sandbox on 127.0.0.1: REST API, sign-in, and SFTP via OpenSSH."""
-    from nels_sandbox.sshd import Sshd
-
+@click.option(
+    "--nels", is_flag=True, help="The NeLS API, sign-in and sshd (run when none is chosen)."
+)
+@click.option("--ena", is_flag=True, help="ENA's Webin service and FTPS upload area (stand-ins).")
+@click.option("--biostudies", is_flag=True, help="BioStudies' submission API (a stand-in).")
+@click.option("--all", "everything", is_flag=True, help="NeLS, ENA and BioStudies.")
+@click.option("--webin-port", type=PORT, default=0, help="ENA: Webin HTTP port [any free one].")
+@click.option(
+    "--upload-port", type=PORT, default=0, help="ENA: upload area FTPS port [any free one]."
+)
+@click.option("--biostudies-port", type=PORT, default=0, help="BioStudies: port [any free one].")
+@click.option(
+    "--xsd-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="ENA's schemas, which the Webin stand-in checks every document against (else "
+    "$NELS_ENA_XSD_DIR, $NELS_SPECS/ena, ../shared/specs/ena, or the cache).",
+)
+def sandbox_cmd(
+    port: int,
+    directory: Path | None,
+    nels: bool,
+    ena: bool,
+    biostudies: bool,
+    everything: bool,
+    webin_port: int,
+    upload_port: int,
+    biostudies_port: int,
+    xsd_dir: Path | None,
+) -> None:
+    """Run sandboxes on 127.0.0.1: NeLS (REST API, sign-in, SFTP via OpenSSH),
+    and with --ena / --biostudies the ENA and BioStudies stand-ins, printing
+    the settings that point nels-bundle at them."""
+    if everything:
+        nels = ena = biostudies = True
+    elif not (ena or biostudies):
+        nels = True  # as before the stand-ins could run here
+    schemas = _ena_schemas(xsd_dir) if ena else None
     previous = {s: signal.signal(s, _stop) for s in STOP_SIGNALS}
     made = directory is None  # a folder of our own, removed when we stop
-    sshd = server = None
+    sshd = server = deposit = None
+    served: list = []  # the stand-ins, each added as it runs
     stopped_by = None
     try:
         if made:
             directory = Path(tempfile.mkdtemp(prefix="nels-sandbox-"))
-        sshd = Sshd(directory / "sshd")
-        sshd.start()
-        server = _serve(directory, sshd, port)
-        server.serve_forever()
+        directory = directory.absolute()  # its paths are printed for use elsewhere
+        if ena or biostudies:
+            deposit = _start_deposit(
+                directory, schemas, served, ena, biostudies,
+                webin_port, upload_port, biostudies_port,
+            )  # fmt: skip
+        if nels:
+            from nels_sandbox.sshd import Sshd
+
+            sshd = Sshd(directory / "sshd")
+            sshd.start()
+            server = _serve(directory, sshd, port)
+        if deposit is not None:
+            if not nels:
+                click.echo(f"Sandbox in {visible(str(directory))}")
+            _print_deposit(deposit)
+        with_sshd = ", and sshd with it" if nels else ""
+        click.echo(f"Ctrl-C stops it (SIGTERM and SIGHUP too){with_sshd}.")
+        if server is not None:
+            server.serve_forever()
+        else:
+            while True:  # the stand-ins serve on threads of their own
+                time.sleep(3600)
     except _Stopped as e:
         stopped_by = signal.Signals(e.signum).name
     finally:
@@ -69,13 +132,109 @@ def sandbox_cmd(port: int, directory: Path | None) -> None:
             server.server_close()
         if sshd is not None:
             sshd.stop()
+        for s in reversed(served):
+            s.stop()
         if made and directory is not None:
             shutil.rmtree(directory, ignore_errors=True)
         for s, handler in previous.items():
             signal.signal(s, handler)
     if stopped_by:
+        what = ["sshd"] if nels else []
+        what += ["the ENA stand-in and its upload area"] if ena else []
+        what += ["the BioStudies stand-in"] if biostudies else []
+        title = "NeLS sandbox" if nels else "Sandbox"
         removed = f"; removed {visible(str(directory))}" if made else ""
-        click.echo(f"NeLS sandbox stopped ({stopped_by}): sshd stopped{removed}", err=True)
+        click.echo(f"{title} stopped ({stopped_by}): {', '.join(what)} stopped{removed}", err=True)
+
+
+def _ena_schemas(given: Path | None) -> Path:
+    """ENA's schemas, checked before anything starts: the stand-in never fetches them."""
+    from nels_sandbox.deposit import ena_schemas_in, local_ena_schemas
+
+    if given is not None:
+        if not ena_schemas_in(given):
+            raise click.ClickException(
+                f"{visible(str(given))} does not hold ENA's schemas (SRA.*.xsd, ENA.project.xsd)"
+            )
+        return given.absolute()
+    found = local_ena_schemas()
+    if found is None:
+        raise click.ClickException(
+            "ENA's schemas are not on this machine, and the Webin stand-in checks every "
+            "document against them: give --xsd-dir, set NELS_ENA_XSD_DIR (or NELS_SPECS to "
+            "the shared specs), or run nels-bundle ena prepare once online to cache them"
+        )
+    return found.absolute()
+
+
+def _start_deposit(directory, schemas, served, ena, biostudies, *ports):
+    from nels_sandbox.deposit import start_deposit
+    from nels_sandbox.serving import quiet_ftp
+
+    quiet_ftp()
+    webin_port, upload_port, biostudies_port = ports
+    try:
+        return start_deposit(
+            directory, schemas, served, ena=ena, biostudies=biostudies,
+            webin_port=webin_port, upload_port=upload_port, biostudies_port=biostudies_port,
+        )  # fmt: skip
+    except OSError as e:
+        asked = [f"{n} {p}" for n, p in zip(_PORT_OPTIONS, ports, strict=True) if p]
+        raise click.ClickException(
+            f"cannot start the stand-ins ({', '.join(asked) or 'free ports'}): {e.strerror or e}"
+        ) from None
+
+
+def _shell(value: str) -> str:
+    """``value`` as one shell word; control characters (and bytes that were not
+    UTF-8) as bash's ``$'\\xNN'``, so none reaches the terminal raw."""
+    if visible(value) == value:
+        return shlex.quote(value)
+    return (
+        "$'"
+        + "".join(
+            chr(b) if 0x20 <= b < 0x7F and b not in b"'\\" else f"\\x{b:02x}"
+            for b in os.fsencode(value)
+        )
+        + "'"
+    )
+
+
+def _export(name: str, value) -> str:
+    return f"    export {name}={_shell(str(value))}"
+
+
+def _print_deposit(d) -> None:
+    """Where the stand-ins listen and their sandbox accounts, as the variables
+    and options ``nels-bundle ena submit`` and ``biostudies submit`` take."""
+    if d.webin_url:
+        click.echo(
+            f"ENA stand-in (Webin), documents checked against the schemas in {visible(d.xsd_dir)}"
+        )
+        click.echo(f"  Webin   {d.webin_url}  account {d.account}, password {d.password}")
+        click.echo(
+            f"  upload  FTPS {d.upload_host}:{d.upload_port}, certificate {visible(d.upload_ca)}"
+        )
+        click.echo("  for nels-bundle ena submit BUNDLE [--reads FOLDER]:")
+        for name, value in (
+            ("ENA_WEBIN", d.account),
+            ("ENA_WEBIN_PASSWORD", d.password),
+            ("NELS_ENA_WEBIN_URL", d.webin_url),
+            ("NELS_ENA_UPLOAD_HOST", d.upload_host),
+            ("NELS_ENA_UPLOAD_PORT", d.upload_port),
+            ("NELS_ENA_UPLOAD_CA", d.upload_ca),
+            ("NELS_ENA_XSD_DIR", d.xsd_dir),
+        ):
+            click.echo(_export(name, value))
+    if d.biostudies_url:
+        click.echo("BioStudies stand-in")
+        click.echo(
+            f"  API     {d.biostudies_url}  login {d.biostudies_login}, "
+            f"password {d.biostudies_password}"
+        )
+        click.echo(f"  for nels-bundle biostudies submit BUNDLE --server-url {d.biostudies_url}:")
+        click.echo(_export("BIOSTUDIES_LOGIN", d.biostudies_login))
+        click.echo(_export("BIOSTUDIES_PASSWORD", d.biostudies_password))
 
 
 def _serve(directory: Path, sshd, port: int):
@@ -125,5 +284,4 @@ def _serve(directory: Path, sshd, port: int):
     click.echo(f"  OAuth2 client 'nels-bundle', secret in {shown}/client_secret")
     click.echo(f"  SFTP    127.0.0.1:{sshd.port}, host key pinned in {visible(str(known_hosts))}")
     click.echo(f"  config  {visible(str(config))}  (set NELS_TOKEN to a token from the sign-in)")
-    click.echo("Ctrl-C stops it (SIGTERM and SIGHUP too), and sshd with it.")
     return server

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from nels_core import config as nels_config
+from nels_sandbox.deposit import DepositSandboxes, local_ena_schemas, start_deposit
 
 from .demo import OWN_PROJECT, RUN, SEQ_PROJECT
 from .show import visible
@@ -50,73 +51,11 @@ class Sandboxes:
         return user
 
 
-@dataclass
-class DepositSandboxes:
-    """ENA's Webin service and upload area (real FTPS), and BioStudies' API."""
-
-    webin_url: str
-    upload_host: str
-    upload_port: int
-    upload_ca: str
-    xsd_dir: str | None
-    account: str  # Webin-NNNNN
-    password: str = field(repr=False)
-    biostudies_url: str = ""
-    biostudies_login: str = ""
-    biostudies_password: str = field(default="", repr=False)
-    webin_world: object = field(default=None, repr=False)
-    biostudies_world: object = field(default=None, repr=False)
-
-
 def start_deposit_sandboxes(sb: Sandboxes, xsd_dir: Path | None) -> DepositSandboxes:
     """Stand-ins for ENA and BioStudies beside the others, stopped with them.
     The Webin stand-in checks every document against ENA's schemas, so it needs them."""
-    from nels_core.deposit.xsd import EnaSchemas
-    from nels_sandbox.biostudies import BioStudiesWorld
-    from nels_sandbox.biostudies import create_app as biostudies_app
-    from nels_sandbox.ftp import UploadArea
-    from nels_sandbox.serving import Served
-    from nels_sandbox.webin import WebinWorld
-    from nels_sandbox.webin import create_app as webin_app
-
-    account, password = "Webin-40001", secrets.token_urlsafe(12)
-    login, bs_password = "demo@example.org", secrets.token_urlsafe(12)
-    root = sb.directory / "webin-upload-area"
-    ftp = UploadArea(root, {account: password}).start()
-    sb.served.append(ftp)
-    webin_world = WebinWorld({account: password}, upload_root=root)
-    webin = Served(webin_app(webin_world, EnaSchemas(xsd_dir))).start()
-    sb.served.append(webin)
-    bs_world = BioStudiesWorld({login: bs_password})
-    bs = Served(biostudies_app(bs_world)).start()
-    sb.served.append(bs)
-    sb.deposit = DepositSandboxes(
-        webin_url=webin.url + "/ena/submit",
-        upload_host=ftp.host,
-        upload_port=ftp.port,
-        upload_ca=str(ftp.cert),
-        xsd_dir=str(xsd_dir) if xsd_dir else None,
-        account=account,
-        password=password,
-        biostudies_url=bs.url + "/biostudies/submissions/api",
-        biostudies_login=login,
-        biostudies_password=bs_password,
-        webin_world=webin_world,
-        biostudies_world=bs_world,
-    )
+    sb.deposit = start_deposit(sb.directory, xsd_dir, sb.served)
     return sb.deposit
-
-
-def local_ena_schemas() -> Path | None:
-    """ENA's schemas if this machine has them (the demo never downloads)."""
-    import os
-
-    from nels_core.deposit.xsd import CACHE, COMMON, SCHEMAS
-
-    for folder in (os.environ.get("NELS_ENA_XSD_DIR"), CACHE):
-        if folder and all((Path(folder) / n).is_file() for n in (*SCHEMAS.values(), COMMON)):
-            return Path(folder)
-    return None
 
 
 def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> Sandboxes:

@@ -49,9 +49,12 @@ def self_signed(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
 
 
 class UploadArea:
-    """``accounts``: Webin account -> password; each gets ``root/<account>/``."""
+    """``accounts``: Webin account -> password; each gets ``root/<account>/``.
+    ``port`` 0: any free one (data connections always take free ones)."""
 
-    def __init__(self, root: Path, accounts: dict[str, str], host: str = "127.0.0.1"):
+    def __init__(
+        self, root: Path, accounts: dict[str, str], host: str = "127.0.0.1", port: int = 0
+    ):
         from pyftpdlib.authorizers import DummyAuthorizer
         from pyftpdlib.handlers import TLS_FTPHandler
         from pyftpdlib.ioloop import IOLoop
@@ -73,7 +76,7 @@ class UploadArea:
         # an IOLoop and a stop flag of its own: pyftpdlib shares both across servers
         # (one loop per process, one class-level Event), so a server stopping late
         # would end the next one's sessions
-        self.server = ThreadedFTPServer((host, 0), handler, ioloop=IOLoop())
+        self.server = ThreadedFTPServer((host, port), handler, ioloop=IOLoop())
         self.server._exit = threading.Event()
         self.host, self.port = self.server.address[0], self.server.address[1]
         self.thread = threading.Thread(

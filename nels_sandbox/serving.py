@@ -25,6 +25,11 @@ class Served:
 def quiet() -> None:
     """No access-log line per request: the sandboxes answer many."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    quiet_ftp()
+
+
+def quiet_ftp() -> None:
+    """No log line per FTP command from the upload area."""
     ftp = logging.getLogger("pyftpdlib")  # the upload area's; a handler, or it sets its own
     ftp.setLevel(logging.WARNING)
     if not ftp.handlers:
