@@ -29,16 +29,33 @@ def biostudies_cmd() -> None:
 )
 @click.option("--release", type=click.DateTime(formats=["%Y-%m-%d"]), help="Public release date.")
 @click.option("--server-url", help="Another BioStudies API (a local stand-in, a proxy).")
+@click.option(
+    "--ena-server-url",
+    envvar="NELS_ENA_WEBIN_URL",
+    help="The Webin service the bundle's ENA deposit went to (ena submit --webin-url), "
+    "whose accessions to link; else $NELS_ENA_WEBIN_URL, else the test server's or a "
+    "stand-in's, whichever submitted last. --production links production's only.",
+)
 @seek_link_options
 def submit_cmd(
-    bundle, mode, login, password_file, release, server_url, seek_url, seek_project, **seek
+    bundle,
+    mode,
+    login,
+    password_file,
+    release,
+    server_url,
+    ena_server_url,
+    seek_url,
+    seek_project,
+    **seek,
 ):
     """Upload the bundle's ISA files and submit them as a study, linked to its
-    ENA accessions when the bundle was deposited there. A re-run updates the study."""
+    ENA accessions when the bundle was deposited there. A re-run updates the
+    study, or sends nothing when the study would not change."""
     import json
 
     from nels_core.deposit.biostudies import BioStudiesClient, BioStudiesLogin
-    from nels_core.deposit.biostudies_submit import release_date, submit_study
+    from nels_core.deposit.biostudies_submit import ena_record, release_date, submit_study
     from nels_core.deposit.isa_reader import read_bundle
     from nels_core.deposit.pagetab import page_tab
     from nels_core.deposit.record import DepositRecord
@@ -54,7 +71,7 @@ def submit_cmd(
         raise ConfigError(str(e)) from None
     server = "production" if mode == "production" else (server_url or "test")
     record = DepositRecord.load(bundle, "biostudies", server)
-    ena = DepositRecord.load(bundle, "ena", "production" if mode == "production" else "test")
+    ena = ena_record(bundle, mode, "" if mode == "production" else ena_server_url or "")
     if mode == "dry-run":
         page = page_tab(
             deposit,
@@ -63,6 +80,7 @@ def submit_cmd(
             when,
             accno=record.accession("study", deposit.identifier),
             ena=ena.objects,
+            ena_server=ena.server,
         )
         # as ls --json: plain text, not through rich (no markup read in it);
         # JSON escapes every control character itself
@@ -75,11 +93,19 @@ def submit_cmd(
             "no BioStudies credentials: the account e-mail in $BIOSTUDIES_LOGIN or --login, "
             "the password in $BIOSTUDIES_PASSWORD or a file given with --password-file"
         )
-    client = BioStudiesClient(BioStudiesLogin(login, password), server=server_url or mode)
-    known = record.accession("study", deposit.identifier)
-    accno = submit_study(bundle, deposit, client, record, when, ena=ena.objects)
-    verb = "updated" if known else "created"
-    out.print(literal(f"BioStudies study {accno} {verb} ({server}); release {when.isoformat()}"))
+    credentials = BioStudiesLogin(login, password)
+    done = submit_study(
+        bundle,
+        deposit,
+        lambda: BioStudiesClient(credentials, server=server_url or mode),
+        record,
+        when,
+        ena=ena.objects,
+        ena_server=ena.server,
+    )
+    accno = done.accno
+    said = "unchanged, nothing sent" if done.unchanged else done.action
+    out.print(literal(f"BioStudies study {accno} {said} ({server}); release {when.isoformat()}"))
     if seek_url:
         test = mode != "production"
         link_in_seek(

@@ -278,3 +278,43 @@ def test_a_collection_date_after_today_is_refused(tmp_path):
     study.write_text(study.read_text().replace("\t2023-06-01\t", f"\t{tomorrow}\t", 1))
     with pytest.raises(PrepareError, match=f"sample .*: collection date {tomorrow} is after"):
         prepare(read_bundle(folder))
+
+
+def test_what_a_curator_checks_is_filled_from_the_sheet_or_said(tmp_path, schemas):
+    described = {
+        **FILLED,
+        "design description": "Gill and liver RNA of lice-infested salmon",
+        "library construction protocol": "TruSeq Stranded mRNA, 12 PCR cycles",
+        "insert size": "350",
+        "sample description": "Gill biopsy, fish 7",
+    }
+    prepared = prepare(read_bundle(bundle(tmp_path / "full", values=described)))
+    check(prepared, schemas)
+    experiment = prepared.tree("experiment").find("EXPERIMENT")
+    assert experiment.findtext("DESIGN/DESIGN_DESCRIPTION") == described["design description"]
+    lib = experiment.find("DESIGN/LIBRARY_DESCRIPTOR")
+    assert (
+        lib.findtext("LIBRARY_CONSTRUCTION_PROTOCOL") == described["library construction protocol"]
+    )
+    assert lib.find("LIBRARY_LAYOUT/PAIRED").get("NOMINAL_LENGTH") == "350"
+    sample = prepared.tree("sample").find("SAMPLE")
+    assert sample.findtext("DESCRIPTION") == "Gill biopsy, fish 7"
+    assert not any("is empty for" in w for w in prepared.warnings)
+
+    # the sheet silent: sensible texts where they can be made, and each default said
+    prepared = prepare(read_bundle(bundle(tmp_path / "bare")))
+    check(prepared, schemas)
+    experiment = prepared.tree("experiment").find("EXPERIMENT")
+    design = experiment.findtext("DESIGN/DESIGN_DESCRIPTION")
+    assert design.startswith("RNA-Seq of transcriptomic material, PolyA selection, paired reads")
+    assert prepared.tree("sample").find("SAMPLE").findtext("DESCRIPTION").startswith("Salmo salar")
+    said = " ".join(prepared.warnings)
+    for column in ("design description", "sample description", "insert size"):
+        assert f"the sheet's {column!r} is empty for" in said
+    assert "the project title is the folder's name" in said
+
+
+def test_aliases_hold_no_spaces():
+    from nels_core.deposit.ena_xml import alias
+
+    assert alias("Inv 1", "Run 12  final", "S 1") == "Inv_1:Run_12_final:S_1"

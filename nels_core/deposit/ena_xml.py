@@ -57,7 +57,17 @@ class Prepared:
 
 
 def alias(*parts: str) -> str:
-    return ":".join(parts)
+    # a run name with spaces ("Run 12 final") makes an alias a curator flags
+    return ":".join("_".join(p.split()) for p in parts)
+
+
+# what ENA gets when the sheet leaves a column empty
+_DEFAULTED = {
+    "design description": "a design description was generated from the library fields",
+    "sample description": "a sample description was generated from organism, name and study",
+    "library construction protocol": "ENA gets no library construction protocol",
+    "insert size": "paired libraries go without ENA's NOMINAL_LENGTH",
+}
 
 
 def upload_name(deposit: Deposit, path: str) -> str:
@@ -156,6 +166,7 @@ def prepare(
     prepared = Prepared({}, release=release)
     seen: dict[str, set[str]] = {"sample": set(), "experiment": set(), "run": set()}
     missing: dict[str, list[str]] = {}  # mandatory field -> samples without it
+    defaults: dict[str, list[str]] = {}  # sheet column left empty -> samples it was for
     center_attr = f' center_name="{_x(center_name)}"' if center_name else ""
     project_ref = _x(project_alias)
     # rendered attributes and checked countries: values repeat across samples
@@ -165,8 +176,10 @@ def prepare(
         s_alias = alias(deposit.identifier, s.study, s.name)
         problems += _unique(seen, "sample", s_alias) + _unique(seen, "experiment", s_alias)
         a = _x(s_alias)
-        samples.append(_sample(s, a, center_attr, checklist, where, problems, missing, cache))
-        experiments.append(_experiment(s, a, project_ref, center_attr, where, problems))
+        samples.append(
+            _sample(s, a, center_attr, checklist, where, problems, missing, cache, defaults)
+        )
+        experiments.append(_experiment(s, a, project_ref, center_attr, where, problems, defaults))
     documents = {
         "project": project.bytes(),
         "sample": _document(samples, "SAMPLE_SET"),
@@ -202,6 +215,17 @@ def prepare(
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         warnings.append(
             f"{tag!r} not given for {len(names)} sample(s) ({shown}): sent as 'not provided'"
+        )
+    for column, names in defaults.items():
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        what = _DEFAULTED[column]
+        warnings.append(
+            f"the sheet's {column!r} is empty for {len(names)} sample(s) ({shown}): {what}"
+        )
+    if deposit.title.strip() == deposit.identifier.strip():
+        warnings.append(
+            f"the project title is the folder's name {deposit.title!r}: give a title in the "
+            "metadata sheet's [Investigation] section"
         )
     if checklist not in MANDATORY:
         warnings.append(f"checklist {checklist}: its mandatory fields are not known here")
@@ -332,7 +356,7 @@ def _attribute(tag: str, value: str) -> str:
     )
 
 
-def _sample(s: Sample, a: str, center_attr, checklist, where, problems, missing, cache) -> str:
+def _sample(s: Sample, a, center_attr, checklist, where, problems, missing, cache, defaults) -> str:
     if not s.taxon_id:
         problems.append(f"{where}: no NCBI taxon id (fill 'taxon id' in the metadata sheet)")
     values = {k: v for k, v in s.attributes.items() if v.strip() and v.strip().lower() != "nan"}
@@ -358,6 +382,10 @@ def _sample(s: Sample, a: str, center_attr, checklist, where, problems, missing,
         if s.scientific_name
         else ""
     )
+    description = s.description
+    if not description:
+        description = f"{s.scientific_name or 'Sample'} {s.name} of study {s.study}"
+        defaults.setdefault("sample description", []).append(s.name)
     rendered = []
     for pair in (("ENA-CHECKLIST", checklist), *values.items()):
         text = cache.get(pair)
@@ -370,11 +398,13 @@ def _sample(s: Sample, a: str, center_attr, checklist, where, problems, missing,
         f"    <TITLE>{_x(s.name)} ({_x(s.study)})</TITLE>\n"
         f"    <SAMPLE_NAME>\n      <TAXON_ID>{_x(s.taxon_id or '0')}</TAXON_ID>\n{scientific}"
         f"    </SAMPLE_NAME>\n"
+        f"    <DESCRIPTION>{_x(description)}</DESCRIPTION>\n"
         f"    <SAMPLE_ATTRIBUTES>\n{attributes}    </SAMPLE_ATTRIBUTES>\n  </SAMPLE>"
     )
 
 
-def _experiment(s: Sample, a: str, project_ref: str, center_attr, where, problems) -> str:
+def _experiment(s: Sample, a, project_ref, center_attr, where, problems, defaults) -> str:
+    """``defaults``: sheet columns left empty -> the samples ENA got a default for."""
     lib = s.library
     if lib is None:
         problems.append(f"{where}: no sequencing runs in the bundle")
@@ -393,18 +423,38 @@ def _experiment(s: Sample, a: str, project_ref: str, center_attr, where, problem
         problems.append(f"{where}: instrument {lib.instrument!r} is not an ENA instrument model")
         platform = "ILLUMINA"
     layout = "PAIRED" if lib.layout == "PAIRED" else "SINGLE"
+    design = lib.design
+    if not design:
+        design = (
+            f"{lib.strategy} of {lib.source.lower()} material, {lib.selection} selection, "
+            f"{layout.lower()} reads on {lib.instrument}"
+        )
+        defaults.setdefault("design description", []).append(s.name)
+    if not lib.protocol:
+        defaults.setdefault("library construction protocol", []).append(s.name)
+    length = ""
+    if layout == "PAIRED":
+        if lib.nominal_length:
+            length = f' NOMINAL_LENGTH="{_x(lib.nominal_length)}"'
+        else:
+            defaults.setdefault("insert size", []).append(s.name)
+    protocol = ""
+    if lib.protocol:
+        tag = "LIBRARY_CONSTRUCTION_PROTOCOL"
+        protocol = f"        <{tag}>{_x(lib.protocol)}</{tag}>\n"
     return (
         f'  <EXPERIMENT alias="{a}"{center_attr}>\n'
         f"    <TITLE>{_x(lib.strategy)} of {_x(s.name)}</TITLE>\n"
         f'    <STUDY_REF refname="{project_ref}"/>\n'
-        f"    <DESIGN>\n      <DESIGN_DESCRIPTION></DESIGN_DESCRIPTION>\n"
+        f"    <DESIGN>\n      <DESIGN_DESCRIPTION>{_x(design)}</DESIGN_DESCRIPTION>\n"
         f'      <SAMPLE_DESCRIPTOR refname="{a}"/>\n'
         f"      <LIBRARY_DESCRIPTOR>\n"
         f"        <LIBRARY_NAME>{_x(s.name)}</LIBRARY_NAME>\n"
         f"        <LIBRARY_STRATEGY>{_x(lib.strategy)}</LIBRARY_STRATEGY>\n"
         f"        <LIBRARY_SOURCE>{_x(lib.source)}</LIBRARY_SOURCE>\n"
         f"        <LIBRARY_SELECTION>{_x(lib.selection)}</LIBRARY_SELECTION>\n"
-        f"        <LIBRARY_LAYOUT>\n          <{layout}/>\n        </LIBRARY_LAYOUT>\n"
+        f"        <LIBRARY_LAYOUT>\n          <{layout}{length}/>\n        </LIBRARY_LAYOUT>\n"
+        f"{protocol}"
         f"      </LIBRARY_DESCRIPTOR>\n    </DESIGN>\n"
         f"    <PLATFORM>\n      <{platform}>\n"
         f"        <INSTRUMENT_MODEL>{_x(lib.instrument)}</INSTRUMENT_MODEL>\n"

@@ -24,6 +24,9 @@ class Library:
     selection: str
     layout: str  # SINGLE or PAIRED
     instrument: str
+    design: str = ""  # DESIGN_DESCRIPTION
+    protocol: str = ""  # LIBRARY_CONSTRUCTION_PROTOCOL
+    nominal_length: str = ""  # paired: insert size in bp
 
 
 @dataclass(slots=True)
@@ -35,6 +38,24 @@ class Sample:
     attributes: dict[str, str]  # characteristics, ENA's names where they match
     library: Library | None = None
     runs: list[Run] = field(default_factory=list)
+    description: str = ""  # the sheet's sample description (ENA's sample DESCRIPTION)
+
+
+@dataclass(slots=True)
+class Contact:
+    """A person the ISA-Tab names: ``Investigation Person ...`` or ``Study Person ...``."""
+
+    last_name: str
+    first_name: str = ""
+    email: str = ""
+    affiliation: str = ""
+    roles: str = ""
+    orcid: str = ""
+    study: str = ""  # the ISA study identifier; "" for the investigation's contacts
+
+    @property
+    def name(self) -> str:
+        return " ".join(n for n in (self.first_name, self.last_name) if n)
 
 
 @dataclass(slots=True)
@@ -48,3 +69,4 @@ class Deposit:
     nels_project: dict | None = None  # {id, name, sensitive} when the source is a NeLS project
     study_folders: dict[str, str] = field(default_factory=dict)  # study identifier -> folder key
     study_release_dates: dict[str, str] = field(default_factory=dict)  # study identifier -> ISO
+    contacts: list[Contact] = field(default_factory=list)  # the investigation's, then each study's

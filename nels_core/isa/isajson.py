@@ -194,6 +194,9 @@ def _assay(sid: str, assay, protocols: dict, params: dict, sample_ids: dict) -> 
                     params["library strategy"]: lib.strategy,
                     params["library selection"]: lib.selection,
                     params["library layout"]: lib.layout,
+                    params["design description"]: lib.design,
+                    params["library construction protocol"]: lib.protocol,
+                    params["nominal length"]: lib.nominal_length,
                 },
             )
         )

@@ -236,6 +236,9 @@ def assay_table(assay: AssayRecord) -> tuple[list[str], list[list]]:
             lib.strategy,
             lib.selection,
             lib.layout,
+            lib.design,
+            lib.protocol,
+            lib.nominal_length,
             SEQUENCING_PROTOCOL.label,
             s.instrument,
         ]

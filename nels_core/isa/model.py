@@ -57,6 +57,9 @@ class Library:
     source: str = ""
     selection: str = ""
     layout: str = ""  # SINGLE or PAIRED
+    design: str = ""  # ENA's DESIGN_DESCRIPTION: the goal and set-up of the library
+    protocol: str = ""  # ENA's LIBRARY_CONSTRUCTION_PROTOCOL
+    nominal_length: str = ""  # paired: the expected insert size in bp (ENA's NOMINAL_LENGTH)
 
 
 @dataclass
@@ -153,7 +156,15 @@ SAMPLE_COLLECTION = Term("sample collection", "OBI", vocab.OBI + "0000659")
 EXTRACTION = Term("nucleic acid extraction", "OBI", vocab.OBI + "0666667")
 LIBRARY_CONSTRUCTION = Term("library construction", "OBI", vocab.OBI + "0000711")
 SEQUENCING_PROTOCOL = Term("nucleic acid sequencing", "OBI", vocab.OBI + "0000626")
-LIBRARY_PARAMETERS = ("library source", "library strategy", "library selection", "library layout")
+LIBRARY_PARAMETERS = (
+    "library source",
+    "library strategy",
+    "library selection",
+    "library layout",
+    "design description",
+    "library construction protocol",
+    "nominal length",
+)
 SEQUENCING_PARAMETERS = ("sequencing instrument",)
 
 SEQUENCING = Term("nucleotide sequencing", "OBI", vocab.OBI + "0000626")

@@ -58,6 +58,10 @@ SAMPLE_COLUMNS = (
     "library selection",
     "library layout",
     "instrument",
+    "design description",
+    "library construction protocol",
+    "insert size",
+    "sample description",
 )
 SECTIONS = {
     "Investigation": ("field", "value"),
@@ -70,6 +74,7 @@ COLLECTION_DATE = "collection date"
 GEO_LOCATION = "geographic location (country and/or sea)"
 GEO_REGION = "geographic location (region and locality)"
 THIS_FOLDER = "."
+SAMPLE_DESCRIPTION = "description"  # a sample's ISA Comment: ENA's sample DESCRIPTION
 
 
 class SheetError(ProblemsError):
@@ -375,6 +380,20 @@ def _apply_sample(s, row: Row, studies, problems: list[str], warnings: list[str]
         problems.append(
             f"{row.at('library layout')}: PAIRED, but sample {s.name!r} has no second reads"
         )
+    for column, attr in (
+        ("design description", "design"),
+        ("library construction protocol", "protocol"),
+    ):
+        if c.get(column):
+            setattr(lib, attr, c[column])
+    size = c.get("insert size", "")
+    if size:
+        if size.isdigit() and int(size) > 0:
+            lib.nominal_length = size
+        else:
+            problems.append(f"{row.at('insert size')}: {size!r} is not a length in bp (digits)")
+    if c.get("sample description"):
+        s.comments[SAMPLE_DESCRIPTION] = c["sample description"]
     if c.get("instrument"):
         found = vocab.canonical(c["instrument"], vocab.all_instrument_models())
         if found is None:
@@ -430,6 +449,10 @@ def template_sections(inv: InvestigationRecord) -> dict[str, tuple[list[str], li
                 s.library.selection,
                 s.library.layout,
                 s.instrument,
+                s.library.design,
+                s.library.protocol,
+                s.library.nominal_length,
+                s.comments.get(SAMPLE_DESCRIPTION, ""),
                 *(s.characteristics.get(k, "") for k in characteristics),
             ]
         )

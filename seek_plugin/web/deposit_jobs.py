@@ -143,6 +143,7 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
                     ask.target,
                     client,
                     upload_reads=lambda _source, files: upload(home, folder.path, files, area),
+                    open_reads=lambda _source: (home, folder.path),
                     checklist=ask.checklist,
                     center=ask.center,
                     hold_until=ask.hold_until,
@@ -180,9 +181,16 @@ def biostudies_work(folder: DepositFolder, ask: BioStudiesRequest, link: SeekLin
                 raise ConfigError(message) from None
             record = DepositRecord.load(folder.bundle, "biostudies", ask.target)
             ena = DepositRecord.load(folder.bundle, "ena", ask.ena_target)
-            known = record.accession("study", deposit.identifier)
-            client = BioStudiesClient(ask.login, server=ask.target)
-            accno = submit_study(folder.bundle, deposit, client, record, when, ena=ena.objects)
+            done = submit_study(
+                folder.bundle,
+                deposit,
+                lambda: BioStudiesClient(ask.login, server=ask.target),
+                record,
+                when,
+                ena=ena.objects,
+                ena_server=ask.ena_target,
+            )
+            accno = done.accno
             linked = Counter()
             if link is not None:
                 linked = _link(link, deposit, ena.objects, ask.server, biostudies=accno)
@@ -194,9 +202,10 @@ def biostudies_work(folder: DepositFolder, ask: BioStudiesRequest, link: SeekLin
             "server": ask.server,
             "accno": accno,
             "page": page,
-            "updated": bool(known),
+            "updated": done.action == "updated",
+            "unchanged": done.unchanged,  # nothing sent: BioStudies holds this study as it is
             "release": when.isoformat(),
-            "receipt": record.submissions[-1]["receipt"],
+            "receipt": done.receipt,
             "warnings": warnings,
             "seek": dict(linked),
         }
