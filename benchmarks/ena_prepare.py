@@ -13,7 +13,7 @@ exported once, untimed. Measured, each in a fresh process:
 Target: xml within 5x the floor (median of alternating rounds); the whole
 command's ratio is reported beside it.
 
-    NELS_ENA_XSD_DIR=../shared/specs/ena .venv/bin/python benchmarks/ena_prepare.py
+    .venv/bin/python benchmarks/ena_prepare.py   # ENA's schemas from ../shared/specs/ena
 """
 
 from __future__ import annotations
@@ -120,7 +120,14 @@ def main() -> None:
         report_child(child(mode, Path(bundle), Path(out)))
         return
     if not os.environ.get("NELS_ENA_XSD_DIR"):
-        print("set NELS_ENA_XSD_DIR (e.g. ../shared/specs/ena), or the schemas are fetched")
+        # ENA's schemas from ../shared/specs/ena (or the cache) by themselves;
+        # the child processes inherit the choice
+        from nels_sandbox.deposit import local_ena_schemas
+
+        found = local_ena_schemas()
+        if found is None:
+            raise SystemExit("ENA's schemas are not here: set NELS_ENA_XSD_DIR to a copy")
+        os.environ["NELS_ENA_XSD_DIR"] = str(found)
     work = work_dir(on_disk=False)
     t = time.perf_counter()
     bundle = build(work, args.samples)
