@@ -40,6 +40,7 @@ def prepare_cmd(bundle, dest, checklist, center, action, hold_until, xsd_dir):
     from nels_core.deposit.ena_xml import prepare, write
     from nels_core.deposit.isa_reader import read_bundle
     from nels_core.deposit.xsd import EnaSchemas
+    from nels_core.taxonomy import Taxonomy
 
     deposit = read_bundle(bundle)
     hold = hold_until.date() if isinstance(hold_until, dt.datetime) else None
@@ -50,6 +51,7 @@ def prepare_cmd(bundle, dest, checklist, center, action, hold_until, xsd_dir):
         action=action,
         hold_until=hold,
         schemas=EnaSchemas(xsd_dir),
+        taxonomy=Taxonomy(),
     )
     written = write(prepared, dest)
     out.print(literal(f"Release: {prepared.release.sentence()}"), soft_wrap=True)
@@ -149,6 +151,7 @@ def submit_cmd(
     record (deposits/). Nothing goes to ENA itself without --production."""
     from nels_core.deposit.ena_run import deposit_in_ena
     from nels_core.deposit.xsd import EnaSchemas
+    from nels_core.taxonomy import Taxonomy
 
     server = "production" if mode == "production" else (webin_url or "test")
     client = upload_reads = None
@@ -167,6 +170,7 @@ def submit_cmd(
         hold_until=hold_until.date() if isinstance(hold_until, dt.datetime) else None,
         schemas=EnaSchemas(xsd_dir),
         open_reads=lambda location: _reads_at(ctx, reads_dir, location),
+        taxonomy=Taxonomy(),
         say=lambda m: err.print(literal(m)),
         warn=lambda w: err.print(warning(w)),
     )

@@ -84,8 +84,18 @@ def export_cmd(ctx, source, metadata, dest: Path, strict, verify, identifier):
     """Export SOURCE as an ISA bundle: ISA-Tab, ISA-JSON, RO-Crate, MD5 manifest."""
     store, base, location, named = _source(ctx, source)
     identifier = identifier or named
+    from nels_core.taxonomy import Taxonomy
+
     result = export_bundle(
-        store, base, location, identifier, dest, metadata=metadata, strict=strict, check=verify
+        store,
+        base,
+        location,
+        identifier,
+        dest,
+        metadata=metadata,
+        strict=strict,
+        check=verify,
+        taxonomy=Taxonomy() if metadata is not None else None,  # names only a sheet gives
     )
     inv = result.investigation
     out.print(

@@ -224,6 +224,7 @@ def _print_deposit(d) -> None:
             ("NELS_ENA_UPLOAD_PORT", d.upload_port),
             ("NELS_ENA_UPLOAD_CA", d.upload_ca),
             ("NELS_ENA_XSD_DIR", d.xsd_dir),
+            ("NELS_ENA_TAXONOMY_URL", d.taxonomy_url),
         ):
             click.echo(_export(name, value))
     if d.biostudies_url:

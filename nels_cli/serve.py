@@ -149,6 +149,7 @@ def _deposit_config(d: DepositSandboxes | None) -> dict:
         "ENA_UPLOAD_PORT": d.upload_port,
         "ENA_UPLOAD_CA": d.upload_ca,
         "ENA_XSD_DIR": d.xsd_dir,
+        "ENA_TAXONOMY_URL": d.taxonomy_url,
         "BIOSTUDIES_SERVERS": {"test": d.biostudies_url},
     }
 

@@ -21,6 +21,7 @@ class DepositSandboxes:
     the fields of a stand-in not started are empty."""
 
     webin_url: str = ""
+    taxonomy_url: str = ""  # ENA's taxonomy lookups, answered by the Webin stand-in
     upload_host: str = ""
     upload_port: int = 0
     upload_ca: str = ""
@@ -67,6 +68,7 @@ def start_deposit(
         webin = Served(webin_app(webin_world, EnaSchemas(xsd_dir)), webin_port).start()
         served.append(webin)
         d.webin_url = webin.url + "/ena/submit"
+        d.taxonomy_url = webin.url + "/ena/taxonomy/rest"
         d.upload_host, d.upload_port, d.upload_ca = ftp.host, ftp.port, str(ftp.cert)
         d.xsd_dir = str(xsd_dir) if xsd_dir else None
         d.account, d.password, d.webin_world = account, password, webin_world

@@ -103,7 +103,10 @@ class WebinWorld:
 
 
 def create_app(world: WebinWorld, schemas: EnaSchemas) -> Flask:
+    from .taxonomy import bp as taxonomy
+
     app = Flask("nels_sandbox.webin")
+    app.register_blueprint(taxonomy)  # ENA's taxonomy lookups, on the same host as Webin
 
     def answer(documents: dict[str, bytes] | None, problem: str = "") -> Response:
         account = _account(world, request.headers.get("Authorization", ""))

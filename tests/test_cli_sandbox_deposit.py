@@ -124,6 +124,7 @@ def test_ena_and_biostudies_stand_ins_take_a_deposit_and_stop(tmp_path, specs):
             "NELS_ENA_UPLOAD_PORT",
             "NELS_ENA_UPLOAD_CA",
             "NELS_ENA_XSD_DIR",
+            "NELS_ENA_TAXONOMY_URL",
             "BIOSTUDIES_LOGIN",
             "BIOSTUDIES_PASSWORD",
         }
@@ -142,6 +143,7 @@ def test_ena_and_biostudies_stand_ins_take_a_deposit_and_stop(tmp_path, specs):
         r = cli(tmp_path, ena, "ena", "submit", str(b), "--reads", str(source))
         assert r.returncode == 0, r.stderr
         assert re.search(r"ENA project PRJEB\d+", r.stdout), r.stdout
+        assert "ENA's taxonomy" not in r.stderr  # the taxa were looked up there
         assert "TEST submission" in r.stdout
         # the reads went through the FTPS upload area, into the account's folder
         uploaded = sandbox.directory / "webin-upload-area" / e["ENA_WEBIN"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import NelsError
 from ..reads_check import ReadFile, check_reads
+from ..taxonomy import Taxonomy
 from .embargo import Release
 from .ena_submit import Outcome, Plan, plan, submit
 from .ena_xml import prepare
@@ -56,6 +57,7 @@ def deposit_in_ena(
     hold_until: dt.date | None = None,
     schemas: EnaSchemas | None = None,
     open_reads: Callable[[str], tuple] | None = None,
+    taxonomy: Taxonomy | None = None,
     say: Callable[[str], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> EnaRun:
@@ -72,6 +74,7 @@ def deposit_in_ena(
         center=center,
         hold_until=hold_until,
         schemas=schemas or EnaSchemas(),
+        taxonomy=taxonomy,
     )
     warnings += list(dict.fromkeys(prepared.warnings))
     release = prepared.release

@@ -23,6 +23,7 @@ from .. import vocab
 from ..errors import ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from ..local_files import write_whole
+from ..taxonomy import Taxonomy, TaxonomyUnavailable, taxon_problems
 from .embargo import Release, ena_release
 from .model import Deposit, Sample
 from .xsd import EnaSchemas, XsdError
@@ -121,9 +122,11 @@ def prepare(
     hold_until: dt.date | None = None,
     today: dt.date | None = None,
     schemas: EnaSchemas | None = None,
+    taxonomy: Taxonomy | None = None,
 ) -> Prepared:
     """The five documents, or PrepareError naming every problem; with ``schemas``,
-    each also checked against ENA's schemas (XsdError), overlapping with the work."""
+    each also checked against ENA's schemas (XsdError), overlapping with the work;
+    with ``taxonomy``, every taxon looked up in ENA's taxonomy service."""
     today = today or dt.date.today()
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
@@ -133,6 +136,15 @@ def prepare(
         problems.append(release.problem)
     if not deposit.samples:
         problems.append("the bundle holds no samples")
+    if taxonomy is not None:
+        pairs: dict[tuple[str, str], list[str]] = {}
+        for s in deposit.samples:
+            if s.taxon_id:
+                pairs.setdefault((s.taxon_id, s.scientific_name), []).append(s.name)
+        try:
+            problems += taxon_problems(taxonomy, pairs)
+        except TaxonomyUnavailable as e:
+            warnings.append(f"the taxa could not be checked against ENA's taxonomy: {e}")
     description = deposit.description
     if not description:
         description = f"Sequencing reads of {len(deposit.samples)} samples from {deposit.title}"

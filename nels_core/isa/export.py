@@ -20,11 +20,13 @@ from ..delivery import DeliveryError, DeliveryIssue
 from ..errors import NelsError
 from ..paths import locate
 from ..reads_check import count_records
+from ..taxonomy import Taxonomy, TaxonomyUnavailable
+from ..vocab import NCBI_TAXON
 from .isajson import write_isajson
 from .isatab import write_isatab
 from .manifest import Mismatch, fill_md5, verify, write_manifest
 from .mapping import map_source
-from .model import InvestigationRecord
+from .model import InvestigationRecord, Term
 from .rocrate import write_rocrate
 from .sheet import apply_sheet, describe_missing, read_sheet
 
@@ -58,14 +60,18 @@ def describe(
     identifier: str,
     metadata: Path | None = None,
     strict: bool = False,
+    taxonomy: Taxonomy | None = None,
 ) -> tuple[InvestigationRecord, list[DeliveryIssue]]:
-    """The ISA records for a folder, the sheet applied, and every problem found."""
+    """The ISA records for a folder, the sheet applied, and every problem found;
+    with ``taxonomy``, taxon ids filled from organism names the sheet gives."""
     mapped = map_source(store, base, location, identifier)
     inv, issues = mapped.investigation, list(mapped.issues)
     if metadata is not None:
         for said in apply_sheet(inv, read_sheet(metadata)):
             issues.append(DeliveryIssue("sheet-contradicts-data", "", said))
     issues += _empty_reads(store, base, inv)
+    if taxonomy is not None:
+        issues += _fill_taxa(inv, taxonomy)
     for what, names in describe_missing(inv):
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         issues.append(
@@ -76,6 +82,29 @@ def describe(
     if strict and issues:
         raise DeliveryError(issues)
     return inv, issues
+
+
+def _fill_taxa(inv: InvestigationRecord, taxonomy: Taxonomy) -> list[DeliveryIssue]:
+    """A taxon id for each organism named without one, as ENA's taxonomy gives it."""
+    unfilled: dict[str, list] = {}
+    for s in inv.samples():
+        if s.organism and s.organism.label and not s.organism.accession:
+            unfilled.setdefault(s.organism.label, []).append(s)
+    found = []
+    for name, samples in unfilled.items():
+        try:
+            usable = [t for t in taxonomy.by_name(name) if t.submittable]
+        except TaxonomyUnavailable as e:
+            return [DeliveryIssue("taxonomy", "", f"taxon ids not filled from organisms: {e}")]
+        if len(usable) != 1:
+            said = "is not a species in ENA's taxonomy" if not usable else "names several taxa"
+            found.append(
+                DeliveryIssue("taxonomy", "", f"organism {name!r} {said}: give its taxon id")
+            )
+            continue
+        for s in samples:
+            s.organism = Term(usable[0].scientific_name, "NCBITaxon", NCBI_TAXON + usable[0].tax_id)
+    return found
 
 
 def _empty_reads(store, base: str, inv: InvestigationRecord) -> list[DeliveryIssue]:
@@ -116,9 +145,10 @@ def export_bundle(
     strict: bool = False,
     check: bool = False,
     tick=None,
+    taxonomy: Taxonomy | None = None,
 ) -> ExportResult:
     with _no_cyclic_gc():
-        inv, issues = describe(store, base, location, identifier, metadata, strict)
+        inv, issues = describe(store, base, location, identifier, metadata, strict, taxonomy)
         return _export_described(store, base, inv, issues, out, check, tick)
 
 

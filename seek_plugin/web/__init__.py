@@ -49,6 +49,7 @@ DEFAULTS = {
     "ENA_UPLOAD_CA": None,  # a CA file to trust besides the system's
     "ENA_XSD_DIR": None,  # ENA's schemas; default: fetched once and cached
     "ENA_TIMEOUT": 300,  # seconds for each of Webin's answers
+    "ENA_TAXONOMY_URL": None,  # ENA's taxonomy service; default: ENA's own
     "BIOSTUDIES_SERVERS": {"test": "test", "production": "production"},
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
     "JOB_WORKERS": 2,

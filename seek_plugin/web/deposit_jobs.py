@@ -29,6 +29,7 @@ from nels_core.deposit.xsd import EnaSchemas
 from nels_core.errors import ConfigError, NelsError
 from nels_core.isa.export import export_bundle
 from nels_core.isa.mapping import identifier_for
+from nels_core.taxonomy import Taxonomy
 
 from ..accessions import BIOSTUDIES, link_accessions
 from ..client import SeekClient
@@ -126,6 +127,7 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
         )
     schemas = EnaSchemas(config["ENA_XSD_DIR"])
     timeout = float(config["ENA_TIMEOUT"])
+    taxonomy = Taxonomy(config["ENA_TAXONOMY_URL"])
 
     def work(progress, _job_id):
         log: list[str] = []
@@ -133,7 +135,7 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
             progress(0, 3)
             home = build_home(settings)
             try:
-                _export(folder, home, ask.target, ask.biostudies_target)
+                _export(folder, home, ask.target, ask.biostudies_target, taxonomy)
                 progress(1, 3)
                 client = None
                 if ask.account is not None:
@@ -144,6 +146,7 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
                     client,
                     upload_reads=lambda _source, files: upload(home, folder.path, files, area),
                     open_reads=lambda _source: (home, folder.path),
+                    taxonomy=taxonomy,
                     checklist=ask.checklist,
                     center=ask.center,
                     hold_until=ask.hold_until,
@@ -162,13 +165,15 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
     return work
 
 
-def biostudies_work(folder: DepositFolder, ask: BioStudiesRequest, link: SeekLink | None, settings):
+def biostudies_work(
+    folder: DepositFolder, ask: BioStudiesRequest, link: SeekLink | None, settings, taxonomy_url
+):
     def work(progress, _job_id):
         with folder.locked():
             progress(0, 2)
             home = build_home(settings)
             try:
-                _export(folder, home, ask.ena_target, ask.target)
+                _export(folder, home, ask.ena_target, ask.target, Taxonomy(taxonomy_url))
             finally:
                 home.close()
             progress(1, 2)
@@ -213,12 +218,13 @@ def biostudies_work(folder: DepositFolder, ask: BioStudiesRequest, link: SeekLin
     return work
 
 
-def _export(folder: DepositFolder, home, ena_target: str, biostudies_target: str) -> None:
+def _export(folder: DepositFolder, home, ena_target, biostudies_target, taxonomy) -> None:
     """The folder as a bundle, as it is now, with what the archives (of the
     chosen server) hold of it written back in: a fresh export lacks those comments."""
     identifier = identifier_for(folder.path)
+    location = f"nels://{folder.path}"
     export_bundle(
-        home, folder.path, f"nels://{folder.path}", identifier, folder.bundle, folder.sheet
+        home, folder.path, location, identifier, folder.bundle, folder.sheet, taxonomy=taxonomy
     )
     ena = DepositRecord.load(folder.bundle, "ena", ena_target)
     if ena.objects:

@@ -173,7 +173,8 @@ def biostudies():
     except ValueError as e:
         flash(str(e), "error")
         return redirect(url_for("deposit.page", path=folder.path))
-    work = biostudies_work(folder, ask, link, nels_settings(nels_token(current_user())))
+    settings = nels_settings(nels_token(current_user()))
+    work = biostudies_work(folder, ask, link, settings, current_app.config["ENA_TAXONOMY_URL"])
     subject = f"nels://{folder.path} to BioStudies ({ask.server})"
     job = jobs().start(current_user().id, "biostudies", subject, work)
     return redirect(url_for("seek.job", job_id=job))
