@@ -225,6 +225,7 @@ def _print_deposit(d) -> None:
             ("NELS_ENA_UPLOAD_CA", d.upload_ca),
             ("NELS_ENA_XSD_DIR", d.xsd_dir),
             ("NELS_ENA_TAXONOMY_URL", d.taxonomy_url),
+            ("NELS_ENA_CHECKLIST_DIR", d.checklist_dir),
         ):
             click.echo(_export(name, value))
     if d.biostudies_url:

@@ -150,6 +150,7 @@ def _deposit_config(d: DepositSandboxes | None) -> dict:
         "ENA_UPLOAD_CA": d.upload_ca,
         "ENA_XSD_DIR": d.xsd_dir,
         "ENA_TAXONOMY_URL": d.taxonomy_url,
+        "ENA_CHECKLIST_DIR": d.checklist_dir,
         "BIOSTUDIES_SERVERS": {"test": d.biostudies_url},
     }
 

@@ -22,6 +22,7 @@ class DepositSandboxes:
 
     webin_url: str = ""
     taxonomy_url: str = ""  # ENA's taxonomy lookups, answered by the Webin stand-in
+    checklist_dir: str | None = None  # ENA's sample checklists, when this machine has them
     upload_host: str = ""
     upload_port: int = 0
     upload_ca: str = ""
@@ -69,6 +70,8 @@ def start_deposit(
         served.append(webin)
         d.webin_url = webin.url + "/ena/submit"
         d.taxonomy_url = webin.url + "/ena/taxonomy/rest"
+        checklists = local_ena_checklists()
+        d.checklist_dir = str(checklists) if checklists else None
         d.upload_host, d.upload_port, d.upload_ca = ftp.host, ftp.port, str(ftp.cert)
         d.xsd_dir = str(xsd_dir) if xsd_dir else None
         d.account, d.password, d.webin_world = account, password, webin_world
@@ -108,5 +111,21 @@ def local_ena_schemas() -> Path | None:
         CACHE,
     ):
         if folder and ena_schemas_in(folder):
+            return Path(folder)
+    return None
+
+
+def local_ena_checklists() -> Path | None:
+    """ENA's sample checklists if this machine has them, found as the schemas are."""
+    from nels_core.deposit.checklists import CACHE
+
+    specs = os.environ.get("NELS_SPECS")
+    for folder in (
+        os.environ.get("NELS_ENA_CHECKLIST_DIR"),
+        Path(specs) / "ena" / "checklists" if specs else None,
+        _HERE.parent.parent / "shared" / "specs" / "ena" / "checklists",
+        CACHE,
+    ):
+        if folder and (Path(folder) / "ERC000011.json").is_file():
             return Path(folder)
     return None

@@ -28,6 +28,8 @@ try:  # the Galaxy tests run in Galaxy's own environment (./dev test does both)
 except ImportError:
     collect_ignore = ["in_galaxy"]
 SPECS = Path(os.environ.get("NELS_SPECS", ROOT.parent / "shared" / "specs"))
+# ENA's sample checklists for every deposit the tests make, and the CLI they run
+os.environ.setdefault("NELS_ENA_CHECKLIST_DIR", str(SPECS / "ena" / "checklists"))
 
 
 def cli(*args, config=None, env=None, cwd=None, timeout=60):

@@ -121,6 +121,8 @@ def start_stack(tmp_path_factory, specs, redis_server) -> Stack:
             "NELS_ENA_UPLOAD_PORT": str(ena.upload_port),
             "NELS_ENA_UPLOAD_CA": ena.upload_ca,
             "NELS_ENA_XSD_DIR": str(specs / "ena"),
+            "NELS_ENA_CHECKLIST_DIR": str(specs / "ena" / "checklists"),
+            "NELS_ENA_TAXONOMY_URL": ena.taxonomy_url,
         },
     )
     stack = Stack(sshd, cast, api, galaxy, sandboxes, delivered)

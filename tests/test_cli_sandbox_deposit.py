@@ -125,6 +125,7 @@ def test_ena_and_biostudies_stand_ins_take_a_deposit_and_stop(tmp_path, specs):
             "NELS_ENA_UPLOAD_CA",
             "NELS_ENA_XSD_DIR",
             "NELS_ENA_TAXONOMY_URL",
+            "NELS_ENA_CHECKLIST_DIR",
             "BIOSTUDIES_LOGIN",
             "BIOSTUDIES_PASSWORD",
         }

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import NelsError
 from ..reads_check import ReadFile, check_reads
 from ..taxonomy import Taxonomy
+from .checklists import EnaChecklists
 from .embargo import Release
 from .ena_submit import Outcome, Plan, plan, submit
 from .ena_xml import prepare
@@ -58,6 +59,7 @@ def deposit_in_ena(
     schemas: EnaSchemas | None = None,
     open_reads: Callable[[str], tuple] | None = None,
     taxonomy: Taxonomy | None = None,
+    checklists: EnaChecklists | None = None,
     say: Callable[[str], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> EnaRun:
@@ -75,6 +77,7 @@ def deposit_in_ena(
         hold_until=hold_until,
         schemas=schemas or EnaSchemas(),
         taxonomy=taxonomy,
+        checklists=checklists,
     )
     warnings += list(dict.fromkeys(prepared.warnings))
     release = prepared.release

@@ -24,15 +24,12 @@ from ..errors import ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from ..local_files import write_whole
 from ..taxonomy import Taxonomy, TaxonomyUnavailable, taxon_problems
+from .checklists import MISSING, Checklist, EnaChecklists
 from .embargo import Release, ena_release
 from .model import Deposit, Sample
 from .xsd import EnaSchemas, XsdError
 
 DEFAULT_CHECKLIST = "ERC000011"  # ENA's default sample checklist
-# the fields each checklist we know makes mandatory (beyond taxon and name)
-MANDATORY = {
-    "ERC000011": ("collection date", "geographic location (country and/or sea)"),
-}
 ACTIONS = ("ADD", "MODIFY", "VALIDATE")
 DOCUMENTS = ("project", "sample", "experiment", "run", "submission")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
@@ -123,6 +120,7 @@ def prepare(
     today: dt.date | None = None,
     schemas: EnaSchemas | None = None,
     taxonomy: Taxonomy | None = None,
+    checklists: EnaChecklists | None = None,
 ) -> Prepared:
     """The five documents, or PrepareError naming every problem; with ``schemas``,
     each also checked against ENA's schemas (XsdError), overlapping with the work;
@@ -131,6 +129,7 @@ def prepare(
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
     problems, warnings = [], []
+    rules = (checklists or EnaChecklists()).get(checklist)
     release = ena_release(deposit, hold_until, today)
     if release.problem:
         problems.append(release.problem)
@@ -177,8 +176,8 @@ def prepare(
     samples, experiments, runs = ["<SAMPLE_SET>"], ["<EXPERIMENT_SET>"], ["<RUN_SET>"]
     prepared = Prepared({}, release=release)
     seen: dict[str, set[str]] = {"sample": set(), "experiment": set(), "run": set()}
-    missing: dict[str, list[str]] = {}  # mandatory field -> samples without it
-    defaults: dict[str, list[str]] = {}  # sheet column left empty -> samples it was for
+    found = _Findings()
+    missing, defaults = found.missing, found.defaults
     center_attr = f' center_name="{_x(center_name)}"' if center_name else ""
     project_ref = _x(project_alias)
     # rendered attributes and checked countries: values repeat across samples
@@ -188,10 +187,9 @@ def prepare(
         s_alias = alias(deposit.identifier, s.study, s.name)
         problems += _unique(seen, "sample", s_alias) + _unique(seen, "experiment", s_alias)
         a = _x(s_alias)
-        samples.append(
-            _sample(s, a, center_attr, checklist, where, problems, missing, cache, defaults)
-        )
+        samples.append(_sample(s, a, center_attr, rules, where, problems, found, cache))
         experiments.append(_experiment(s, a, project_ref, center_attr, where, problems, defaults))
+    problems += found.refusals(rules)
     documents = {
         "project": project.bytes(),
         "sample": _document(samples, "SAMPLE_SET"),
@@ -239,8 +237,6 @@ def prepare(
             f"the project title is the folder's name {deposit.title!r}: give a title in the "
             "metadata sheet's [Investigation] section"
         )
-    if checklist not in MANDATORY:
-        warnings.append(f"checklist {checklist}: its mandatory fields are not known here")
     prepared.aliases = {k: sorted(v) for k, v in seen.items()} | {"project": [project_alias]}
     prepared.warnings = warnings
     return prepared
@@ -361,14 +357,42 @@ def _document(parts: list[str], root: str) -> bytes:
     ).encode()
 
 
-def _attribute(tag: str, value: str) -> str:
+def _attribute(tag: str, value: str, unit: str = "") -> str:
+    units = f"        <UNITS>{_x(unit)}</UNITS>\n" if unit else ""
     return (
         f"      <SAMPLE_ATTRIBUTE>\n        <TAG>{_x(tag)}</TAG>\n"
-        f"        <VALUE>{_x(value)}</VALUE>\n      </SAMPLE_ATTRIBUTE>\n"
+        f"        <VALUE>{_x(value)}</VALUE>\n{units}      </SAMPLE_ATTRIBUTE>\n"
     )
 
 
-def _sample(s: Sample, a, center_attr, checklist, where, problems, missing, cache, defaults) -> str:
+@dataclass
+class _Findings:
+    """What the samples showed, said once per field rather than once per sample."""
+
+    missing: dict[str, list[str]] = field(default_factory=dict)  # sent as 'not provided'
+    lacking: dict[str, list[str]] = field(default_factory=dict)  # mandatory, no stand-in fits
+    misfits: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    defaults: dict[str, list[str]] = field(default_factory=dict)  # sheet column left empty
+
+    def refusals(self, rules: Checklist) -> list[str]:
+        out = [
+            f"checklist {rules.accession} ({rules.name}) makes {name!r} mandatory: give it "
+            f"for {_count(names)}"
+            for name, names in self.lacking.items()
+        ]
+        out += [
+            f"{name} {value!r} ({_count(names)}) {why} (checklist {rules.accession})"
+            for (name, value, why), names in self.misfits.items()
+        ]
+        return out
+
+
+def _count(names: list[str]) -> str:
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"{len(names)} sample(s): {shown}"
+
+
+def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found, cache) -> str:
     if not s.taxon_id:
         problems.append(f"{where}: no NCBI taxon id (fill 'taxon id' in the metadata sheet)")
     values = {k: v for k, v in s.attributes.items() if v.strip() and v.strip().lower() != "nan"}
@@ -385,10 +409,23 @@ def _sample(s: Sample, a, center_attr, checklist, where, problems, missing, cach
                 cache["country", country] = str(e)
         if cache["country", country]:
             problems.append(f"{where}, geographic location: {cache['country', country]}")
-    for tag in MANDATORY.get(checklist, ()):
-        if tag not in values:
-            values[tag] = "not provided"
-            missing.setdefault(tag, []).append(f"{s.study}/{s.name}")
+    named = f"{s.study}/{s.name}"
+    for f in rules.mandatory():
+        if f.name not in values:
+            if f.takes_missing():
+                values[f.name] = MISSING
+                found.missing.setdefault(f.name, []).append(named)
+            else:
+                found.lacking.setdefault(f.name, []).append(named)
+    for tag, value in values.items():
+        f = rules.fields.get(tag)
+        if f is None:
+            continue
+        key = ("fit", tag, value)
+        if key not in cache:
+            cache[key] = f.problem(value)
+        if cache[key]:
+            found.misfits.setdefault((tag, value, cache[key]), []).append(named)
     scientific = (
         f"      <SCIENTIFIC_NAME>{_x(s.scientific_name)}</SCIENTIFIC_NAME>\n"
         if s.scientific_name
@@ -397,12 +434,13 @@ def _sample(s: Sample, a, center_attr, checklist, where, problems, missing, cach
     description = s.description
     if not description:
         description = f"{s.scientific_name or 'Sample'} {s.name} of study {s.study}"
-        defaults.setdefault("sample description", []).append(s.name)
+        found.defaults.setdefault("sample description", []).append(s.name)
     rendered = []
-    for pair in (("ENA-CHECKLIST", checklist), *values.items()):
+    for pair in (("ENA-CHECKLIST", rules.accession), *values.items()):
         text = cache.get(pair)
         if text is None:
-            text = cache[pair] = _attribute(*pair)
+            f = rules.fields.get(pair[0])
+            text = cache[pair] = _attribute(*pair, unit=f.units[0] if f and f.units else "")
         rendered.append(text)
     attributes = "".join(rendered)
     return (

@@ -50,6 +50,7 @@ DEFAULTS = {
     "ENA_XSD_DIR": None,  # ENA's schemas; default: fetched once and cached
     "ENA_TIMEOUT": 300,  # seconds for each of Webin's answers
     "ENA_TAXONOMY_URL": None,  # ENA's taxonomy service; default: ENA's own
+    "ENA_CHECKLIST_DIR": None,  # ENA's sample checklists; default: fetched once and cached
     "BIOSTUDIES_SERVERS": {"test": "test", "production": "production"},
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
     "JOB_WORKERS": 2,

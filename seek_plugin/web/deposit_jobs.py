@@ -17,6 +17,7 @@ from pathlib import Path
 from nels_core.connect import build_home
 from nels_core.deposit.biostudies import BioStudiesClient, BioStudiesLogin
 from nels_core.deposit.biostudies_submit import release_date, submit_study
+from nels_core.deposit.checklists import EnaChecklists
 from nels_core.deposit.ena_run import EnaRun, deposit_in_ena
 from nels_core.deposit.ena_xml import DEFAULT_CHECKLIST
 from nels_core.deposit.isa_reader import read_bundle
@@ -147,6 +148,7 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
                     upload_reads=lambda _source, files: upload(home, folder.path, files, area),
                     open_reads=lambda _source: (home, folder.path),
                     taxonomy=taxonomy,
+                    checklists=EnaChecklists(config["ENA_CHECKLIST_DIR"]),
                     checklist=ask.checklist,
                     center=ask.center,
                     hold_until=ask.hold_until,
