@@ -47,12 +47,19 @@ def isa_cmd() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="sheet.tsv or sheet.xlsx",
 )
+@click.option(
+    "--checklist",
+    help="An ENA sample checklist (ERC000033...): its mandatory and recommended fields as columns.",
+)
 @click.pass_context
-def template_cmd(ctx, source, dest: Path):
+def template_cmd(ctx, source, dest: Path, checklist):
     """Write a metadata sheet pre-filled from what SOURCE holds."""
+    from nels_core.deposit.checklists import EnaChecklists
+
     store, base, location, identifier = _source(ctx, source)
     mapped = map_source(store, base, location, identifier)
-    write_template(mapped.investigation, dest)
+    rules = EnaChecklists().get(checklist) if checklist else None
+    write_template(mapped.investigation, dest, rules)
     inv = mapped.investigation
     out.print(
         literal(

@@ -127,3 +127,26 @@ def test_enas_checklist_xml_is_read_into_the_same_form():
          "units": ""},
         {"name": "depth", "cardinality": "recommended", "regex": "", "cv": [], "units": "m"},
     ]  # fmt: skip
+
+
+def test_the_sheet_template_has_a_checklists_fields(tmp_path):
+    from conftest import cli
+
+    from nels_cli.demo import seed
+
+    config = seed(tmp_path / "demo")
+    sheet = tmp_path / "sheet.tsv"
+    r = cli(
+        "isa", "template", "nels://Projects/UiB_Hansen_SalmonLice_2023", "--out", str(sheet),
+        "--checklist", "ERC000033", config=config,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    text = sheet.read_text()
+    header = next(line for line in text.splitlines() if line.startswith("study\tsample\t"))
+    for name in ("host sex", "host common name", "isolate", "geographic location (latitude)"):
+        assert f"Characteristics[{name}]" in header.split("\t")
+    assert "# mandatory host sex: one of female, hermaphrodite, male" in text
+    assert "# recommended geographic location (latitude): in DD" in text
+    r = cli("isa", "template", "nels://Projects/UiB_Hansen_SalmonLice_2023", "--out",
+            str(sheet), "--checklist", "ERC999999", config=config)  # fmt: skip
+    assert r.returncode == 1 and "ERC999999" in r.stderr

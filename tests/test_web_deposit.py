@@ -82,6 +82,10 @@ def test_sheet_check_deposit_and_again(site):
     assert state["state"] == "failed" and "no NCBI taxon id" in state["message"]
     assert d.webin_world.submissions == []
 
+    # every ENA checklist offered, and its sheet with its fields as columns
+    assert page.count('<option value="ERC0000') >= 2 * 48  # the deposit form's and the sheet's
+    virus = client.get(f"/deposits/sheet?path={FOLDER}&checklist=ERC000033")
+    assert "Characteristics[host sex]" in virus.get_data(as_text=True)
     template = client.get(f"/deposits/sheet?path={FOLDER}")
     assert template.status_code == 200 and "[Samples]" in template.get_data(as_text=True)
     # not a word about when ENA publishes it yet: the page says ENA's default

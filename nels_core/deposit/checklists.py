@@ -28,6 +28,7 @@ CACHE = (
     / "ena-checklists"
 )
 ACCESSION = re.compile(r"ERC\d{6}")
+DEFAULT = "ERC000011"  # ENA's default sample checklist
 # what the sample XML carries elsewhere than in SAMPLE_ATTRIBUTES
 NOT_ATTRIBUTES = {
     "alias",
@@ -85,6 +86,15 @@ class EnaChecklists:
         chosen = folder or os.environ.get("NELS_ENA_CHECKLIST_DIR")
         self.folder = Path(chosen) if chosen else CACHE
         self._loaded: dict[str, Checklist] = {}
+
+    def available(self) -> list[tuple[str, str]]:
+        """(accession, name) of each checklist this machine has, ENA's default first."""
+        try:
+            overview = json.loads((self.folder / "checklist_overview.json").read_text())
+            found = [(c["accession"], c["name"]) for c in overview]
+        except (OSError, ValueError, KeyError, TypeError):
+            found = [(p.stem, p.stem) for p in sorted(self.folder.glob("ERC*.json"))]
+        return sorted(found, key=lambda c: (c[0] != DEFAULT, c[0])) or [(DEFAULT, DEFAULT)]
 
     def get(self, accession: str) -> Checklist:
         if not ACCESSION.fullmatch(accession):

@@ -422,13 +422,15 @@ def _geo_cell(characteristics: dict[str, str]) -> str:
     return f"{country}: {region}" if country and region else country
 
 
-def template_sections(inv: InvestigationRecord) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """The sheet pre-filled from what the export found: ``{section: (header, rows)}``."""
+def template_sections(
+    inv: InvestigationRecord, wanted: tuple[str, ...] = ()
+) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The sheet pre-filled from what the export found: ``{section: (header, rows)}``;
+    ``wanted``: characteristics to give a column even where no sample has them."""
     characteristics = list(
         dict.fromkeys(
             k
-            for s in inv.samples()
-            for k in s.characteristics
+            for k in (*(k for s in inv.samples() for k in s.characteristics), *wanted)
             if k not in (COLLECTION_DATE, GEO_LOCATION, GEO_REGION)
         )
     )
@@ -519,17 +521,45 @@ TEMPLATE_NOTE = (
 )
 
 
-def write_template(inv: InvestigationRecord, path: Path) -> Path:
-    sections = template_sections(inv)
+def write_template(inv: InvestigationRecord, path: Path, checklist=None) -> Path:
+    """The sheet; with an ENA ``checklist`` (nels_core.deposit.checklists), a
+    column for each of its mandatory and recommended sample fields, and
+    (TSV) a note on what each takes."""
+    sections = template_sections(inv, _checklist_columns(checklist))
     if path.suffix.lower() == ".xlsx":
         return _write_xlsx(sections, path)
-    lines = [*TEMPLATE_NOTE]
+    lines = [*TEMPLATE_NOTE, *_checklist_note(checklist)]
     for name, (header, rows) in sections.items():
         lines += ["", f"[{name}]"]
         if name != "Investigation":
             lines.append("\t".join(header))
         lines += ["\t".join(_tsv(c) for c in r) for r in rows]
     return write_whole(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _checklist_columns(checklist) -> tuple[str, ...]:
+    if checklist is None:
+        return ()
+    return tuple(
+        f.name for f in checklist.fields.values() if f.cardinality in ("mandatory", "recommended")
+    )
+
+
+def _checklist_note(checklist) -> list[str]:
+    if checklist is None:
+        return []
+    lines = [f"# ENA checklist {checklist.accession} ({checklist.name}): its fields as columns;"]
+    for f in checklist.fields.values():
+        if f.cardinality not in ("mandatory", "recommended"):
+            continue
+        takes = []
+        if f.cv:
+            shown = ", ".join(f.cv[:6]) + (f" and {len(f.cv) - 6} more" if len(f.cv) > 6 else "")
+            takes.append(f"one of {shown}")
+        if f.units:
+            takes.append(f"in {', '.join(f.units)}")
+        lines.append(f"# {f.cardinality} {f.name}" + (f": {'; '.join(takes)}" if takes else ""))
+    return lines
 
 
 def _tsv(value: str) -> str:

@@ -30,6 +30,7 @@ from flask import (
 
 from nels_core.access import role_for
 from nels_core.byte_names import from_text
+from nels_core.deposit.checklists import EnaChecklists
 from nels_core.deposit.embargo import release_of
 from nels_core.deposit.record import ACCESSION_COLUMNS
 from nels_core.deposit.rules import CONTROLLED_ACCESS
@@ -76,6 +77,7 @@ def page(path):
         today=dt.date.today().isoformat(),
         seek_accounts=seek_accounts(),
         release=_release(folder.sheet),
+        checklists=EnaChecklists(current_app.config["ENA_CHECKLIST_DIR"]).available(),
     )
 
 
@@ -103,13 +105,22 @@ def sheet_template():
     """The folder's metadata sheet: the uploaded one's values kept, new samples added."""
     folder = _folder(request.args.get("path", ""))
     suffix = ".xlsx" if request.args.get("format") == "xlsx" else ".tsv"
+    rules = None
+    if request.args.get("checklist"):
+        try:
+            rules = EnaChecklists(current_app.config["ENA_CHECKLIST_DIR"]).get(
+                request.args["checklist"]
+            )
+        except NelsError as e:
+            flash(f"No sheet for that checklist: {e}", "error")
+            return redirect(url_for("deposit.page", path=folder.path))
     try:
         inv, _ = _describe(folder, folder.sheet)
     except NelsError as e:  # the stored sheet no longer fits the folder
         flash(f"The stored sheet could not be applied: {e}", "error")
         inv, _ = _describe(folder)
     with tempfile.TemporaryDirectory() as tmp:
-        written = write_template(inv, Path(tmp) / f"metadata{suffix}")
+        written = write_template(inv, Path(tmp) / f"metadata{suffix}", rules)
         data = written.read_bytes()
     name = f"{identifier_for(folder.path)}-metadata{suffix}"
     return Response(
