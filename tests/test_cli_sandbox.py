@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from banner import read_banner
 
 from nels_sandbox.sshd import find_sshd
 
@@ -106,7 +105,7 @@ class Sandbox:
         )
         self.sessions: list[int] = []
         self.config = Path("/nonexistent")
-        self.lines = self._banner(timeout=60)
+        self.lines = read_banner(self.proc, lambda line: line.startswith("  config"), timeout=60)
         self.directory = Path(self.lines[0].removeprefix("NeLS sandbox in "))
         self.config = self.directory / "sshd" / "sshd_config"
         sftp = next(x for x in self.lines if x.startswith("  SFTP"))
@@ -115,31 +114,6 @@ class Sandbox:
         while not _answers(self.port) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.sshd = _sshd_pids(self.config)
-
-    def _banner(self, timeout: float) -> list[str]:
-        """The lines up to "  config ...", read with a deadline (a thread, as
-        a pipe's read cannot time out)."""
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def read():
-            for line in self.proc.stdout:
-                lines.put(line.rstrip("\n"))
-            lines.put(None)
-
-        threading.Thread(target=read, daemon=True).start()
-        got: list[str] = []
-        deadline = time.monotonic() + timeout
-        while not (got and got[-1].startswith("  config")):
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:  # ended, or silent too long
-                self.proc.kill()
-                _, err = self.proc.communicate()
-                pytest.fail("the sandbox did not start:\n" + "\n".join(got) + "\n" + err)
-            got.append(line)
-        return got
 
     def cleanup(self) -> None:
         """Whatever a failed test left running."""

@@ -6,19 +6,17 @@ and a stop signal closes every port and removes its folder."""
 from __future__ import annotations
 
 import os
-import queue
 import re
 import shlex
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from banner import read_banner
 from conftest import need
 from test_ena_xml import bundle
 
@@ -60,7 +58,9 @@ class Sandbox:
             text=True,
             env=_clean_env(tmp_path),
         )
-        self.lines = self._banner(timeout=30)
+        self.lines = read_banner(
+            self.proc, lambda line: line.startswith("Ctrl-C stops it"), timeout=30
+        )
         self.directory = Path(self.lines[0].removeprefix("Sandbox in "))
         self.exports = {}
         for line in self.lines:
@@ -70,29 +70,6 @@ class Sandbox:
         self.server_url = next(
             re.search(r"--server-url (\S+):$", x)[1] for x in self.lines if "--server-url" in x
         )
-
-    def _banner(self, timeout: float) -> list[str]:
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def read():
-            for line in self.proc.stdout:
-                lines.put(line.rstrip("\n"))
-            lines.put(None)
-
-        threading.Thread(target=read, daemon=True).start()
-        got: list[str] = []
-        deadline = time.monotonic() + timeout
-        while not (got and got[-1].startswith("Ctrl-C stops it")):
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                self.proc.kill()
-                _, err = self.proc.communicate()
-                pytest.fail("the sandbox did not start:\n" + "\n".join(got) + "\n" + err)
-            got.append(line)
-        return got
 
     def cleanup(self) -> None:
         if self.proc.poll() is None:
