@@ -76,9 +76,12 @@ class Checklist:
     accession: str
     name: str
     fields: dict[str, Field] = field(default_factory=dict)  # sample attributes, by name
+    _mandatory: list[Field] | None = field(default=None, repr=False, compare=False)
 
     def mandatory(self) -> list[Field]:
-        return [f for f in self.fields.values() if f.cardinality == "mandatory"]
+        if self._mandatory is None:  # asked once per sample: worked out once
+            self._mandatory = [f for f in self.fields.values() if f.cardinality == "mandatory"]
+        return self._mandatory
 
 
 class EnaChecklists:

@@ -56,7 +56,10 @@ class Prepared:
 
 def alias(*parts: str) -> str:
     # a run name with spaces ("Run 12 final") makes an alias a curator flags
-    return ":".join("_".join(p.split()) for p in parts)
+    joined = ":".join(parts)
+    if " " in joined or "\t" in joined or "\n" in joined:  # rare: the check is the cost
+        return ":".join("_".join(p.split()) for p in parts)
+    return joined
 
 
 # what ENA gets when the sheet leaves a column empty
@@ -397,8 +400,14 @@ def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found,
         problems.append(f"{where}: no NCBI taxon id (fill 'taxon id' in the metadata sheet)")
     values = {k: v for k, v in s.attributes.items() if v.strip() and v.strip().lower() != "nan"}
     collected = values.get("collection date", "")
-    if collected and vocab.ISO_DATE.match(collected) and vocab.in_future(collected, cache["today"]):
-        problems.append(f"{where}: collection date {collected} is after today")
+    if collected:
+        key = ("future", collected)
+        if key not in cache:  # dates repeat across samples
+            cache[key] = bool(vocab.ISO_DATE.match(collected)) and vocab.in_future(
+                collected, cache["today"]
+            )
+        if cache[key]:
+            problems.append(f"{where}: collection date {collected} is after today")
     country = values.get("geographic location (country and/or sea)")
     if country and country not in vocab.INSDC_MISSING:
         if ("country", country) not in cache:
@@ -412,7 +421,10 @@ def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found,
     named = f"{s.study}/{s.name}"
     for f in rules.mandatory():
         if f.name not in values:
-            if f.takes_missing():
+            key = ("takes missing", f.name)
+            if key not in cache:
+                cache[key] = f.takes_missing()
+            if cache[key]:
                 values[f.name] = MISSING
                 found.missing.setdefault(f.name, []).append(named)
             else:
