@@ -4,7 +4,6 @@ stopped with them."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import shutil
 import signal
@@ -26,12 +25,11 @@ def _libc_prctl():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+        # the C library this process already has: no find_library, which runs
+        # ldconfig or gcc and leaves temporary files behind a killed process
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
-
-
-_prctl = _libc_prctl()  # looked up here, not in the forked child
 
 
 def die_with_parent():
@@ -41,12 +39,13 @@ def die_with_parent():
     whose starter is SIGKILLed keeps running until killed by hand (its pid is
     in its folder). Start servers from a thread that lives as long as they
     should: the signal follows the starting thread, not the process."""
-    if _prctl is None:
+    prctl = _libc_prctl()  # looked up here, not in the forked child
+    if prctl is None:
         return None
     parent = os.getpid()
 
     def preexec() -> None:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:  # the parent died before the line above
             os._exit(1)
 
