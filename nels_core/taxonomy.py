@@ -22,6 +22,7 @@ import requests
 from .errors import NelsError
 from .local_files import write_whole
 from .redact import scrub
+from .wording import first
 
 ENA_TAXONOMY = "https://www.ebi.ac.uk/ena/taxonomy/rest"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nels-bundle"
@@ -112,9 +113,7 @@ def taxon_problems(taxonomy: Taxonomy, pairs: dict[tuple[str, str], list[str]]) 
     what ENA would refuse, naming both sides. Raises TaxonomyUnavailable."""
     problems = []
     for (tax_id, name), samples in pairs.items():
-        shown = ", ".join(samples[:3]) + (
-            f" and {len(samples) - 3} more" if len(samples) > 3 else ""
-        )
+        shown = first(samples)
         taxon = taxonomy.by_id(tax_id)
         if taxon is None:
             problems.append(f"taxon {tax_id} ({shown}) is not in ENA's taxonomy")

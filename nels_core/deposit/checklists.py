@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..local_files import write_whole
+from ..wording import first
 
 ENA_CHECKLIST_URL = "https://www.ebi.ac.uk/ena/browser/api/xml/"
 CACHE = (
@@ -58,7 +59,7 @@ class Field:
                 if value.casefold() in folded
                 else ""
             )
-            return f"is not one of its values{hint}: {_some(self.cv)}"
+            return f"is not one of its values{hint}: {first(self.cv, 8)}"
         pattern = _compiled(self.regex) if self.regex else None
         if pattern is not None and not pattern.fullmatch(value):
             return f"does not match its pattern {self.regex}"
@@ -184,8 +185,3 @@ def _compiled(regex: str) -> re.Pattern | None:
         except re.error:
             _PATTERNS[regex] = None
     return _PATTERNS[regex]
-
-
-def _some(values: tuple[str, ...]) -> str:
-    shown = ", ".join(values[:8])
-    return shown + (f" and {len(values) - 8} more" if len(values) > 8 else "")

@@ -24,12 +24,13 @@ from ..errors import ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from ..local_files import write_whole
 from ..taxonomy import Taxonomy, TaxonomyUnavailable, taxon_problems
+from ..wording import first
+from .checklists import DEFAULT as DEFAULT_CHECKLIST
 from .checklists import MISSING, Checklist, EnaChecklists
 from .embargo import Release, ena_release
 from .model import Deposit, Sample
 from .xsd import EnaSchemas, XsdError
 
-DEFAULT_CHECKLIST = "ERC000011"  # ENA's default sample checklist
 ACTIONS = ("ADD", "MODIFY", "VALIDATE")
 DOCUMENTS = ("project", "sample", "experiment", "run", "submission")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
@@ -225,12 +226,12 @@ def prepare(
             checking.close()
     prepared.documents = {kind: documents[kind] for kind in DOCUMENTS}
     for tag, names in missing.items():
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        shown = first(names)
         warnings.append(
             f"{tag!r} not given for {len(names)} sample(s) ({shown}): sent as 'not provided'"
         )
     for column, names in defaults.items():
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        shown = first(names)
         what = _DEFAULTED[column]
         warnings.append(
             f"the sheet's {column!r} is empty for {len(names)} sample(s) ({shown}): {what}"
@@ -391,8 +392,7 @@ class _Findings:
 
 
 def _count(names: list[str]) -> str:
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"{len(names)} sample(s): {shown}"
+    return f"{len(names)} sample(s): {first(names)}"
 
 
 def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found, cache) -> str:

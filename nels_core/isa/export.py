@@ -22,6 +22,7 @@ from ..paths import locate
 from ..reads_check import count_records
 from ..taxonomy import Taxonomy, TaxonomyUnavailable
 from ..vocab import NCBI_TAXON
+from ..wording import first
 from .isajson import write_isajson
 from .isatab import write_isatab
 from .manifest import Mismatch, fill_md5, verify, write_manifest
@@ -73,7 +74,7 @@ def describe(
     if taxonomy is not None:
         issues += _fill_taxa(inv, taxonomy)
     for what, names in describe_missing(inv):
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        shown = first(names, 5)
         issues.append(
             DeliveryIssue(
                 "missing-metadata", "", f"{what} not given for {len(names)} sample(s): {shown}"

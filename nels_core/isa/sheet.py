@@ -27,6 +27,7 @@ from .. import vocab
 from ..errors import NelsError, ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from ..local_files import write_whole
+from ..wording import first
 from .model import InvestigationRecord, Person, StudyRecord, Term
 
 INVESTIGATION_FIELDS = (
@@ -554,8 +555,7 @@ def _checklist_note(checklist) -> list[str]:
             continue
         takes = []
         if f.cv:
-            shown = ", ".join(f.cv[:6]) + (f" and {len(f.cv) - 6} more" if len(f.cv) > 6 else "")
-            takes.append(f"one of {shown}")
+            takes.append(f"one of {first(f.cv, 6)}")
         if f.units:
             takes.append(f"in {', '.join(f.units)}")
         lines.append(f"# {f.cardinality} {f.name}" + (f": {'; '.join(takes)}" if takes else ""))
