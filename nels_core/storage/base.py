@@ -221,8 +221,10 @@ class Storage(ABC):
             return
         self._swept = self._swept | {folder}
         try:
-            for entry in self._scan(folder, with_stat=True):
-                if is_partial(entry.name) and partials.abandoned(entry.name, entry.mtime):
+            # names only: a 100,000-file folder is not stat'ed for its few partials
+            found = [e for e in self._scan(folder, with_stat=False) if is_partial(e.name)]
+            for entry in self._complete(found) if found else ():
+                if partials.abandoned(entry.name, entry.mtime):
                     self._discard(entry.path)
         except Exception:  # noqa: BLE001 - tidying never stands in the way of the upload
             pass
