@@ -103,29 +103,29 @@ def local_ena_schemas() -> Path | None:
     sandbox finds its schemas), else the cache ``nels-bundle ena prepare`` fills."""
     from nels_core.deposit.xsd import CACHE
 
-    specs = os.environ.get("NELS_SPECS")
-    for folder in (
-        os.environ.get("NELS_ENA_XSD_DIR"),
-        Path(specs) / "ena" if specs else None,
-        _HERE.parent.parent / "shared" / "specs" / "ena",
-        CACHE,
-    ):
-        if folder and ena_schemas_in(folder):
-            return Path(folder)
-    return None
+    return _local("NELS_ENA_XSD_DIR", "ena", CACHE, ena_schemas_in)
 
 
 def local_ena_checklists() -> Path | None:
     """ENA's sample checklists if this machine has them, found as the schemas are."""
     from nels_core.deposit.checklists import CACHE
 
+    def holds(folder) -> bool:
+        return (Path(folder) / "ERC000011.json").is_file()
+
+    return _local("NELS_ENA_CHECKLIST_DIR", "ena/checklists", CACHE, holds)
+
+
+def _local(variable: str, in_specs: str, cache: Path, holds) -> Path | None:
+    """The first of ``$variable``, the published specs' ``in_specs`` and the
+    cache that ``holds`` what is wanted."""
     specs = os.environ.get("NELS_SPECS")
     for folder in (
-        os.environ.get("NELS_ENA_CHECKLIST_DIR"),
-        Path(specs) / "ena" / "checklists" if specs else None,
-        _HERE.parent.parent / "shared" / "specs" / "ena" / "checklists",
-        CACHE,
+        os.environ.get(variable),
+        Path(specs) / in_specs if specs else None,
+        _HERE.parent.parent / "shared" / "specs" / in_specs,
+        cache,
     ):
-        if folder and (Path(folder) / "ERC000011.json").is_file():
+        if folder and holds(folder):
             return Path(folder)
     return None
