@@ -1,8 +1,10 @@
-"""Reading what a server command prints until it says it is ready."""
+"""A server command as the tests drive it: what it prints until it is
+ready, and whether its ports answer."""
 
 from __future__ import annotations
 
 import queue
+import socket
 import subprocess
 import threading
 import time
@@ -36,3 +38,17 @@ def read_banner(proc: subprocess.Popen, last: Callable[[str], bool], timeout: fl
             pytest.fail("the sandbox did not start:\n" + "\n".join(got) + "\n" + err)
         got.append(line)
     return got
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

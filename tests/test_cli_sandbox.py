@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from banner import read_banner
+from banner import answers, free_port, read_banner
 
 from nels_sandbox.sshd import find_sshd
 
@@ -24,20 +24,6 @@ def _sshd():
         from conftest import missing
 
         missing("OpenSSH sshd", "openssh-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _sshd_pids(config: Path) -> list[int]:
@@ -90,7 +76,7 @@ class Sandbox:
     """``python -m nels_cli sandbox`` in its own process, read until it serves."""
 
     def __init__(self, tmp_path: Path, directory: Path | None, group: bool = False):
-        self.port = _free_port()
+        self.port = free_port()
         args = [sys.executable, "-m", "nels_cli", "sandbox", "--port", str(self.port)]
         if directory is not None:
             args += ["--dir", str(directory)]
@@ -111,7 +97,7 @@ class Sandbox:
         sftp = next(x for x in self.lines if x.startswith("  SFTP"))
         self.sshd_port = int(sftp.split(":")[1].split(",")[0])
         deadline = time.monotonic() + 30
-        while not _answers(self.port) and time.monotonic() < deadline:
+        while not answers(self.port) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.sshd = _sshd_pids(self.config)
 
@@ -156,9 +142,9 @@ def test_a_signal_stops_sshd_and_removes_the_temp_folder(tmp_path, signum, group
             _, err = sandbox.proc.communicate(timeout=30)
             assert _gone(sandbox.sshd), f"sshd {sandbox.sshd} outlived the sandbox"
             assert _gone(sandbox.sessions), f"sshd session {sandbox.sessions} outlived it"
-        assert not _answers(sandbox.sshd_port)
+        assert not answers(sandbox.sshd_port)
         assert sandbox.proc.returncode == 0, err
-        assert not _answers(sandbox.port)
+        assert not answers(sandbox.port)
         assert not sandbox.directory.exists()  # made by the run, removed by it
         assert "NeLS sandbox stopped" in err and "Traceback" not in err, err
         assert signal.Signals(signum).name in err, err
@@ -172,7 +158,7 @@ def test_a_folder_given_is_kept(tmp_path):
         assert sandbox.directory == tmp_path / "mine"
         sandbox.proc.send_signal(signal.SIGTERM)
         _, err = sandbox.proc.communicate(timeout=30)
-        assert _gone(sandbox.sshd) and not _answers(sandbox.sshd_port)
+        assert _gone(sandbox.sshd) and not answers(sandbox.sshd_port)
         assert sandbox.proc.returncode == 0, err
         assert (tmp_path / "mine" / "nels-bundle.toml").is_file()  # the user's, kept
     finally:
@@ -188,6 +174,6 @@ def test_sshd_dies_with_a_killed_sandbox(tmp_path):
         sandbox.proc.kill()
         sandbox.proc.communicate(timeout=30)
         assert _gone(sandbox.sshd), f"sshd {sandbox.sshd} outlived the killed sandbox"
-        assert not _answers(sandbox.sshd_port)
+        assert not answers(sandbox.sshd_port)
     finally:
         sandbox.cleanup()

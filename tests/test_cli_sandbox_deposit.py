@@ -9,14 +9,13 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from banner import read_banner
+from banner import answers, free_port, read_banner
 from conftest import need
 from test_ena_xml import bundle
 
@@ -26,20 +25,6 @@ pytestmark = pytest.mark.slow
 
 # what the sandbox sets, taken from the tester's environment by none of the runs
 OURS = re.compile(r"(ENA_WEBIN|NELS_ENA_|BIOSTUDIES_|NELS_SPECS)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _clean_env(tmp_path: Path) -> dict:
@@ -113,7 +98,7 @@ def test_ena_and_biostudies_stand_ins_take_a_deposit_and_stop(tmp_path, specs):
             int(e["NELS_ENA_UPLOAD_PORT"]),
             urlsplit(sandbox.server_url).port,
         ]
-        assert all(_answers(p) for p in ports)
+        assert all(answers(p) for p in ports)
 
         b = bundle(tmp_path)
         source = tmp_path / "UiB_Hansen_SalmonLice_2023"  # the delivery the bundle describes
@@ -141,14 +126,14 @@ def test_ena_and_biostudies_stand_ins_take_a_deposit_and_stop(tmp_path, specs):
         _, err = sandbox.proc.communicate(timeout=30)
         assert sandbox.proc.returncode == 0, err
         assert "Sandbox stopped (SIGTERM)" in err and "Traceback" not in err, err
-        assert not any(_answers(p) for p in ports)
+        assert not any(answers(p) for p in ports)
         assert not sandbox.directory.exists()
     finally:
         sandbox.cleanup()
 
 
 def test_fixed_ports_and_ctrl_c(tmp_path):
-    port = _free_port()
+    port = free_port()
     sandbox = Sandbox(tmp_path, "--biostudies", "--biostudies-port", str(port))
     try:
         assert sandbox.server_url == f"http://127.0.0.1:{port}/biostudies/submissions/api"
@@ -157,7 +142,7 @@ def test_fixed_ports_and_ctrl_c(tmp_path):
         sandbox.proc.send_signal(signal.SIGINT)
         _, err = sandbox.proc.communicate(timeout=30)
         assert sandbox.proc.returncode == 0 and "SIGINT" in err, err
-        assert not _answers(port) and not sandbox.directory.exists()
+        assert not answers(port) and not sandbox.directory.exists()
     finally:
         sandbox.cleanup()
 
