@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .kept import keep_after_deposit
 from .main import err, out, read_secret
 from .seek import link_in_seek, seek_link_options
 from .show import literal, warning
@@ -37,7 +38,9 @@ def biostudies_cmd() -> None:
     "stand-in's, whichever submitted last. --production links production's only.",
 )
 @seek_link_options
+@click.pass_context
 def submit_cmd(
+    ctx,
     bundle,
     mode,
     login,
@@ -106,6 +109,8 @@ def submit_cmd(
     accno = done.accno
     said = "unchanged, nothing sent" if done.unchanged else done.action
     out.print(literal(f"BioStudies study {accno} {said} ({server}); release {when.isoformat()}"))
+    if not done.unchanged:
+        keep_after_deposit(ctx, bundle)
     if seek_url:
         test = mode != "production"
         link_in_seek(

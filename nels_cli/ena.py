@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .kept import keep_after_deposit
 from .main import err, out, read_secret
 from .seek import link_in_seek, seek_link_options
 from .show import literal, warning
@@ -218,6 +219,8 @@ def submit_cmd(
         ),
         soft_wrap=True,
     )
+    if outcome.receipts:
+        keep_after_deposit(ctx, bundle)
 
 
 def _counts(counts: dict[str, int]) -> str:

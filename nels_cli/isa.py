@@ -11,10 +11,12 @@ from pathlib import Path
 
 import click
 
-from nels_core.isa.export import export_bundle
+from nels_core.isa.export import describe, export_bundle
+from nels_core.isa.folder_sheet import FolderSheets, SheetUnchanged
 from nels_core.isa.mapping import identifier_for, map_source
-from nels_core.isa.sheet import write_template
+from nels_core.isa.sheet import read_sheet, write_template
 from nels_core.isa.validate import validate_bundle
+from nels_core.local_files import write_whole
 from nels_core.storage.local import LocalStorage
 
 from .main import err, open_nels, out
@@ -64,8 +66,8 @@ def template_cmd(ctx, source, dest: Path, checklist):
     out.print(
         literal(
             f"Wrote {dest}: {len(inv.studies)} stud{'y' if len(inv.studies) == 1 else 'ies'}, "
-            f"{len(inv.samples())} samples. Fill it in, then: nels-bundle isa export {source} "
-            f"--metadata {dest} --out DIR"
+            f"{len(inv.samples())} samples. Fill it in, then save it beside the data: "
+            f"nels-bundle isa sheet put {source} {dest}"
         )
     )
     _warn(mapped.issues)
@@ -102,9 +104,10 @@ def export_cmd(ctx, source, metadata, dest: Path, strict, verify, identifier):
         metadata=metadata,
         strict=strict,
         check=verify,
-        taxonomy=Taxonomy() if metadata is not None else None,  # names only a sheet gives
+        taxonomy=Taxonomy(),  # asked only for organisms a sheet names without a taxon id
     )
     inv = result.investigation
+    say_sheet(inv, metadata, store, base)
     out.print(
         literal(
             f"Wrote {result.out}: {len(inv.studies)} "
@@ -130,6 +133,23 @@ def validate_cmd(bundle: Path):
         sys.exit(1)
 
 
+@isa_cmd.command("keep")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--into",
+    help="The folder to keep it in (else the folder the bundle was exported from).",
+)
+@click.pass_context
+def keep_cmd(ctx, bundle: Path, into):
+    """Zip BUNDLE into its folder's nels-metadata/ as a new, dated file.
+
+    ena submit and biostudies submit do this after sending; NeLS members may
+    add files, never overwrite them, so every kept bundle stays."""
+    from .kept import keep_beside_data
+
+    keep_beside_data(ctx, bundle, into)
+
+
 @isa_cmd.command("accessions")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def accessions_cmd(bundle: Path):
@@ -142,6 +162,93 @@ def accessions_cmd(bundle: Path):
     table.writerow(ACCESSION_COLUMNS)
     # aliases are the bundle's sample names: shown, not obeyed, in a terminal
     table.writerows([visible(cell) for cell in row] for row in accession_rows(bundle))
+
+
+def say_sheet(inv, metadata: Path | None, store, base: str) -> None:
+    """Which metadata described the data: a given file wins over the folder's sheet."""
+    if metadata is None:
+        said = f"the folder's sheet {inv.sheet}" if inv.sheet else "none saved for this folder yet"
+        err.print(literal(f"Metadata: {said}"))
+        return
+    current = FolderSheets(store, base).current()
+    instead = f", instead of the folder's sheet {current.path}" if current else ""
+    err.print(literal(f"Metadata: {metadata} (given with --metadata{instead})"))
+
+
+@isa_cmd.group("sheet")
+def sheet_cmd() -> None:
+    """The folder's metadata sheet, kept in NeLS beside the data (nels-metadata/).
+
+    Each save is a new version: members may add files, never overwrite them.
+    The newest version describes the folder for every path (isa export,
+    seek push, the web app, the Galaxy tools) unless --metadata gives another.
+    """
+
+
+@sheet_cmd.command("put")
+@click.argument("source")
+@click.argument("sheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def sheet_put_cmd(ctx, source, sheet: Path):
+    """Save SHEET (.tsv or .xlsx) as SOURCE's metadata, after checking it fits the data."""
+    store, base, location, identifier = _source(ctx, source)
+    sections = read_sheet(sheet)
+    _, issues = describe(store, base, location, identifier, sections)  # refuses a misfit
+    try:
+        version = FolderSheets(store, base).put(sections, sheet.name)
+    except SheetUnchanged as e:
+        out.print(literal(f"Unchanged: {e}"), soft_wrap=True)
+        return
+    n = len(version.changes)
+    out.print(literal(f"Saved {version.path} ({n} change{'' if n == 1 else 's'})"), soft_wrap=True)
+    for change in version.changes:
+        out.print(literal(f"  {change}"), soft_wrap=True)
+    _warn(i for i in issues if i.code != "no-data")
+
+
+@sheet_cmd.command("get")
+@click.argument("source")
+@click.option(
+    "--out",
+    "dest",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="sheet.tsv or sheet.xlsx",
+)
+@click.option(
+    "--checklist",
+    help="An ENA sample checklist (ERC000033...): its mandatory and recommended fields as columns.",
+)
+@click.pass_context
+def sheet_get_cmd(ctx, source, dest: Path, checklist):
+    """Write SOURCE's current sheet, or (none saved yet) one pre-filled from the data."""
+    from nels_core.deposit.checklists import EnaChecklists
+
+    store, base, location, identifier = _source(ctx, source)
+    version = FolderSheets(store, base).current()
+    if version is not None and dest.suffix.lower() != ".xlsx" and not checklist:
+        write_whole(dest, store.read_bytes(version.path))  # as saved, history lines included
+    else:
+        inv, _ = describe(store, base, location, identifier)
+        rules = EnaChecklists().get(checklist) if checklist else None
+        write_template(inv, dest, rules)
+    said = f"the folder's sheet {version.path}" if version else "pre-filled from the data"
+    out.print(literal(f"Wrote {dest}: {said}"), soft_wrap=True)
+
+
+@sheet_cmd.command("log")
+@click.argument("source")
+@click.pass_context
+def sheet_log_cmd(ctx, source):
+    """Every saved version of SOURCE's sheet, newest first: when, who, from what, what changed."""
+    store, base, _, _ = _source(ctx, source)
+    versions = FolderSheets(store, base).log()
+    if not versions:
+        out.print("No sheet saved for this folder yet (nels-bundle isa sheet put SOURCE FILE).")
+    for v in versions:
+        out.print(literal(f"{v.saved}  {v.by}  from {v.source}  {v.path}"), soft_wrap=True)
+        for change in v.changes:
+            out.print(literal(f"  {change}"), soft_wrap=True)
 
 
 def _warn(issues) -> None:

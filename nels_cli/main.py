@@ -26,7 +26,7 @@ from rich.text import Text
 from nels_core import config as nels_config
 from nels_core.connect import open_home
 from nels_core.delivered import delivered_md5
-from nels_core.errors import ChecksumMismatchError, ConfigError, NelsError
+from nels_core.errors import ChecksumMismatchError, ConfigError, NelsError, ProblemsError
 from nels_core.home import Home
 from nels_core.local_files import replacing
 from nels_core.paths import normalise
@@ -45,8 +45,16 @@ class _Cli(click.Group):
             return super().invoke(ctx)
         except NelsError as e:
             # names from outside (files, server answers) are shown as they are, never as markup
-            err.print(Text.assemble(("error:", "bold red"), " ", literal(e)), highlight=False)
+            err.print(Text.assemble(("error:", "bold red"), " ", _message(e)), highlight=False)
             sys.exit(1)
+
+
+def _message(e: NelsError) -> Text:
+    """The error literally; a list of problems one per line (each line still literal)."""
+    if isinstance(e, ProblemsError):
+        lines = [f"{len(e.problems)} problem(s) {e.what}:", *(f"- {p}" for p in e.problems)]
+        return Text("\n").join(literal(line) for line in lines)
+    return literal(e)
 
 
 @click.group(cls=_Cli)

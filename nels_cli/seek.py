@@ -17,7 +17,7 @@ from nels_core import config as nels_config
 from nels_core.errors import ConfigError
 from nels_core.isa.export import describe
 
-from .isa import _source, _warn
+from .isa import _source, _warn, say_sheet
 from .main import err, out, read_secret
 from .show import literal, warning
 
@@ -169,6 +169,7 @@ def push_cmd(
     else:
         store, base, location, identifier = _source(ctx, source)
         inv, issues = describe(store, base, location, identifier, metadata)
+        say_sheet(inv, metadata, store, base)
     sbi = _sbi(ctx, sbi_project) if sbi_project is not None else []
     client = seek_client(seek_url, token_file, user)
     me = client.current_person()
@@ -226,24 +227,35 @@ def write_records(report, target: Path) -> None:
 @click.option(
     "--metadata",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A metadata sheet applied before SEEK's annotations.",
+    help="A metadata sheet applied instead of the folder's (which is then left as it is).",
+)
+@click.option(
+    "--take",
+    type=click.Choice(["seek", "sheet"]),
+    help="Where SEEK and the folder's sheet both changed a field since the push: "
+    "whose value stands. Without it such a conflict stops the pull.",
 )
 @seek_options
 @click.pass_context
-def pull_cmd(ctx, investigation_url, dest, metadata, token_file, user, db_url):
-    """Export a pushed investigation as an ISA bundle, with what was annotated in SEEK."""
+def pull_cmd(ctx, investigation_url, dest, metadata, take, token_file, user, db_url):
+    """Export a pushed investigation as an ISA bundle, with what was edited in SEEK.
+
+    SEEK's edits (titles, descriptions, sample attributes, creators) are saved
+    into the folder's metadata sheet in NeLS as a new version, each change
+    named, so that export, push and deposit see them too."""
     from seek_plugin.pull import parse_investigation_url, pull_bundle
 
     seek_url, _ = parse_investigation_url(investigation_url)
     client = seek_client(seek_url, token_file, user)
     client.current_person()
-    result, where = pull_bundle(
+    result, where, back = pull_bundle(
         client,
         database(db_url),
         investigation_url,
         lambda location: _source(ctx, location),
         dest,
         metadata,
+        take,
     )
     out.print(
         literal(
@@ -252,4 +264,18 @@ def pull_cmd(ctx, investigation_url, dest, metadata, token_file, user, db_url):
         ),
         soft_wrap=True,
     )
+    if back.version:
+        out.print(
+            literal(f"SEEK's edits saved in the folder's sheet: {back.version}"), soft_wrap=True
+        )
+    elif back.changes:
+        err.print(
+            warning(
+                f"SEEK's edits are in the bundle only, not the folder's sheet: {back.not_saved}"
+            )
+        )
+    else:
+        out.print("The folder's sheet already says what SEEK says.")
+    for change in back.changes:
+        out.print(literal(f"  {change}"), soft_wrap=True)
     _warn(result.issues)

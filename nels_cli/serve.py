@@ -58,8 +58,12 @@ def start_deposit_sandboxes(sb: Sandboxes, xsd_dir: Path | None) -> DepositSandb
     return sb.deposit
 
 
-def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> Sandboxes:
-    """The NeLS API (with a local tree) and SEEK sandboxes, running on loopback ports."""
+def start_sandboxes(
+    directory: Path, samples: tuple[str, ...] | None = None, sshd=None
+) -> Sandboxes:
+    """The NeLS API (with a local tree) and SEEK sandboxes, running on loopback
+    ports; with ``sshd`` (``nels_sandbox.sshd.Sshd``, started) the tree is
+    also served over SFTP, as the NeLS data host serves it."""
     from nels_sandbox.nels_api import create_app as nels_app
     from nels_sandbox.norseq import DeliverySpec, make_delivery
     from nels_sandbox.seek import create_app as seek_app
@@ -68,7 +72,7 @@ def start_sandboxes(directory: Path, samples: tuple[str, ...] | None = None) -> 
     from nels_sandbox.world import World
 
     quiet()
-    world = World(directory / "nels")
+    world = World(directory / "nels", sshd)
     password = secrets.token_urlsafe(9)
     user = world.add_user(DEMO_USER, "Demo Researcher", password)
     seq = world.add_project(SEQ_PROJECT, description="Salmon louse RNA-seq")
@@ -131,11 +135,26 @@ def demo_web_config(sb: Sandboxes) -> dict:
         "NELS_OAUTH_URL": f"{sb.nels_url}/oauth2",
         "NELS_CLIENT_ID": sb.client_id,
         "NELS_CLIENT_SECRET": sb.client_secret,
-        "NELS_STORAGE": "local",
-        "NELS_LOCAL_ROOT": str(sb.directory / "nels" / "by-id" / "{nels_id}"),
+        **_storage_config(sb),
         "SEEK_URLS": [sb.seek_url],
         "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
         **_deposit_config(sb.deposit),
+    }
+
+
+def _storage_config(sb: Sandboxes) -> dict:
+    """Over SFTP when the sandbox tree is served by an sshd, else the mounted tree."""
+    sshd = getattr(sb.nels_world, "sshd", None)
+    if sshd is None:
+        return {
+            "NELS_STORAGE": "local",
+            "NELS_LOCAL_ROOT": str(sb.directory / "nels" / "by-id" / "{nels_id}"),
+        }
+    return {
+        "NELS_STORAGE": "sftp",
+        "NELS_SFTP_HOST": "127.0.0.1",
+        "NELS_SFTP_PORT": sshd.port,
+        "NELS_KNOWN_HOSTS": sshd.known_hosts,
     }
 
 

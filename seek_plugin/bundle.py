@@ -12,6 +12,7 @@ file, since SEEK links data rather than holding it:
 
 from __future__ import annotations
 
+import json
 import posixpath
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from nels_core.deposit.isa_reader import read_bundle, read_investigation
 from nels_core.deposit.model import Deposit
 from nels_core.deposit.record import stored_records
 from nels_core.errors import NelsError
+from nels_core.isa.export import REPORT
 from nels_core.isa.model import (
+    UNKNOWN_SHEET,
     InvestigationRecord,
     Library,
     RawFile,
@@ -38,6 +41,15 @@ class BundleSourceError(NelsError, ValueError):
     pass
 
 
+def _sheet_of(folder: Path) -> str:
+    """The metadata sheet the bundle was exported with, as its report names it."""
+    try:
+        report = json.loads((folder / REPORT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return UNKNOWN_SHEET
+    return report.get("sheet", UNKNOWN_SHEET) if isinstance(report, dict) else UNKNOWN_SHEET
+
+
 def investigation_from_bundle(folder: Path) -> InvestigationRecord:
     deposit = read_bundle(folder)
     _, tables = read_investigation(folder / "isa-tab" / "i_investigation.txt")
@@ -52,6 +64,7 @@ def investigation_from_bundle(folder: Path) -> InvestigationRecord:
         description=deposit.description,
         release_date=deposit.release_date,
         location=location,
+        sheet=_sheet_of(folder),
     )
     studies: dict[str, StudyRecord] = {}
     for s in deposit.samples:

@@ -13,6 +13,12 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, String, UniqueConstraint, create_engine, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+# Not a SEEK record: the link under this key remembers which version of the
+# folder's sheet the last push sent (its file name in ``seek_id``; "none" for
+# no sheet, "" unknown), so that a pull can tell SEEK's edits from the sheet's.
+SHEET_KEY = "sheet"
+NO_SHEET_SENT = "none"
+
 
 class Base(DeclarativeBase):
     pass

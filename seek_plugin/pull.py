@@ -9,14 +9,20 @@ Each record's SEEK address goes into the bundle as a comment.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 
+from nels_core.errors import NelsError, ProblemsError
+from nels_core.isa.export import NO_SHEET
+from nels_core.isa.folder_sheet import FolderSheets, SheetUnchanged, describe_field
 from nels_core.isa.model import InvestigationRecord, Person, Term
+from nels_core.isa.sheet import template_sections
+from nels_core.isa.sheet_merge import apply_values, as_sections, merge, sheet_values
 from nels_core.vocab import NCBI_TAXON
 
 from .client import SeekClient
-from .db import Database, SeekLink
+from .db import NO_SHEET_SENT, SHEET_KEY, Database, SeekLink
 from .errors import Problem, SeekError
 from .plan import FIXED_COLUMNS
 from .records import SeekRecord
@@ -180,13 +186,42 @@ def _sample(record: SeekRecord, sample) -> list[str]:
     return notes
 
 
+@dataclass
+class WriteBack:
+    """What a pull did to the folder's sheet."""
+
+    changes: list[str] = field(default_factory=list)  # SEEK's edits taken, in words
+    version: str = ""  # the sheet version they were saved as
+    not_saved: str = ""  # why they were not saved (a read-only member, --metadata)
+
+
+class SheetConflict(ProblemsError):
+    what = "between SEEK and the folder's metadata sheet (nothing written)"
+
+    def __init__(self, conflicts):
+        super().__init__(
+            [str(c) for c in conflicts]
+            + ["pull again choosing whose values stand: SEEK's or the sheet's"]
+        )
+        self.conflicts = conflicts
+
+
 def pull_bundle(
-    client: SeekClient, db: Database, investigation_url: str, open_source, out, metadata=None
+    client: SeekClient,
+    db: Database,
+    investigation_url: str,
+    open_source,
+    out,
+    metadata=None,
+    take: str | None = None,
 ):
-    """The whole pull: find the source, describe it, annotate it from SEEK, write the bundle.
+    """The whole pull: find the source, describe it with the folder's sheet,
+    merge SEEK's edits into that sheet (saved as a new version), write the bundle.
 
     ``open_source(location)`` gives ``(store, base, location, identifier)``
-    for the NeLS location the push recorded.
+    for the NeLS location the push recorded. ``take`` settles conflicts:
+    "seek" or "sheet"; without it a conflict stops the pull, nothing written.
+    Returns the export's result, the push's origin and what the sheet got.
     """
     from nels_core.delivery import DeliveryIssue
     from nels_core.isa.export import describe, export_described
@@ -196,11 +231,87 @@ def pull_bundle(
         raise SeekError(0, [Problem(f"{investigation_url} is not on {client.url}")])
     where = origin(db, client.url, investigation_id)
     store, base, location, identifier = open_source(where.source)
-    inv, issues = describe(store, base, location, identifier, metadata)
-    notes = annotate(client, inv, where)
+
+    def described(sheet=None):
+        return describe(store, base, location, identifier, sheet)
+
+    inv, issues = described(metadata)
+    edited = copy.deepcopy(inv)
+    notes = annotate(client, edited, where)
+    sent = _sent(db, where, store, base, described)
+    merged = merge(sent, sheet_values(inv), _without_submitters(sheet_values(edited)))
+    if merged.conflicts and take not in ("seek", "sheet"):
+        raise SheetConflict(merged.conflicts)
+    if take == "seek":
+        merged.taken.update({c.field: c.edited for c in merged.conflicts})
+    back = WriteBack([f"{describe_field(k)}: {v!r}" for k, v in sorted(merged.taken.items())])
+    if merged.taken:
+        sections = apply_values(_sheet_sections(store, base, inv, metadata), merged.taken)
+        inv, issues = described(sections)
+        back.version, back.not_saved = _save(store, base, sections, investigation_url, metadata)
+    _copy_seek_comments(edited, inv)
     notes.seek_isa = compare_with_seek_export(client, investigation_id, inv)
     issues += [DeliveryIssue("seek", "", n) for n in [*notes.notes, notes.seek_isa]]
-    return export_described(store, base, inv, issues, out), where
+    return export_described(store, base, inv, issues, out), where, back
+
+
+def _without_submitters(values: dict) -> dict:
+    """SEEK's values less the people a bundle names only because nobody else was
+    given (the submitter): they are not an edit of anyone's."""
+    stand_ins = {k[1] for k, v in values.items() if k[0] == "Contacts" and k[2] == "roles"
+                 and v == "submitter"}  # fmt: skip
+    return {k: v for k, v in values.items() if not (k[0] == "Contacts" and k[1] in stand_ins)}
+
+
+def _sent(db: Database, where: Origin, store, base: str, described):
+    """The sheet's values as the last push sent them; None when unknown."""
+    link = db.links(where.seek_url, where.project_id, where.source).get(SHEET_KEY)
+    if link is None or not link.seek_id:
+        return None
+    if link.seek_id == NO_SHEET_SENT:
+        return sheet_values(described(NO_SHEET)[0])
+    sheets = FolderSheets(store, base)
+    try:
+        sections = sheets.sections(sheets.version(link.seek_id))
+        return sheet_values(described(sections)[0])
+    except NelsError:  # that version is gone or no longer fits: say nothing is known
+        return None
+
+
+def _sheet_sections(store, base: str, inv, metadata):
+    """The sheet SEEK's edits go into: the folder's (or the one given), else a new one."""
+    from nels_core.isa.sheet import read_sheet
+
+    if metadata is not None:
+        return read_sheet(metadata)
+    sheets = FolderSheets(store, base)
+    current = sheets.current()
+    return sheets.sections(current) if current else as_sections(template_sections(inv))
+
+
+def _save(store, base: str, sections, investigation_url: str, metadata) -> tuple[str, str]:
+    if metadata is not None:
+        return "", "a sheet was given (--metadata); the folder's own was left as it is"
+    try:
+        version = FolderSheets(store, base).put(sections, f"SEEK {investigation_url}")
+    except SheetUnchanged:
+        return "", ""
+    except NelsError as e:  # a read-only member, a locked project: the bundle still has them
+        return "", str(e)
+    return version.path, ""
+
+
+def _copy_seek_comments(edited: InvestigationRecord, inv: InvestigationRecord) -> None:
+    """SEEK's addresses and extended metadata, from the annotated copy into ``inv``."""
+    inv.comments.update(edited.comments)
+    studies = {st.key: st for st in edited.studies}
+    for st in inv.studies:
+        if st.key in studies:
+            st.comments.update(studies[st.key].comments)
+    samples = {(s.study, s.name): s for s in edited.samples()}
+    for s in inv.samples():
+        if (s.study, s.name) in samples:
+            s.comments.update(samples[(s.study, s.name)].comments)
 
 
 def compare_with_seek_export(client: SeekClient, investigation_id: str, inv) -> str:

@@ -21,10 +21,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nels_core.isa.folder_sheet import is_version_path
 from nels_core.isa.model import InvestigationRecord
 
 from .client import SeekClient
-from .db import Database, SeekLink
+from .db import NO_SHEET_SENT, SHEET_KEY, Database, SeekLink
 from .errors import SeekError
 from .plan import CREATE_ONLY, SAMPLE_TYPE_KEY, Planned, Ref, plan
 from .records import SeekRecord
@@ -99,7 +100,23 @@ class Pusher:
                 raise
             ids[item.key] = done.seek_id
             report.records.append(done)
+        self._remember_sheet(scope, links.get(SHEET_KEY), inv.sheet)
         return report
+
+    def _remember_sheet(self, scope, link: SeekLink | None, sheet: str) -> None:
+        """Which version of the folder's sheet SEEK was sent, so that a pull tells
+        SEEK's edits from the sheet's own later ones; "" when unknown (a file given)."""
+        if is_version_path(sheet):
+            name = sheet.rsplit("/", 1)[-1]
+        else:
+            name = "" if sheet else NO_SHEET_SENT
+        if link is not None and link.seek_id == name:
+            return
+        link = link or SeekLink(
+            seek_url=scope[0], seek_project=scope[1], source=scope[2], key=SHEET_KEY, kind="sheet"
+        )
+        link.seek_id, link.digest = name, ""
+        self.db.save(link)
 
     def _one(self, item: Planned, relationships, digest, link, seen, scope) -> Pushed:
         adopted = False

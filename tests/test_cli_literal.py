@@ -42,7 +42,7 @@ def test_isa_template_and_export(tmp_path):
 
     r = run("isa", "template", str(root), "--out", str(tmp_path / "sheet.tsv"))
     assert r.returncode == 0, r.stderr
-    assert f"nels-bundle isa export {shown_root} --metadata" in r.stdout, r.stdout
+    assert f"nels-bundle isa sheet put {shown_root} " in r.stdout, r.stdout
     # the warnings name the hostile files as they are
     warnings = r.stderr.splitlines()
     assert f"warning unsafe-name: NorSeq/run1/fastq/{LINK}_S9_L001_R1_001.fastq.gz:" in r.stderr

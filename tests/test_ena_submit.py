@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -456,9 +457,16 @@ def test_cli_submit_dry_run_then_test_then_again(tmp_path, ena, specs):
     assert re.search(r"ENA project PRJEB\d+", first.stdout)
     assert "TEST submission" in first.stdout
     assert PASSWORD not in first.stdout + first.stderr
+    # the deposited bundle, accessions in it, kept beside the data it came from
+    (kept,) = (tmp_path / "UiB_Hansen_SalmonLice_2023" / "nels-metadata").glob("isa-bundle-*.zip")
+    assert f"Kept the bundle beside the data: {kept}" in first.stdout.replace("\n", "")
+    with zipfile.ZipFile(kept) as z:
+        isa = z.read(next(n for n in z.namelist() if n.endswith("/isa.json"))).decode()
+    assert re.search(r"PRJEB\d+", isa)
     again = cli("ena", "submit", str(b), *common, env=env)
     assert again.returncode == 0 and "already holds everything" in again.stdout
     assert len(ena.world.submissions) == 1
+    assert "Kept" not in again.stdout and len(list(kept.parent.glob("isa-bundle-*"))) == 1
     no_password = cli(
         "ena",
         "submit",

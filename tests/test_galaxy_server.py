@@ -490,6 +490,38 @@ def test_isa_export_reads_a_nels_folder_with_the_users_token_and_ena_takes_it_fr
     assert len(held["run"]) == held_before + 2
     rows = text(gi, sent["outputs"]["accessions"]).splitlines()[1:]
     assert sum("\tproject\tSalmonLice_NeLS" in r for r in rows) == 1
+    # the deposited bundle went back beside the data, and Galaxy's NeLS browser shows it
+    listed = remote_files(gi, f"{NELS}/Projects/UiB-Test-Project/Salmon_run/nels-metadata").json()
+    (kept,) = [e["name"] for e in listed if e["name"].startswith("isa-bundle-SalmonLice_NeLS-")]
+    run_dir = stack.cast.world.project_dir(stack.cast.project) / "Salmon_run"
+    with zipfile.ZipFile(run_dir / "nels-metadata" / kept) as z:
+        assert any("/deposits/receipts/" in n for n in z.namelist())
+
+
+def test_isa_export_of_a_nels_folder_uses_the_folders_own_sheet(stack, tmp_path):
+    """Given no sheet, the tool describes the folder with the sheet kept in NeLS beside it."""
+    from nels_core.isa.folder_sheet import FolderSheets
+    from nels_core.isa.sheet import read_sheet
+    from nels_core.storage.local import LocalStorage
+
+    run_dir = stack.cast.world.project_dir(stack.cast.project) / "Salmon_run"
+    sheet = (TOOL_XML / "test-data" / "metadata.tsv").read_text()
+    (tmp_path / "sheet.tsv").write_text(sheet.replace("SalmonLice_2023", "SalmonLice_Kept"))
+    saved = FolderSheets(LocalStorage(run_dir), "").put(read_sheet(tmp_path / "sheet.tsv"), "x.tsv")
+    gi = galaxy_user(stack, "bob")
+    history = gi.histories.create_history("the folder's sheet")["id"]
+    nels = {"reads|layout": "nels", "reads|folder": f"{NELS}/Projects/UiB-Test-Project/Salmon_run"}
+    try:
+        run = run_tool(stack, gi, history, "nels_isa_export", nels)
+    finally:  # the other tests of this Galaxy describe the folder without it
+        (run_dir / saved.path).unlink()
+    assert run["job"]["state"] == "ok", run["job"]
+    archive = gi.datasets.download_dataset(run["outputs"]["bundle"], use_default_filename=False)
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        report = json.loads(z.read("export-report.json"))
+        doc = json.loads(z.read("isa.json"))
+    assert report["sheet"] == f"Projects/UiB-Test-Project/Salmon_run/{saved.path}"
+    assert doc["identifier"] == "SalmonLice_Kept"
 
 
 def job_folders(stack, command: str) -> list[Path]:

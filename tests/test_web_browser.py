@@ -118,7 +118,7 @@ def test_fill_the_sheet_and_deposit_in_ena(site, page, tmp_path):
     filled.write_text(text.replace("public release date\t\n", f"public release date\t{embargo}\n"))
     page.set_input_files("#sheet-form input[type=file]", str(filled))
     page.click("#sheet-form button")
-    page.wait_for_selector("text=Sheet taken.")
+    page.wait_for_selector("text=Sheet saved in NeLS")
     # said before anything is sent, and true after: ENA holds it until then
     assert f"private until {embargo}" in page.inner_text("#release")
     page.fill("#ena-form input[name=webin_account]", d.account)

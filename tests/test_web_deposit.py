@@ -4,6 +4,8 @@ the metadata sheet, a check-only run, a deposit whose receipt the job page
 shows, a re-run that sends nothing, SEEK links, and every refusal."""
 
 import datetime as dt
+import io
+import zipfile
 
 import pytest
 from conftest import need
@@ -88,6 +90,8 @@ def test_sheet_check_deposit_and_again(site):
     assert "Characteristics[host sex]" in virus.get_data(as_text=True)
     template = client.get(f"/deposits/sheet?path={FOLDER}")
     assert template.status_code == 200 and "[Samples]" in template.get_data(as_text=True)
+    before = client.get(f"/isa/{FOLDER}").get_data(as_text=True)
+    assert "genome sequencing" in before and "not given" in before  # what the data alone says
     # not a word about when ENA publishes it yet: the page says ENA's default
     page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
     assert "public two months after submission" in page
@@ -96,9 +100,21 @@ def test_sheet_check_deposit_and_again(site):
         "public release date\t\n", f"public release date\t{embargo}\n", 1
     )
     taken = upload_sheet(client, filled)
-    assert "Sheet taken." in taken.get_data(as_text=True)
+    assert "Sheet saved in NeLS" in taken.get_data(as_text=True)
     page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
     assert f"ENA keeps this data private until {embargo}" in page
+    # the sheet lives in NeLS beside the data, and the ISA description uses it
+    project_dir = sandboxes.nels_world.root / "projects" / SEQ_PROJECT
+    (saved,) = (project_dir / "nels-metadata").glob("sheet-*.tsv")
+    said = saved.read_text()
+    assert "# by: Demo Researcher" in said and "# from: metadata.tsv" in said
+    assert saved.name in page and 'id="sheet-current"' in page
+    preview = client.get(f"/isa/{FOLDER}").get_data(as_text=True)
+    assert "transcription" in preview and "genome sequencing" not in preview  # RNA-Seq, as said
+    assert "not given" not in preview
+    again = upload_sheet(client, filled)  # the same values: no new version
+    assert "nothing saved" in again.get_data(as_text=True)
+    assert len(list((project_dir / "nels-metadata").glob("sheet-*.tsv"))) == 1
 
     job_url, state = post_job(client, "/deposits/ena", server="test", dry_run="1")
     assert state["state"] == "done", state["message"]
@@ -116,7 +132,7 @@ def test_sheet_check_deposit_and_again(site):
     assert [o.hold_until for o in held.values()] == [embargo]
     assert f"private until {embargo} (the investigation&#39;s public release date)" in shown
     assert f'id="project">{project}<' in shown and "accepted" in shown
-    assert "<h1>Deposit: nels://" in shown
+    assert f"<h1>Deposit {FOLDER} in ENA (test)</h1>" in shown  # a path, not nels://
     assert "TEST submission" in shown  # ENA's own INFO line, as the receipt says it
     runs = [o.accession for o in d.webin_world.held(d.account, "run").values()]
     assert len(runs) == 4 and all(r in shown for r in runs)  # 2 samples, 2 lanes
@@ -132,11 +148,24 @@ def test_sheet_check_deposit_and_again(site):
         "\tproject\t" in table and project in table and len(table.splitlines()) == 1 + 1 + 2 + 2 + 4
     )
 
+    # the deposited bundle went back beside the data, downloadable from the page
+    (kept,) = (project_dir / "nels-metadata").glob("isa-bundle-*.zip")
+    link = page.split('href="/deposits/kept?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    zipped = client.get(f"/deposits/kept?{link}")
+    assert zipped.status_code == 200 and zipped.data == kept.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(zipped.data)) as z:
+        names = z.namelist()
+        i_file = next(n for n in names if n.endswith("isa-tab/i_investigation.txt"))
+        assert project in z.read(i_file).decode()  # the accessions are in it
+        assert any("/deposits/receipts/" in n for n in names)
+    assert client.get(f"/deposits/kept?path={FOLDER}&name=../sheet.tsv").status_code == 404
+
     # again: ENA already holds it all; a fresh export keeps the record
     job_url, state = post_job(client, "/deposits/ena", **webin(sandboxes))
     assert state["state"] == "done", state["message"]
     assert "already holds everything" in client.get(job_url).get_data(as_text=True)
     assert len(d.webin_world.submissions) == 1
+    assert len(list((project_dir / "nels-metadata").glob("isa-bundle-*.zip"))) == 1  # nothing new
 
     # the password went nowhere: not the database, not a page
     engine = create_engine(database_url)
@@ -181,6 +210,12 @@ def test_biostudies_and_seek_links_from_the_web(site):
     assert f"BioStudies {accno} (BioStudies test server)" in labels
     samples = world.records["samples"].values()
     assert sum(len(r.attributes.get("discussion_links") or []) for r in samples) == 4
+    # the push used the folder's sheet from NeLS: SEEK says what ENA was told
+    assert {r.attributes["attribute_map"]["organism"] for r in samples} == {"Salmo salar"}
+    experiments = d.webin_world.held(d.account, "experiment").values()
+    assert all(b"<LIBRARY_STRATEGY>RNA-Seq<" in o.xml for o in experiments) and experiments
+    sent = [etree.fromstring(o.xml) for o in d.webin_world.held(d.account, "sample").values()]
+    assert {x.findtext(".//SCIENTIFIC_NAME") for x in sent} == {"Salmo salar"}
 
     # a re-run updates the study under the same accession
     _, state = post_job(client, "/deposits/biostudies", **biostudies(sandboxes))
@@ -209,7 +244,13 @@ def test_what_the_deposit_forms_refuse(site):
         "/deposits/ena", **webin(sandboxes, checklist="<script>")
     )
     bad_sheet = upload_sheet(client, "[Samples]\nstudy\tsample\ttaxon id\nx\tNoSuchSample\tabc\n")
-    assert "The sheet was not taken" in bad_sheet.get_data(as_text=True)
+    said = bad_sheet.get_data(as_text=True)
+    assert "The sheet was not saved" in said
+    assert "metadata.tsv, line 3, column" in said and "sheet.tsv" not in said  # the user's file
+    empty = upload_sheet(client, "").get_data(as_text=True)
+    assert "metadata.tsv: the sheet is empty" in empty
+    nels_metadata = sandboxes.nels_world.root / "projects" / SEQ_PROJECT / "nels-metadata"
+    assert not nels_metadata.exists()  # nothing saved by either
     no_csrf = client.post("/deposits/ena", data={"path": FOLDER, **webin(sandboxes)})
     assert no_csrf.status_code == 400
 
@@ -241,6 +282,55 @@ def test_what_the_deposit_forms_refuse(site):
     assert 'id="refused"' in page and "ega.elixir.no" in page and 'id="ena-form"' not in page
     _, state = post_job(client, "/deposits/ena", **webin(sandboxes))
     assert state["state"] == "failed" and "flagged sensitive" in state["message"]
+
+
+def test_a_hold_date_ena_would_refuse_is_refused_by_the_form():
+    from nels_core.deposit.embargo import MAX_HOLD
+    from seek_plugin.web.deposit_jobs import EnaRequest
+
+    config = {"ENA_SERVERS": {"test": "wwwdev"}, "BIOSTUDIES_SERVERS": {}}
+    today = dt.date.today()
+    last = today + MAX_HOLD
+    past, far = today - dt.timedelta(days=1), last + dt.timedelta(days=1)
+    for hold, said in (
+        (past, f"The hold date given {past} has passed: ENA takes a hold date in the future."),
+        (far, f"The hold date given {far}: ENA holds data for at most two years (until {last})."),
+    ):
+        with pytest.raises(ValueError) as e:  # a dry run too: ENA would refuse the date
+            EnaRequest.from_form({"dry_run": "1", "hold": hold.isoformat()}, config)
+        assert str(e.value) == said
+    assert EnaRequest.from_form({"dry_run": "1", "hold": str(last)}, config).hold_until == last
+
+
+def test_the_hold_date_is_checked_before_a_job_starts(site):
+    from lxml import html
+
+    from nels_core.deposit.embargo import MAX_HOLD
+
+    sandboxes, app, database_url = site
+    client, _ = sign_in(app, sandboxes)
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    (field,) = html.fromstring(page).xpath('//form[@id="ena-form"]//input[@name="hold"]')
+    today = dt.date.today()
+    assert field.get("type") == "date"
+    assert field.get("min") == str(today + dt.timedelta(days=1))
+    assert field.get("max") == str(today + MAX_HOLD)
+
+    token = csrf(client, f"/deposit/{FOLDER}")
+    for hold, said in (
+        (today - dt.timedelta(days=30), "has passed: ENA takes a hold date in the future"),
+        (today + MAX_HOLD + dt.timedelta(days=1), "ENA holds data for at most two years"),
+    ):
+        fields = {"csrf_token": token, "path": FOLDER, **webin(sandboxes, hold=str(hold))}
+        r = client.post("/deposits/ena", data=fields)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/deposit/")
+        shown = client.get(r.headers["Location"]).get_data(as_text=True)
+        assert f"The hold date given {hold}" in shown and said in shown
+    engine = create_engine(database_url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM jobs")).scalar() == 0
+    engine.dispose()
+    assert sandboxes.deposit.webin_world.submissions == []
 
 
 def test_one_deposit_of_a_folder_at_a_time(tmp_path):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .model import Deposit
 
 MAX_HOLD = dt.timedelta(days=2 * 365)  # ENA keeps data private for two years at most
+GIVEN = "the hold date given"  # a Release's source when the date is not the sheet's
 ENA_DEFAULT_HOLD = dt.timedelta(days=61)  # "two months after the submission date"
 
 
@@ -30,9 +31,12 @@ class Release:
         if self.date is None:
             return None
         if self.date < self.today:
+            fix = " (give --hold, or correct the date in the metadata sheet)"
+            if self.source == GIVEN:  # the date given is the one to correct
+                fix = ""
             return (
-                f"{self.source} {self.date.isoformat()} has passed: ENA takes a hold date "
-                "in the future (give --hold, or correct the date in the metadata sheet)"
+                f"{self.source} {self.date.isoformat()} has passed: "
+                f"ENA takes a hold date in the future{fix}"
             )
         if self.date > self.today + MAX_HOLD:
             return (
@@ -70,7 +74,7 @@ def release_of(
     """From the dates as written: the investigation's, and each study's by identifier."""
     today = today or dt.date.today()
     if hold is not None:
-        return Release(hold, "the hold date given", today)
+        return Release(hold, GIVEN, today)
     date = _date(investigation)
     if date is not None:
         return Release(date, "the investigation's public release date", today)

@@ -23,13 +23,14 @@ from ..reads_check import count_records
 from ..taxonomy import Taxonomy, TaxonomyUnavailable
 from ..vocab import NCBI_TAXON
 from ..wording import first
+from .folder_sheet import FolderSheets
 from .isajson import write_isajson
 from .isatab import write_isatab
 from .manifest import Mismatch, fill_md5, verify, write_manifest
 from .mapping import map_source
 from .model import InvestigationRecord, Term
 from .rocrate import write_rocrate
-from .sheet import apply_sheet, describe_missing, read_sheet
+from .sheet import Section, apply_sheet, describe_missing, read_sheet
 
 BUNDLE_MARKERS = ("isa.json", "manifest-md5.txt", "ro-crate-metadata.json")
 REPORT = "export-report.json"
@@ -54,21 +55,30 @@ class ExportResult:
 _SMALL = 64 * 1024  # read files this small are read whole at export: a few KiB each
 
 
+NO_SHEET = "none"  # ``describe`` applies no sheet at all, not even the folder's
+
+
 def describe(
     store,
     base: str,
     location: str,
     identifier: str,
-    metadata: Path | None = None,
+    metadata: Path | dict[str, Section] | str | None = None,
     strict: bool = False,
     taxonomy: Taxonomy | None = None,
 ) -> tuple[InvestigationRecord, list[DeliveryIssue]]:
-    """The ISA records for a folder, the sheet applied, and every problem found;
-    with ``taxonomy``, taxon ids filled from organism names the sheet gives."""
+    """The ISA records for a folder, a sheet applied, and every problem found;
+    with ``taxonomy``, taxon ids filled from organism names the sheet gives.
+
+    The sheet is ``metadata`` (a file, or sections already read), else the
+    folder's newest version in NeLS (``folder_sheet``), unless ``metadata`` is
+    ``NO_SHEET``; ``inv.sheet`` says which was applied.
+    """
     mapped = map_source(store, base, location, identifier)
     inv, issues = mapped.investigation, list(mapped.issues)
-    if metadata is not None:
-        for said in apply_sheet(inv, read_sheet(metadata)):
+    sections, inv.sheet = _sheet_for(store, base, metadata)
+    if sections is not None:
+        for said in apply_sheet(inv, sections):
             issues.append(DeliveryIssue("sheet-contradicts-data", "", said))
     issues += _empty_reads(store, base, inv)
     if taxonomy is not None:
@@ -83,6 +93,19 @@ def describe(
     if strict and issues:
         raise DeliveryError(issues)
     return inv, issues
+
+
+def _sheet_for(store, base: str, metadata) -> tuple[dict[str, Section] | None, str]:
+    """The sheet to apply and what to call it."""
+    if isinstance(metadata, Path):
+        return read_sheet(metadata), metadata.name
+    if isinstance(metadata, dict):
+        return metadata, "the sheet given"
+    if metadata == NO_SHEET:
+        return None, ""
+    sheets = FolderSheets(store, base)
+    version = sheets.current()
+    return (sheets.sections(version), version.path) if version else (None, "")
 
 
 def _fill_taxa(inv: InvestigationRecord, taxonomy: Taxonomy) -> list[DeliveryIssue]:
@@ -142,7 +165,7 @@ def export_bundle(
     location: str,
     identifier: str,
     out: Path,
-    metadata: Path | None = None,
+    metadata: Path | dict[str, Section] | str | None = None,
     strict: bool = False,
     check: bool = False,
     tick=None,
@@ -249,5 +272,6 @@ def _report(inv: InvestigationRecord, issues, result: ExportResult) -> dict:
         "md5_computed": result.computed_md5,
         "md5_verified": result.verified,
         "nels_project": result.project,
+        "sheet": inv.sheet,
         "warnings": [{"code": i.code, "path": i.path, "message": i.message} for i in issues],
     }

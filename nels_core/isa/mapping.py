@@ -27,6 +27,7 @@ from ..delivery import (
     read_delivery,
 )
 from ..illumina import instrument_from_run, instrument_from_sheet_header
+from .folder_sheet import in_metadata_folder
 from .model import InvestigationRecord, Library, RawFile, Run, SampleRecord, StudyRecord
 
 
@@ -92,7 +93,12 @@ def map_source(store, base: str, location: str, identifier: str) -> Mapped:
     ``location`` is how the result names the source (a nels:// URI or a
     local path); ``identifier`` names the investigation.
     """
-    entries = store.list(base, recursive=True).entries
+    prefix = len(base) + 1 if base else 0
+    entries = [
+        e
+        for e in store.list(base, recursive=True).entries
+        if not in_metadata_folder(e.path[prefix:])  # sheets and bundles beside the data
+    ]
     deliveries: dict[str, Delivery] = {}
     issues: list[DeliveryIssue] = []
     for key, files in find_deliveries(entries, base).items():

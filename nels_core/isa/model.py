@@ -124,6 +124,9 @@ class AssayRecord:
     filename: str
 
 
+UNKNOWN_SHEET = "unknown"  # InvestigationRecord.sheet of a bundle that does not say
+
+
 @dataclass
 class InvestigationRecord:
     identifier: str
@@ -135,6 +138,8 @@ class InvestigationRecord:
     contacts: list[Person] = field(default_factory=list)
     studies: list[StudyRecord] = field(default_factory=list)
     comments: dict[str, str] = field(default_factory=dict)  # e.g. SEEK ids, written as Comment[]
+    # the metadata sheet that described it: a sheet version's path, a file's name; "" none
+    sheet: str = ""
 
     def samples(self) -> list[SampleRecord]:
         return [s for st in self.studies for s in st.samples]

@@ -70,6 +70,17 @@ SECTIONS = {
     "Contacts": CONTACT_COLUMNS,
     "Samples": SAMPLE_COLUMNS,
 }
+# The values the reader takes in the controlled columns of [Samples] (the
+# workbook offers them as drop-downs).
+CONTROLLED = {
+    "library strategy": vocab.LIBRARY_STRATEGIES,
+    "library source": vocab.LIBRARY_SOURCES,
+    "library selection": vocab.LIBRARY_SELECTIONS,
+    "library layout": ("SINGLE", "PAIRED"),
+    "instrument": vocab.all_instrument_models(),
+}
+# The workbook's own worksheets: help for the researcher, never read as sections.
+INSTRUCTIONS, LISTS = "Instructions", "Lists"
 # Sample attributes that become ISA sample characteristics (ENA's names).
 COLLECTION_DATE = "collection date"
 GEO_LOCATION = "geographic location (country and/or sea)"
@@ -99,41 +110,65 @@ class Section:
 
 
 # --- reading ----------------------------------------------------------------------
-def read_sheet(path: Path) -> dict[str, Section]:
+def read_sheet(path: Path, shown: str | None = None) -> dict[str, Section]:
+    """The sheet's sections; ``shown``: the file's name in messages, where
+    ``path`` is a stored copy (an upload) the researcher never named."""
+    name = shown or path.name
+    if path.stat().st_size == 0:
+        raise SheetError([_empty(name)])
     if path.suffix.lower() == ".xlsx":
-        return _read_xlsx(path)
-    return _read_tsv(path)
+        sections = _read_xlsx(path, name)
+    else:
+        sections = _read_tsv(path, name)
+    if not sections:  # only blank or comment lines: nothing a deposit could use
+        raise SheetError([_empty(name)])
+    return sections
 
 
-def _read_tsv(path: Path) -> dict[str, Section]:
+def _empty(name: str) -> str:
+    *some, last = (f"[{s}]" for s in SECTIONS)
+    return (
+        f"{name}: the sheet is empty (no {', '.join(some)} or {last} section); "
+        "fill in the template first"
+    )
+
+
+def _read_tsv(path: Path, name: str) -> dict[str, Section]:
     problems: list[str] = []
     sections: dict[str, Section] = {}
     current: Section | None = None
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise SheetError([f"{path.name}: not UTF-8 text (byte {e.start})"]) from None
+        at = data[: e.start].count(b"\n") + 1
+        raise SheetError(
+            [
+                f"{name}, line {at}: characters that are not UTF-8 (the file was saved in "
+                "another encoding); save the sheet as UTF-8 text, or as .xlsx"
+            ]
+        ) from None
     for n, line in enumerate(text.splitlines(), 1):
         cells = [c.strip() for c in line.split("\t")]
         if not any(cells) or cells[0].startswith("#"):
             continue
         if cells[0].startswith("[") and cells[0].endswith("]"):
-            current = _open_section(cells[0][1:-1], f"{path.name}, line {n}", sections, problems)
+            current = _open_section(cells[0][1:-1], f"{name}, line {n}", sections, problems)
             if current is not None and current.name == "Investigation":
                 current.header = list(SECTIONS["Investigation"])
             continue
         if current is None:
-            problems.append(f"{path.name}, line {n}: data before the first [Section] line")
+            problems.append(f"{name}, line {n}: data before the first [Section] line")
         elif not current.header:
-            current.header = _header(cells, f"{path.name}, line {n}", current.name, problems)
+            current.header = _header(cells, f"{name}, line {n}", current.name, problems)
         else:
-            current.rows.append(Row(f"{path.name}, line {n}", _cells(current.header, cells)))
+            current.rows.append(Row(f"{name}, line {n}", _cells(current.header, cells)))
     if problems:
         raise SheetError(problems)
     return sections
 
 
-def _read_xlsx(path: Path) -> dict[str, Section]:
+def _read_xlsx(path: Path, name: str) -> dict[str, Section]:
     try:
         import openpyxl
     except ImportError:
@@ -143,18 +178,20 @@ def _read_xlsx(path: Path) -> dict[str, Section]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise SheetError([f"{path.name}: not a readable .xlsx workbook ({e})"]) from None
+        raise SheetError([f"{name}: not a readable .xlsx workbook ({e})"]) from None
     problems: list[str] = []
     sections: dict[str, Section] = {}
     for ws in book.worksheets:
-        section = _open_section(ws.title, f"{path.name}, sheet {ws.title!r}", sections, problems)
+        if ws.title in (INSTRUCTIONS, LISTS):
+            continue
+        section = _open_section(ws.title, f"{name}, sheet {ws.title!r}", sections, problems)
         if section is None:
             continue
         for n, values in enumerate(ws.iter_rows(values_only=True), 1):
             cells = [_xlsx_text(v) for v in values]
             if not any(cells) or cells[0].startswith("#"):
                 continue
-            where = f"{path.name}, {ws.title} row {n}"
+            where = f"{name}, {ws.title} row {n}"
             if not section.header:
                 section.header = _header(cells, where, section.name, problems)
             else:
@@ -361,15 +398,16 @@ def _apply_sample(s, row: Row, studies, problems: list[str], warnings: list[str]
         if name and value:
             s.characteristics[name] = value
     lib = s.library
-    for column, allowed, attr in (
-        ("library strategy", vocab.LIBRARY_STRATEGIES, "strategy"),
-        ("library source", vocab.LIBRARY_SOURCES, "source"),
-        ("library selection", vocab.LIBRARY_SELECTIONS, "selection"),
-        ("library layout", ("SINGLE", "PAIRED"), "layout"),
+    for column, attr in (
+        ("library strategy", "strategy"),
+        ("library source", "source"),
+        ("library selection", "selection"),
+        ("library layout", "layout"),
     ):
         value = c.get(column, "")
         if not value:
             continue
+        allowed = CONTROLLED[column]
         found = vocab.canonical(value, allowed)
         if found is None:
             problems.append(
@@ -396,7 +434,7 @@ def _apply_sample(s, row: Row, studies, problems: list[str], warnings: list[str]
     if c.get("sample description"):
         s.comments[SAMPLE_DESCRIPTION] = c["sample description"]
     if c.get("instrument"):
-        found = vocab.canonical(c["instrument"], vocab.all_instrument_models())
+        found = vocab.canonical(c["instrument"], CONTROLLED["instrument"])
         if found is None:
             problems.append(
                 f"{row.at('instrument')}: {c['instrument']!r} is not an ENA instrument model "
@@ -528,7 +566,7 @@ def write_template(inv: InvestigationRecord, path: Path, checklist=None) -> Path
     (TSV) a note on what each takes."""
     sections = template_sections(inv, _checklist_columns(checklist))
     if path.suffix.lower() == ".xlsx":
-        return _write_xlsx(sections, path)
+        return _write_xlsx(sections, path, checklist)
     lines = [*TEMPLATE_NOTE, *_checklist_note(checklist)]
     for name, (header, rows) in sections.items():
         lines += ["", f"[{name}]"]
@@ -566,7 +604,7 @@ def _tsv(value: str) -> str:
     return " ".join(str(value).split()) if value else ""
 
 
-def _write_xlsx(sections, path: Path) -> Path:
+def _write_xlsx(sections, path: Path, checklist=None) -> Path:
     try:
         import openpyxl
         from openpyxl.styles import Font
@@ -576,6 +614,7 @@ def _write_xlsx(sections, path: Path) -> Path:
         ) from None
     book = openpyxl.Workbook()
     book.remove(book.active)
+    _instructions(book.create_sheet(INSTRUCTIONS), checklist)
     for name, (header, rows) in sections.items():
         ws = book.create_sheet(name)
         ws.append(header)
@@ -589,10 +628,86 @@ def _write_xlsx(sections, path: Path) -> Path:
         for r in ws.iter_rows(min_row=2):
             for cell in r:
                 cell.number_format = "@"  # text: Excel must not turn dates or ids into numbers
+    _drop_downs(book, book["Samples"], _controlled(checklist))
     tmp = path.with_name(f".{path.name}.part")
     book.save(tmp)
     tmp.replace(path)
     return path
+
+
+XLSX_NOTE = (
+    "Columns with a fixed set of values offer them in a drop-down list.",
+    f"This '{INSTRUCTIONS}' worksheet is not read back; the other worksheets are.",
+)
+INLINE_LIST = 255  # characters: Excel's limit on a list validation's values given inline
+EXCEL_ROWS = 1048576  # a drop-down on every row, so that added rows get one too
+
+
+def _instructions(ws, checklist) -> None:
+    """The TSV's ``#`` note, one line a row."""
+    for line in (*TEMPLATE_NOTE, *_checklist_note(checklist)):
+        ws.append([line.removeprefix("#").strip()])
+    for line in XLSX_NOTE:
+        ws.append([line])
+    ws.column_dimensions["A"].width = 100
+
+
+def _controlled(checklist) -> dict[str, tuple[str, ...]]:
+    """[Samples] column -> its allowed values: ENA's terms, and the checklist's
+    controlled vocabularies for the fields it gives a column."""
+    columns = dict(CONTROLLED)
+    for name in _checklist_columns(checklist):
+        if checklist.fields[name].cv:
+            columns[f"Characteristics[{name}]"] = checklist.fields[name].cv
+    return columns
+
+
+def _drop_downs(book, ws, controlled: dict[str, tuple[str, ...]]) -> None:
+    """A list validation on each controlled column of ``ws``: values given inline
+    where Excel allows, else a range of a hidden worksheet holding them."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    lists, listed = None, 0
+    for i, cell in enumerate(ws[1], 1):
+        values = controlled.get(cell.value)
+        if not values:
+            continue
+        inline = ",".join(values)
+        if len(inline) <= INLINE_LIST and not any("," in v or '"' in v for v in values):
+            source = f'"{inline}"'
+        else:
+            if lists is None:
+                lists = book.create_sheet(LISTS)
+                lists.sheet_state = "hidden"
+            listed += 1
+            source = _listed(lists, listed, cell.value, values)
+        # a warning, not a stop: the reader also takes ENA's terms in other case and
+        # spacing, and names whatever it refuses
+        check = DataValidation(
+            type="list",
+            formula1=source,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle="Not in the list",  # Excel takes 32 characters here
+            error="Not one of the values this column takes: choose from the drop-down list.",
+        )
+        letter = get_column_letter(i)
+        check.add(f"{letter}2:{letter}{EXCEL_ROWS}")
+        ws.add_data_validation(check)
+
+
+def _listed(lists, at: int, column: str, values: tuple[str, ...]) -> str:
+    """``values`` in column ``at`` of the Lists worksheet (the column's name
+    above them); the range that holds them."""
+    from openpyxl.utils import get_column_letter
+
+    lists.cell(1, at, column)
+    for row, value in enumerate(values, 2):
+        lists.cell(row, at, value).number_format = "@"
+    letter = get_column_letter(at)
+    return f"{LISTS}!${letter}$2:${letter}${len(values) + 1}"
 
 
 def describe_missing(inv: InvestigationRecord) -> list[tuple[str, list[str]]]:

@@ -14,18 +14,19 @@ import os
 import tomllib
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from nels_core.byte_names import shown, to_text
 from nels_core.config import NELS_API2, NELS_DATA_HOST, NELS_OAUTH
 from nels_core.deposit.upload import WEBIN_FTP
-from nels_core.errors import AuthError, ConfigError
+from nels_core.errors import ConfigError
 
 from ..db import Database
-from . import models  # noqa: F401 - registers the tables
+from . import error_pages, models  # noqa: F401 - models registers the tables
 from .crypto import Vault
 from .jobs import JobRunner
+from .wording import counted
 
 DEFAULTS = {
     "SECRET_KEY": None,  # required: signs the session cookie
@@ -103,27 +104,8 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     app.jinja_env.finalize = _shown
     app.add_template_filter(shown, "shown")
     app.add_template_filter(to_text, "text_path")
-
-    @app.errorhandler(CSRFError)
-    def _csrf(e):
-        return render_template("error.html", title="Form expired", message=e.description), 400
-
-    @app.errorhandler(AuthError)
-    def _signed_out(e):
-        # NeLS tokens live an hour: sign in again, then come back here
-        session.clear()
-        return redirect(url_for("auth.login", next=request.full_path))
-
-    @app.errorhandler(403)
-    def _forbidden(e):
-        message = "Read-only members and locked projects cannot start a deposit."
-        return render_template("error.html", title="Not allowed", message=message), 403
-
-    @app.errorhandler(404)
-    def _not_found(e):
-        message = "No such page, or not one of yours."
-        return render_template("error.html", title="Not found", message=message), 404
-
+    app.add_template_filter(counted, "counted")  # {{ n|counted("run") }}: "1 run", "8 runs"
+    error_pages.register(app)
     return app
 
 

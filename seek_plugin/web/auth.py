@@ -10,7 +10,7 @@ from sqlalchemy import select
 from nels_core.api import NelsApi, OAuth2Client
 from nels_core.errors import ApiError
 
-from .context import current_user, db, vault
+from .context import current_user, db, same_site_path, vault
 from .models import WebUser
 
 bp = Blueprint("auth", __name__)
@@ -72,7 +72,7 @@ def logout():
 
 def _local(target: str) -> str:
     """Only a path on this site: never an open redirect."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    return same_site_path(target) or "/"
 
 
 def _refused(message: str):

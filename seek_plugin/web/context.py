@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
@@ -58,6 +59,17 @@ def login_required(view):
         return view(*a, **kw)
 
     return wrapper
+
+
+def same_site_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site ("/isa/..."), else None: never
+    an open redirect. Browsers read "//host" and "/\\host" as other sites."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(c < " " or c == "\x7f" for c in target):
+        return None
+    parts = urlsplit(target)
+    return target if not (parts.scheme or parts.netloc) else None
 
 
 def nels_settings(token: str) -> NelsSettings:

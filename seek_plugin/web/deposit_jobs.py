@@ -1,6 +1,7 @@
 """Deposits as background jobs: what the form asked, checked before a job
 starts, and the work itself: export the folder afresh (with its metadata
-sheet), put back what the archives already hold, deposit, link in SEEK.
+sheet from NeLS), put back what the archives already hold, deposit, link in
+SEEK, and keep the deposited bundle in NeLS beside the data.
 
 The job's result is what the job page shows: every receipt, parsed, with
 the stored file it was read from; the accessions; the warnings.
@@ -18,6 +19,7 @@ from nels_core.connect import build_home
 from nels_core.deposit.biostudies import BioStudiesClient, BioStudiesLogin
 from nels_core.deposit.biostudies_submit import release_date, submit_study
 from nels_core.deposit.checklists import EnaChecklists
+from nels_core.deposit.embargo import MAX_HOLD, release_of
 from nels_core.deposit.ena_run import EnaRun, deposit_in_ena
 from nels_core.deposit.ena_xml import DEFAULT_CHECKLIST
 from nels_core.deposit.isa_reader import read_bundle
@@ -29,6 +31,7 @@ from nels_core.deposit.writeback import set_investigation_comments, write_access
 from nels_core.deposit.xsd import EnaSchemas
 from nels_core.errors import ConfigError, NelsError
 from nels_core.isa.export import export_bundle
+from nels_core.isa.kept_bundles import keep_bundle
 from nels_core.isa.mapping import identifier_for
 from nels_core.taxonomy import Taxonomy
 
@@ -85,7 +88,7 @@ class EnaRequest:
             config["BIOSTUDIES_SERVERS"].get(server, ""),
             dry_run,
             account,
-            _date(form.get("hold", ""), "hold date"),
+            _hold(form.get("hold", "")),
             checklist,
             form.get("center", "").strip() or None,
         )
@@ -161,8 +164,10 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
             linked = Counter()
             if link is not None and client is not None:
                 linked = _link(link, run.deposit, run.record.objects, ask.server)
+            sent = run.plan is None and bool(run.outcome.receipts)
+            kept = _keep(folder, settings, run.warnings) if sent else ""
         progress(3, 3)
-        return _ena_result(run, ask, folder, log, linked)
+        return {**_ena_result(run, ask, folder, log, linked), "kept": kept}
 
     return work
 
@@ -201,6 +206,7 @@ def biostudies_work(
             linked = Counter()
             if link is not None:
                 linked = _link(link, deposit, ena.objects, ask.server, biostudies=accno)
+            kept = "" if done.unchanged else _keep(folder, settings, warnings)
         progress(2, 2)
         page = BIOSTUDIES["production" if ask.server == "production" else "test"] + accno
         return {
@@ -215,9 +221,22 @@ def biostudies_work(
             "receipt": done.receipt,
             "warnings": warnings,
             "seek": dict(linked),
+            "kept": kept,
         }
 
     return work
+
+
+def _keep(folder: DepositFolder, settings, warnings: list[str]) -> str:
+    """The deposited bundle zipped beside the data; the deposit stands if this fails."""
+    home = build_home(settings)
+    try:
+        return keep_bundle(home, folder.path, folder.bundle, identifier_for(folder.path))
+    except NelsError as e:
+        warnings.append(f"The deposited bundle could not be kept in NeLS beside the data: {e}")
+        return ""
+    finally:
+        home.close()
 
 
 def _export(folder: DepositFolder, home, ena_target, biostudies_target, taxonomy) -> None:
@@ -225,9 +244,7 @@ def _export(folder: DepositFolder, home, ena_target, biostudies_target, taxonomy
     chosen server) hold of it written back in: a fresh export lacks those comments."""
     identifier = identifier_for(folder.path)
     location = f"nels://{folder.path}"
-    export_bundle(
-        home, folder.path, location, identifier, folder.bundle, folder.sheet, taxonomy=taxonomy
-    )
+    export_bundle(home, folder.path, location, identifier, folder.bundle, taxonomy=taxonomy)
     ena = DepositRecord.load(folder.bundle, "ena", ena_target)
     if ena.objects:
         write_accessions(folder.bundle, identifier, ena.objects)
@@ -298,6 +315,21 @@ def _confirmed(form, server: str, archive: str) -> None:
             f"A deposit in {archive} itself is public once released: tick the box that "
             "confirms it, or choose the test server."
         )
+
+
+def _hold(text: str) -> dt.date | None:
+    """The hold date, refused here if ENA would refuse it, not after the job started."""
+    hold = _date(text, "hold date")
+    problem = release_of("", {}, hold).problem if hold else None
+    if problem:
+        raise ValueError(problem[:1].upper() + problem[1:] + ".")
+    return hold
+
+
+def hold_range(today: dt.date | None = None) -> tuple[str, str]:
+    """The first and last hold dates the form offers: tomorrow, and ENA's limit."""
+    today = today or dt.date.today()
+    return (today + dt.timedelta(days=1)).isoformat(), (today + MAX_HOLD).isoformat()
 
 
 def _date(text: str, what: str) -> dt.date | None:

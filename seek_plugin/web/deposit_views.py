@@ -9,7 +9,6 @@ stored: not in the database, not in the job's record, not in a log.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import tempfile
 from dataclasses import replace
@@ -30,12 +29,15 @@ from flask import (
 
 from nels_core.access import role_for
 from nels_core.byte_names import from_text
+from nels_core.connect import build_home
 from nels_core.deposit.checklists import EnaChecklists
 from nels_core.deposit.embargo import release_of
 from nels_core.deposit.record import ACCESSION_COLUMNS
 from nels_core.deposit.rules import CONTROLLED_ACCESS
 from nels_core.errors import NelsError
-from nels_core.isa.export import describe, nels_project
+from nels_core.isa.export import NO_SHEET, describe, nels_project
+from nels_core.isa.folder_sheet import FolderSheets, SheetUnchanged, SheetVersion
+from nels_core.isa.kept_bundles import is_kept_bundle, kept_bundles
 from nels_core.isa.mapping import identifier_for
 from nels_core.isa.sheet import read_sheet, write_template
 from nels_core.model import Role
@@ -50,19 +52,23 @@ from .context import (
     nels_token,
     seek_accounts,
 )
-from .deposit_jobs import BioStudiesRequest, EnaRequest, biostudies_work, ena_work
+from .deposit_jobs import BioStudiesRequest, EnaRequest, biostudies_work, ena_work, hold_range
 from .deposits import SHEET_SUFFIXES, DepositFolder
-from .nels_views import HIDDEN
+from .nels_views import HIDDEN, refuse_roots, refuse_without_data
 from .seek_views import seek_link_request
 
 bp = Blueprint("deposit", __name__)
+HISTORY_SHOWN = 10  # sheet versions listed on the page; `nels-bundle isa sheet log` has all
 
 
 @bp.get("/deposit/<path:path>")
 @login_required
 def page(path):
     folder = _folder(path)
+    refuse_without_data(folder.path)  # nothing to deposit: said, not offered
     project = nels_project(home(), folder.path) or {}
+    sheets = FolderSheets(home(), folder.path)
+    sheet = sheets.current()
     return render_template(
         "deposit.html",
         path=folder.path,
@@ -71,22 +77,25 @@ def page(path):
         may_deposit=_may_deposit(folder.path),
         records=[replace(r, server=_offered_name(r)) for r in folder.records()],
         receipts=folder.receipts(),
-        sheet=folder.sheet,
+        sheet=sheet,
+        sheet_log=sheets.log()[:HISTORY_SHOWN] if sheet else [],
+        may_write=_may_deposit(folder.path),
+        kept=kept_bundles(home(), folder.path),
         ena_servers=list(current_app.config["ENA_SERVERS"]),
         biostudies_servers=list(current_app.config["BIOSTUDIES_SERVERS"]),
-        today=dt.date.today().isoformat(),
+        hold_range=hold_range(),
         seek_accounts=seek_accounts(),
-        release=_release(folder.sheet),
+        release=_release(sheets, sheet),
         checklists=EnaChecklists(current_app.config["ENA_CHECKLIST_DIR"]).available(),
     )
 
 
-def _release(sheet: Path | None) -> str:
+def _release(sheets: FolderSheets, sheet: SheetVersion | None) -> str:
     """When ENA would make the data public, from the folder's sheet, before any deposit."""
     investigation, studies = "", {}
     if sheet is not None:
         try:
-            sections = read_sheet(sheet)
+            sections = sheets.sections(sheet)
         except NelsError:
             return ""  # the upload form says what is wrong with it
         for row in getattr(sections.get("Investigation"), "rows", []):
@@ -115,10 +124,10 @@ def sheet_template():
             flash(f"No sheet for that checklist: {e}", "error")
             return redirect(url_for("deposit.page", path=folder.path))
     try:
-        inv, _ = _describe(folder, folder.sheet)
-    except NelsError as e:  # the stored sheet no longer fits the folder
-        flash(f"The stored sheet could not be applied: {e}", "error")
         inv, _ = _describe(folder)
+    except NelsError as e:  # the folder's sheet no longer fits the data
+        flash(f"The folder's sheet could not be applied: {e}", "error")
+        inv, _ = _describe(folder, NO_SHEET)
     with tempfile.TemporaryDirectory() as tmp:
         written = write_template(inv, Path(tmp) / f"metadata{suffix}", rules)
         data = written.read_bytes()
@@ -141,23 +150,36 @@ def sheet_upload():
     if suffix not in SHEET_SUFFIXES:
         flash("Upload the metadata sheet as .tsv or .xlsx.", "error")
         return redirect(url_for("deposit.page", path=folder.path))
-    candidate = folder.new_sheet(upload.read(), suffix)
-    try:  # the folder's sheet is replaced only by one that applies cleanly
-        _, issues = _describe(folder, candidate)
+    back = redirect(url_for("deposit.page", path=folder.path))
+    shown = Path(upload.filename or "sheet").name  # messages name the user's file
+    try:  # a new version only for a sheet that applies cleanly
+        with tempfile.TemporaryDirectory(prefix="nels-upload-") as tmp:
+            received = Path(tmp) / f"sheet{suffix}"
+            upload.save(received)
+            sections = read_sheet(received, shown)
+        _, issues = _describe(folder, sections)
+        version = FolderSheets(home(), folder.path).put(sections, shown)
+    except SheetUnchanged:
+        flash("The sheet says what the folder's sheet already says: nothing saved.", "ok")
+        return back
     except NelsError as e:
-        candidate.unlink(missing_ok=True)
-        flash(f"The sheet was not taken: {e}", "error")
-        return redirect(url_for("deposit.page", path=folder.path))
-    folder.keep_sheet(candidate)
+        flash(f"The sheet was not saved: {e}", "error")
+        return back
     missing = [str(i) for i in issues if i.code == "missing-metadata"]
-    flash("Sheet taken." + (" Still missing: " + "; ".join(missing) if missing else ""), "ok")
-    return redirect(url_for("deposit.page", path=folder.path))
+    n = len(version.changes)
+    flash(
+        f"Sheet saved in NeLS as {version.name} ({n} change{'' if n == 1 else 's'})."
+        + (" Still missing: " + "; ".join(missing) if missing else ""),
+        "ok",
+    )
+    return back
 
 
 @bp.post("/deposits/ena")
 @login_required
 def ena():
     folder = _folder(request.form.get("path", ""), deposit=True)
+    refuse_without_data(folder.path)  # no job for a folder without data
     back = redirect(url_for("deposit.page", path=folder.path))
     form = request.form
     try:
@@ -178,6 +200,7 @@ def ena():
 @login_required
 def biostudies():
     folder = _folder(request.form.get("path", ""), deposit=True)
+    refuse_without_data(folder.path)  # no job for a folder without data
     try:
         ask = BioStudiesRequest.from_form(request.form, current_app.config)
         link = seek_link_request(request.form)
@@ -200,6 +223,40 @@ def receipt():
         abort(404)
     kind = "application/xml" if stored.suffix == ".xml" else "application/json"
     return send_file(stored, mimetype=kind)
+
+
+@bp.get("/deposits/kept")
+@login_required
+def kept():
+    """A bundle kept beside the data, streamed from NeLS; nothing else from there."""
+    folder = _folder(request.args.get("path", ""))
+    name = request.args.get("name", "")
+    found = [e for e in kept_bundles(home(), folder.path) if e.name == name]
+    if not found or not is_kept_bundle(found[0].path):
+        abort(404)
+    entry = found[0]
+    return Response(
+        _streamed(entry.path),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{entry.name}"',
+            "Content-Length": str(entry.size),
+        },
+    )
+
+
+def _streamed(path: str):
+    """A file's bytes from NeLS through a home of their own, closed when the
+    last is sent: the request's own home is closed before the body is."""
+    own = build_home(nels_settings(nels_token(current_user())))
+
+    def chunks():
+        try:
+            yield from own.read_chunks(path)
+        finally:
+            own.close()
+
+    return chunks()
 
 
 @bp.get("/deposits/accessions.tsv")
@@ -225,6 +282,7 @@ def _folder(path: str, deposit: bool = False) -> DepositFolder:
         home().list(path, limit=0)
     except HIDDEN:
         abort(404)
+    refuse_roots(path)  # the home and its roots are no one investigation's folder
     if deposit and not _may_deposit(path):
         abort(403)
     return DepositFolder.of(current_app.config["WORK_DIR"], path)
@@ -237,8 +295,9 @@ def _offered_name(record) -> str:
     return names.get(record.server, record.server)
 
 
-def _describe(folder: DepositFolder, sheet: Path | None = None):
-    """The folder as ISA, through the user's home (NeLS's rules), with a sheet applied."""
+def _describe(folder: DepositFolder, sheet=None):
+    """The folder as ISA, through the user's home (NeLS's rules), with a sheet
+    applied: the folder's own unless another is given."""
     path = folder.path
     return describe(home(), path, f"nels://{path}", identifier_for(path), sheet)
 

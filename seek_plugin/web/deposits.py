@@ -2,8 +2,8 @@
 shared by the project's members, so a deposit started by one of them is
 known to the next (the bundle's deposit records say what each archive holds).
 
-``WORK_DIR/deposits/<digest of the folder>/`` holds the folder's path, the
-metadata sheet last uploaded for it and the bundle. Each deposit exports the
+``WORK_DIR/deposits/<digest of the folder>/`` holds the bundle (the
+folder's metadata sheet lives in NeLS beside the data). Each deposit exports the
 folder afresh (the export keeps ``bundle/deposits/``) and runs under an
 exclusive lock, so two deposits of one folder never interleave.
 """
@@ -13,16 +13,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from nels_core.deposit.record import accession_rows, stored_records
 from nels_core.errors import NelsError
 from nels_core.isa.export import DEPOSITS
-from nels_core.local_files import write_whole
 
-SHEET_SUFFIXES = (".tsv", ".xlsx")
+SHEET_SUFFIXES = (".tsv", ".xlsx")  # what the sheet upload takes
 
 
 class DepositBusy(NelsError):
@@ -56,31 +54,6 @@ class DepositFolder:
     @property
     def bundle(self) -> Path:
         return self.root / "bundle"
-
-    @property
-    def sheet(self) -> Path | None:
-        """The metadata sheet last uploaded for the folder, if any."""
-        return next((f for f in self._sheets() if f.exists()), None)
-
-    def _sheets(self) -> list[Path]:
-        return [self.root / f"sheet{suffix}" for suffix in SHEET_SUFFIXES]
-
-    def keep_sheet(self, checked: Path) -> None:
-        """A sheet already checked (written by ``new_sheet``) becomes the folder's."""
-        write_whole(self.root / "folder.txt", self.path.encode())  # for an admin looking in
-        for f in self._sheets():
-            if f != self.root / f"sheet{checked.suffix}":
-                f.unlink(missing_ok=True)
-        checked.replace(self.root / f"sheet{checked.suffix}")
-
-    def new_sheet(self, data: bytes, suffix: str) -> Path:
-        """An uploaded sheet beside the folder's, to be checked before it replaces it."""
-        if suffix not in SHEET_SUFFIXES:
-            raise ValueError(suffix)
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = self.root / f".upload-{secrets.token_hex(6)}{suffix}"
-        write_whole(target, data)
-        return target
 
     @contextlib.contextmanager
     def locked(self):

@@ -9,12 +9,16 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import select
+
 from nels_core.errors import NelsError
 
 from ..db import Database
 from .models import Job
+from .wording import told
 
 log = logging.getLogger(__name__)
+INTERNAL = "Something went wrong on our side (it was logged). Try again later."
 # work(progress, job_id) -> result; progress(done, total)
 Work = Callable[[Callable[[int, int], None], str], dict]
 
@@ -37,6 +41,12 @@ class JobRunner:
             job = s.get(Job, job_id)
             return job if job is not None and job.user_id == user_id else None
 
+    def of_user(self, user_id: int, limit: int = 200) -> list[Job]:
+        """The user's jobs, newest first."""
+        with self.db.sessions() as s:
+            newest = select(Job).where(Job.user_id == user_id).order_by(Job.created.desc())
+            return list(s.scalars(newest.limit(limit)))
+
     def _update(self, job_id: str, **values) -> None:
         with self.db.sessions() as s, s.begin():
             job = s.get(Job, job_id)
@@ -56,10 +66,10 @@ class JobRunner:
         try:
             result = work(progress, job_id)
         except NelsError as e:  # our messages never hold secrets
-            self._update(job_id, state="failed", message=str(e))
+            self._update(job_id, state="failed", message=told(e))
         except Exception:
             log.exception("job %s failed", job_id)
-            self._update(job_id, state="failed", message="internal error (see the server log)")
+            self._update(job_id, state="failed", message=INTERNAL)
         else:
             self._update(job_id, state="done", result=json.dumps(result))
 

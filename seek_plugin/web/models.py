@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -40,6 +41,30 @@ class SeekAccount(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class PushedFolder(Base):
+    """The SEEK project a user last pushed a folder to, offered again next time."""
+
+    __tablename__ = "pushed_folders"
+    __table_args__ = (UniqueConstraint("user_id", "folder", "seek_url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"))
+    folder: Mapped[str] = mapped_column(String(1000))  # the NeLS path, as pushed
+    seek_url: Mapped[str] = mapped_column(String(500))
+    seek_project: Mapped[str] = mapped_column(String(50))
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# a job's subject: "nels://<folder>", a deposit's followed by " to ENA (test)"
+FOLDER_SUBJECT = re.compile(r"nels://(?P<folder>.*?)(?: to (?:ENA|BioStudies) \((?P<how>.*)\))?")
+TITLES = {
+    "push": "Push {folder} to SEEK",
+    "pull": "Pull {subject} from SEEK",
+    "ena": "Deposit {folder} in ENA ({how})",
+    "biostudies": "Deposit {folder} in BioStudies ({how})",
+}
+
+
 class Job(Base):
     """Long work (a push, a pull) run in the background, with its progress."""
 
@@ -47,7 +72,7 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # push, pull
+    kind: Mapped[str] = mapped_column(String(20))  # push, pull, ena, biostudies
     subject: Mapped[str] = mapped_column(String(1000))  # the NeLS folder or investigation
     state: Mapped[str] = mapped_column(String(20), default="queued")  # running, done, failed
     done: Mapped[int] = mapped_column(Integer, default=0)
@@ -55,3 +80,18 @@ class Job(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    @property
+    def folder(self) -> str | None:
+        """The NeLS folder the job worked on (a path, no nels://), if it was one."""
+        found = FOLDER_SUBJECT.fullmatch(self.subject)
+        return found["folder"] if found else None
+
+    @property
+    def title(self) -> str:
+        """What the job did, the folder as a readable path (stored subjects are nels:// URIs)."""
+        parts = {"subject": self.subject, "folder": self.subject, "how": ""}
+        found = FOLDER_SUBJECT.fullmatch(self.subject)
+        if found:
+            parts.update((k, v) for k, v in found.groupdict().items() if v is not None)
+        return TITLES.get(self.kind, "{subject}").format_map(parts)

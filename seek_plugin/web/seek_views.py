@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -29,7 +31,7 @@ from nels_core.paths import normalise
 
 from ..client import SeekClient
 from ..errors import SeekError
-from ..pull import parse_investigation_url, pull_bundle
+from ..pull import SheetConflict, parse_investigation_url, pull_bundle
 from ..push import Pusher
 from ..storebioinfo import sbi_subtypes
 from .context import (
@@ -41,13 +43,15 @@ from .context import (
     nels_api,
     nels_settings,
     nels_token,
+    same_site_path,
     sbi_project_for,
     seek_accounts,
     vault,
 )
 from .deposit_jobs import SeekLink
-from .models import SeekAccount
-from .nels_views import HIDDEN
+from .issues import issue_lines
+from .models import PushedFolder, SeekAccount
+from .nels_views import FOLDER_PAGES, HIDDEN, refuse_without_data, storable
 
 bp = Blueprint("seek", __name__)
 
@@ -56,7 +60,11 @@ bp = Blueprint("seek", __name__)
 @login_required
 def accounts():
     return render_template(
-        "seek.html", accounts=seek_accounts(), urls=current_app.config["SEEK_URLS"]
+        "seek.html",
+        accounts=seek_accounts(),
+        urls=current_app.config["SEEK_URLS"],
+        typed_url=request.args.get("seek_url", ""),  # kept after a refusal; the token never
+        back=_came_from(request.args.get("next")),
     )
 
 
@@ -65,14 +73,16 @@ def accounts():
 def connect():
     url = request.form.get("seek_url", "").strip().rstrip("/")
     token = request.form.get("token", "").strip()
+    came_from = same_site_path(request.form.get("next"))
+    again = redirect(url_for("seek.accounts", seek_url=url or None, next=came_from))
     if not url.startswith(("https://", "http://")) or not token:
         flash("Give SEEK's address (https://...) and an API token.", "error")
-        return redirect(url_for("seek.accounts"))
+        return again
     try:
         me = SeekClient(url, token=token, retries=1).current_person()
     except SeekError as e:
-        flash(f"SEEK did not accept the token: {e.message}", "error")
-        return redirect(url_for("seek.accounts"))
+        flash(f"SEEK did not accept the token: {e.message or 'it gave no reason'}", "error")
+        return again
     user = current_user()
     with db().sessions() as s, s.begin():
         account = s.scalars(
@@ -81,7 +91,7 @@ def connect():
         account.person, account.token = me.title, vault().seal(token)
         s.add(account)
     flash(f"Connected to {url} as {me.title}.", "ok")
-    return redirect(url_for("seek.accounts"))
+    return redirect(url_for("seek.accounts", next=came_from))
 
 
 @bp.post("/seek/<int:account_id>/disconnect")
@@ -103,13 +113,14 @@ def push():
         home().list(path, limit=0)
     except HIDDEN:
         abort(404)
+    refuse_without_data(path)  # no job, nothing in SEEK: an empty investigation helps no one
     account = _account(request.form.get("account", type=int))
     project = request.form.get("project", "").strip()
     if not project.isdigit():
         flash("Give the SEEK project's number (its address ends in /projects/NUMBER).", "error")
         return redirect(url_for("nels.preview", path=path))
     settings, seek_url, seek_token = _credentials(account)
-    database = db()
+    database, user_id = db(), current_user().id
     sbi_id = sbi_project_for(path) if request.form.get("sbi") else None
     api = nels_api()
 
@@ -122,12 +133,13 @@ def push():
             report = Pusher(client, database, project, progress=progress).push(inv, sbi)
         finally:
             home.close()
+        _remember_push(database, user_id, path, client.url, project)
         return {
             "counts": dict(report.count()),
             "investigation": report.investigation_url(),
             "writes": client.sent["write"],
             "reads": client.sent["read"],
-            "warnings": report.warnings + [str(i) for i in issues],
+            "warnings": report.warnings + issue_lines(inv, issues),
         }
 
     job = jobs().start(current_user().id, "push", f"nels://{path}", work)
@@ -149,6 +161,7 @@ def pull():
         return redirect(url_for("seek.accounts"))
     settings, _, seek_token = _credentials(account)
     database, work_dir = db(), Path(current_app.config["WORK_DIR"])
+    take = request.form.get("take") if request.form.get("take") in ("seek", "sheet") else None
 
     def work(progress, job_id):
         home = build_home(settings)
@@ -156,7 +169,7 @@ def pull():
             client = SeekClient(account.seek_url, token=seek_token)
             progress(0, 1)
             out = work_dir / job_id
-            result, _ = pull_bundle(
+            result, _, back = pull_bundle(
                 client,
                 database,
                 url,
@@ -167,9 +180,12 @@ def pull():
                     identifier_for(normalise(from_text(loc))),
                 ),
                 out / "bundle",
+                take=take,
             )
             shutil.make_archive(str(out / "isa-bundle"), "zip", out / "bundle")
             progress(1, 1)
+        except SheetConflict as e:  # nothing written: the page lets the user choose
+            return {"investigation": url, "conflicts": [str(c) for c in e.conflicts]}
         finally:
             home.close()
         return {
@@ -177,10 +193,22 @@ def pull():
             "zip": True,
             "reads": client.sent["read"],
             "warnings": [str(i) for i in result.issues],
+            "investigation": url,
+            "sheet": {
+                "version": back.version,
+                "changes": back.changes,
+                "not_saved": back.not_saved,
+            },
         }
 
     job = jobs().start(current_user().id, "pull", url, work)
     return redirect(url_for("seek.job", job_id=job))
+
+
+@bp.get("/jobs", endpoint="jobs")
+@login_required
+def jobs_list():
+    return render_template("jobs.html", jobs=jobs().of_user(current_user().id))
 
 
 @bp.get("/jobs/<job_id>")
@@ -242,6 +270,36 @@ def _credentials(account: SeekAccount):
     if seek_token is None:
         raise NelsError("the SEEK token can no longer be read; connect the account again")
     return nels_settings(nels_token(current_user())), account.seek_url, seek_token
+
+
+def _remember_push(database, user_id: int, path: str, seek_url: str, project: str) -> None:
+    """The project number offered the next time this user pushes the folder."""
+    if not storable(path):
+        return
+    with database.sessions() as s, s.begin():
+        pushed = s.scalars(
+            select(PushedFolder).where(
+                PushedFolder.user_id == user_id,
+                PushedFolder.folder == path,
+                PushedFolder.seek_url == seek_url,
+            )
+        ).first()
+        if pushed is None:
+            pushed = PushedFolder(user_id=user_id, folder=path, seek_url=seek_url)
+            s.add(pushed)
+        pushed.seek_project, pushed.updated = project, datetime.now(UTC)
+
+
+def _came_from(target: str | None) -> tuple[str, str] | None:
+    """(address, name) of the page of this site to offer going back to."""
+    target = same_site_path(target)
+    if target is None:
+        return None
+    path = unquote(urlsplit(target).path)
+    for prefix in FOLDER_PAGES:
+        if path.startswith(prefix):
+            return target, path[len(prefix) :]
+    return target, "the page you came from"
 
 
 def _path(location: str) -> str:
