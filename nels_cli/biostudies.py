@@ -109,11 +109,10 @@ def submit_cmd(
     accno = done.accno
     said = "unchanged, nothing sent" if done.unchanged else done.action
     out.print(literal(f"BioStudies study {accno} {said} ({server}); release {when.isoformat()}"))
-    if not done.unchanged:
-        keep_after_deposit(ctx, bundle)
+    kept = "" if done.unchanged else keep_after_deposit(ctx, bundle)
     if seek_url:
         test = mode != "production"
         link_in_seek(
             "BioStudies", deposit, ena.objects, seek_url, seek_project, **seek, test=test,
-            biostudies=accno,
+            biostudies=accno, kept=kept,
         )  # fmt: skip

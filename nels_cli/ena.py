@@ -189,18 +189,6 @@ def submit_cmd(
             soft_wrap=True,
         )
         return
-    if seek_url:
-        link_in_seek(
-            "ENA",
-            run.deposit,
-            run.record.objects,
-            seek_url,
-            seek_project,
-            token_file,
-            user,
-            db_url,
-            test=mode != "production",
-        )
     outcome, record = run.outcome, run.record
     if outcome.plan.empty and not outcome.receipts:
         out.print(literal(f"ENA ({server}) already holds everything in this bundle, unchanged."))
@@ -219,8 +207,20 @@ def submit_cmd(
         ),
         soft_wrap=True,
     )
-    if outcome.receipts:
-        keep_after_deposit(ctx, bundle)
+    kept = keep_after_deposit(ctx, bundle) if outcome.receipts else ""
+    if seek_url:
+        link_in_seek(
+            "ENA",
+            run.deposit,
+            run.record.objects,
+            seek_url,
+            seek_project,
+            token_file,
+            user,
+            db_url,
+            test=mode != "production",
+            kept=kept,
+        )
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -44,9 +44,10 @@ def _folder(ctx, location: str):
     )
 
 
-def keep_after_deposit(ctx, bundle: Path) -> None:
-    """The deposit stands whatever happens here: a failure is a warning."""
+def keep_after_deposit(ctx, bundle: Path) -> str:
+    """The deposit stands whatever happens here: a failure is a warning ("" kept)."""
     try:
-        keep_beside_data(ctx, bundle)
+        return keep_beside_data(ctx, bundle)
     except NelsError as e:
         err.print(warning(f"the deposited bundle was not kept beside the data: {e}"))
+        return ""

@@ -95,16 +95,27 @@ def seek_link_options(command):
 
 
 def link_in_seek(
-    archive, deposit, ena_objects, url, project, token_file, user, db_url, test, biostudies=""
+    archive,
+    deposit,
+    ena_objects,
+    url,
+    project,
+    token_file,
+    user,
+    db_url,
+    test,
+    biostudies="",
+    kept="",
 ):
-    """The accessions as links on the SEEK records pushed from the bundle's source."""
+    """The accessions as links on the SEEK records pushed from the bundle's
+    source; ``kept``: the bundle kept in NeLS, which gets a data file."""
     from seek_plugin.accessions import link_accessions
 
     if not project:
         raise ConfigError("--seek needs --seek-project, the project the source was pushed to")
     client = seek_client(url, token_file, user)
     updated = link_accessions(
-        client, database(db_url), project, deposit, ena_objects, test, biostudies
+        client, database(db_url), project, deposit, ena_objects, test, biostudies, kept
     )
     if not updated:
         err.print(

@@ -46,9 +46,11 @@ class ProblemsError(NelsError, ValueError):
 
     def __init__(self, problems: list):
         self.problems = problems
-        super().__init__(
-            f"{len(problems)} problem(s) {self.what}:\n" + "\n".join(f"- {p}" for p in problems)
-        )
+        super().__init__(self.heading() + ":\n" + "\n".join(f"- {p}" for p in problems))
+
+    def heading(self) -> str:
+        n = len(self.problems)
+        return f"{n} problem{'' if n == 1 else 's'} {self.what}"
 
 
 class ApiError(NelsError):

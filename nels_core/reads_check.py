@@ -125,8 +125,8 @@ def check_reads(store, base: str, files: list[ReadFile], bundle: Path | None = N
         _remember(bundle, known)
     if problems:
         raise ReadsError(
-            f"{len(problems)} read file problem(s) ENA would refuse; nothing was sent:\n"
-            + "\n".join(f"- {p}" for p in problems)
+            f"{len(problems)} read file problem{'' if len(problems) == 1 else 's'} ENA would "
+            "refuse; nothing was sent:\n" + "\n".join(f"- {p}" for p in problems)
         )
     return counts
 

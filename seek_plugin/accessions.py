@@ -11,13 +11,14 @@ so: ENA discards them within a day.
 
 from __future__ import annotations
 
+import posixpath
 from collections import Counter
 
 from nels_core.deposit.ena_xml import alias
 from nels_core.deposit.model import Deposit
 
 from .client import SeekClient
-from .db import Database
+from .db import Database, SeekLink
 
 ENA_VIEW = "https://www.ebi.ac.uk/ena/browser/view/"
 BIOSAMPLES = "https://www.ebi.ac.uk/biosamples/samples/"
@@ -36,10 +37,13 @@ def link_accessions(
     objects: dict[str, dict[str, dict]],
     test: bool = False,
     biostudies: str = "",
+    kept: str = "",
 ) -> Counter:
     """``objects``: the ENA deposit record's; ``biostudies``: the study's
-    accession, if it was deposited there (on the test server when ``test``).
-    Counts of records updated by kind; records the push never made are skipped."""
+    accession, if it was deposited there (on the test server when ``test``);
+    ``kept``: where the deposited bundle was kept in NeLS, which gets a data
+    file of its own. Counts of records updated (or made) by kind; records the
+    push never made are skipped."""
     links = db.links(client.url, str(project_id), deposit.location)
     note = TEST_NOTE if test else ""
     wanted: dict[str, list[tuple[str, str]]] = {}  # push key -> (label, url)
@@ -81,7 +85,43 @@ def link_accessions(
         if missing:
             resource.update(link.seek_id, {"discussion_links": missing})
             updated[link.kind] += 1
+    if kept and _kept_file(client, db, str(project_id), deposit, links, kept):
+        updated["data_files"] += 1
     return updated
+
+
+def _kept_file(client: SeekClient, db: Database, project_id: str, deposit, links, kept) -> bool:
+    """A data file in SEEK for the bundle kept beside the data (one per kept
+    zip, remembered like the push's records), on the investigation's assays;
+    False when there was one already or nothing was pushed."""
+    from .plan import policy_for  # plan reads this module's addresses
+
+    key = f"kept:{posixpath.basename(kept)}"
+    if key in links or "investigation" not in links:
+        return False
+    name = posixpath.basename(kept)
+    assays = [li.seek_id for li in links.values() if li.kind == "assays" and li.seek_id]
+    link = db.save(SeekLink(seek_url=client.url, seek_project=project_id,
+                            source=deposit.location, key=key, kind="data_files"))  # fmt: skip
+    record = client.data_files.create(
+        {
+            "title": f"ISA bundle of {deposit.identifier} as deposited ({name})",
+            "description": "The ISA bundle as it went to ENA/BioStudies, with the accessions, "
+            "receipts and export report, kept in NeLS beside the data.",
+            "content_blobs": [
+                {
+                    "url": f"nels://{kept}",
+                    "original_filename": name,
+                    "content_type": "application/zip",
+                }
+            ],
+            "policy": policy_for(project_id),
+        },
+        {"projects": [project_id], "assays": assays},
+    )
+    link.seek_id = record.id
+    db.save(link)
+    return True
 
 
 def _ena(what: str, accession: str, note: str) -> tuple[str, str]:

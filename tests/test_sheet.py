@@ -176,7 +176,7 @@ def test_messages_name_the_file_as_its_owner_named_it(tmp_path, inv):
         "salmon lice.tsv, line 2, column 3: unknown column 'colour' in [Samples]"
     ]
     stored.write_bytes(b"")
-    with pytest.raises(SheetError, match=r"^1 problem\(s\) in the metadata sheet:\n- salmon lice"):
+    with pytest.raises(SheetError, match=r"^1 problem in the metadata sheet:\n- salmon lice"):
         read_sheet(stored, shown="salmon lice.tsv")
 
     book = tmp_path / ".upload-77aa.xlsx"

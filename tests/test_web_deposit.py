@@ -140,6 +140,9 @@ def test_sheet_check_deposit_and_again(site):
 
     page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
     assert project in page and "Nothing deposited" not in page
+    for folder_page in (f"/browse/{FOLDER}", f"/isa/{FOLDER}"):  # the accession, on the folder
+        said = client.get(folder_page).get_data(as_text=True).split('id="deposited">', 1)[1]
+        assert said.split("</p>", 1)[0].count(project) == 1 and "(test server)" in said
     receipt = page.split('href="/deposits/receipt?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     raw = client.get(f"/deposits/receipt?{receipt}")
     assert etree.fromstring(raw.data).get("success") == "true"
@@ -210,6 +213,14 @@ def test_biostudies_and_seek_links_from_the_web(site):
     assert f"BioStudies {accno} (BioStudies test server)" in labels
     samples = world.records["samples"].values()
     assert sum(len(r.attributes.get("discussion_links") or []) for r in samples) == 4
+    # each deposit's bundle, kept beside the data, has a SEEK data file linking to it
+    project_dir = sandboxes.nels_world.root / "projects" / SEQ_PROJECT
+    kept = sorted(f.name for f in (project_dir / "nels-metadata").glob("isa-bundle-*.zip"))
+    files = [
+        r for r in world.records["data_files"].values() if "deposited" in r.attributes["title"]
+    ]
+    blobs = sorted(b["url"] for r in files for b in r.blobs)
+    assert len(kept) == 2 and blobs == [f"nels://{FOLDER}/nels-metadata/{name}" for name in kept]
     # the push used the folder's sheet from NeLS: SEEK says what ENA was told
     assert {r.attributes["attribute_map"]["organism"] for r in samples} == {"Salmo salar"}
     experiments = d.webin_world.held(d.account, "experiment").values()

@@ -45,8 +45,9 @@ class Release:
             )
         return None
 
-    def sentence(self) -> str:
-        """What happens, in plain words, said before anything is sent."""
+    def sentence(self, hold: str = "--hold") -> str:
+        """What happens, in plain words, said before anything is sent; ``hold``
+        names where a hold date is given (the web form has no options)."""
         if self.date is not None:
             return (
                 f"ENA keeps this data private until {self.date.isoformat()} ({self.source}), "
@@ -54,9 +55,9 @@ class Release:
             )
         about = (self.today + ENA_DEFAULT_HOLD).isoformat()
         return (
-            "no public release date in the metadata sheet and no --hold: ENA makes this data "
+            f"no public release date in the metadata sheet and no {hold}: ENA makes this data "
             f"public two months after submission (about {about}), earlier if its accessions "
-            "are cited; give a date in the sheet's [Investigation] section or --hold to keep "
+            f"are cited; give a date in the sheet's [Investigation] section or {hold} to keep "
             "it private longer (at most two years)"
         )
 

@@ -41,6 +41,7 @@ from ..db import Database
 from .deposits import DepositFolder
 
 SHOWN_OBJECTS = 500  # per receipt on the job page; the accession table has them all
+HOLD_FIELD = "a hold date in the form"  # what the CLI calls --hold
 
 
 @dataclass(frozen=True)
@@ -161,11 +162,11 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
             finally:
                 home.close()
             progress(2, 3)
-            linked = Counter()
-            if link is not None and client is not None:
-                linked = _link(link, run.deposit, run.record.objects, ask.server)
             sent = run.plan is None and bool(run.outcome.receipts)
             kept = _keep(folder, settings, run.warnings) if sent else ""
+            linked = Counter()
+            if link is not None and client is not None:
+                linked = _link(link, run.deposit, run.record.objects, ask.server, kept=kept)
         progress(3, 3)
         return {**_ena_result(run, ask, folder, log, linked), "kept": kept}
 
@@ -203,10 +204,10 @@ def biostudies_work(
                 ena_server=ask.ena_target,
             )
             accno = done.accno
+            kept = "" if done.unchanged else _keep(folder, settings, warnings)
             linked = Counter()
             if link is not None:
-                linked = _link(link, deposit, ena.objects, ask.server, biostudies=accno)
-            kept = "" if done.unchanged else _keep(folder, settings, warnings)
+                linked = _link(link, deposit, ena.objects, ask.server, biostudies=accno, kept=kept)
         progress(2, 2)
         page = BIOSTUDIES["production" if ask.server == "production" else "test"] + accno
         return {
@@ -254,10 +255,14 @@ def _export(folder: DepositFolder, home, ena_target, biostudies_target, taxonomy
         set_investigation_comments(i_file, {"BioStudies": accno})
 
 
-def _link(link: SeekLink, deposit, ena_objects, server: str, biostudies: str = "") -> Counter:
+def _link(
+    link: SeekLink, deposit, ena_objects, server: str, biostudies: str = "", kept: str = ""
+) -> Counter:
     client = SeekClient(link.url, token=link.token)
     test = server != "production"
-    return link_accessions(client, link.db, link.project, deposit, ena_objects, test, biostudies)
+    return link_accessions(
+        client, link.db, link.project, deposit, ena_objects, test, biostudies, kept
+    )
 
 
 def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked) -> dict:
@@ -266,13 +271,13 @@ def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked
         "path": folder.path,
         "server": ask.server,
         "dry_run": ask.dry_run,
-        "warnings": run.warnings,
+        "warnings": [_form_words(w, run.release) for w in run.warnings],
         "log": log,
         "project": run.project,
         "counts": {k: len(v) for k, v in run.record.objects.items() if v},
         "cells": run.cells,
         "seek": dict(linked),
-        "release": run.release.sentence() if run.release else "",
+        "release": run.release.sentence(hold=HOLD_FIELD) if run.release else "",
     }
     if run.plan is not None:
         result["plan"] = {
@@ -299,6 +304,13 @@ def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked
     ]
     result["unchanged"] = run.outcome.plan.empty and not run.outcome.receipts
     return result
+
+
+def _form_words(warning: str, release) -> str:
+    """The release sentence as the web form's user gives a hold date."""
+    if release is not None and warning == release.sentence():
+        return release.sentence(hold=HOLD_FIELD)
+    return warning
 
 
 def _server(form, offered: dict[str, str], archive: str) -> tuple[str, str]:

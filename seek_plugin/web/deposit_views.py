@@ -52,7 +52,14 @@ from .context import (
     nels_token,
     seek_accounts,
 )
-from .deposit_jobs import BioStudiesRequest, EnaRequest, biostudies_work, ena_work, hold_range
+from .deposit_jobs import (
+    HOLD_FIELD,
+    BioStudiesRequest,
+    EnaRequest,
+    biostudies_work,
+    ena_work,
+    hold_range,
+)
 from .deposits import SHEET_SUFFIXES, DepositFolder
 from .nels_views import HIDDEN, refuse_roots, refuse_without_data
 from .seek_views import seek_link_request
@@ -104,7 +111,7 @@ def _release(sheets: FolderSheets, sheet: SheetVersion | None) -> str:
         for row in getattr(sections.get("Studies"), "rows", []):
             name = row.cells.get("identifier") or row.cells.get("study", "")
             studies[name] = row.cells.get("public release date", "")
-    sentence = release_of(investigation, studies).sentence()
+    sentence = release_of(investigation, studies).sentence(hold=HOLD_FIELD)
     return sentence[:1].upper() + sentence[1:] + " (unless a date is given below)."
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 
 from nels_core.byte_names import from_text
@@ -23,6 +23,7 @@ from .context import (
     sbi_project_for,
     seek_accounts,
 )
+from .deposits import DepositFolder
 from .issues import missing_by_samples, others_by_place
 from .models import PushedFolder
 
@@ -72,6 +73,7 @@ def browse(path):
         parent=posixpath.dirname(path),
         describable=describable(path),
         in_seek=in_seek(path),
+        deposited=deposited(path),
     )
 
 
@@ -99,8 +101,20 @@ def preview(path):
         accounts=accounts,
         datasets=datasets,
         in_seek=in_seek(path),
+        deposited=deposited(path),
         last_push=last_push(path, accounts),
     )
+
+
+def deposited(path: str) -> list[tuple[str, str, bool]]:
+    """``(archive, accession, on a test server)`` of what the folder's deposits
+    made, for its pages; the deposit page has the details."""
+    records = DepositFolder.of(current_app.config["WORK_DIR"], path).records()
+    return [
+        ("ENA" if r.archive == "ena" else "BioStudies", r.main, r.server != "production")
+        for r in records
+        if r.main
+    ]
 
 
 @bp.app_template_global()
