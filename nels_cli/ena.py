@@ -288,14 +288,12 @@ def _local_reads(folder: Path, files):
 def _read_source(ctx, location: str):
     """Where the bundle's read files are: its NeLS source, or the local folder it describes."""
     from nels_core.errors import ConfigError
-    from nels_core.storage.local import LocalStorage
 
-    from .main import open_nels
+    from .main import open_folder
 
-    if location.startswith("nels://"):
-        return open_nels(ctx, location)
-    if location and Path(location).is_dir():
-        return LocalStorage(Path(location)), ""
+    found = open_folder(ctx, location)
+    if found is not None:
+        return found
     raise ConfigError(
         f"the bundle's read files are at {location or 'an unknown place'}, which is not "
         "reachable from here; export the bundle again from its NeLS folder"

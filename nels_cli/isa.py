@@ -35,6 +35,19 @@ def _source(ctx, source: str):
     return LocalStorage(folder), "", str(folder), folder.name
 
 
+sheet_file = click.option(
+    "--out",
+    "dest",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="sheet.tsv or sheet.xlsx",
+)
+checklist_option = click.option(
+    "--checklist",
+    help="An ENA sample checklist (ERC000033...): its mandatory and recommended fields as columns.",
+)
+
+
 @click.group("isa")
 def isa_cmd() -> None:
     """Describe NeLS folders as ISA and export validated ISA bundles."""
@@ -42,17 +55,8 @@ def isa_cmd() -> None:
 
 @isa_cmd.command("template")
 @click.argument("source")
-@click.option(
-    "--out",
-    "dest",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="sheet.tsv or sheet.xlsx",
-)
-@click.option(
-    "--checklist",
-    help="An ENA sample checklist (ERC000033...): its mandatory and recommended fields as columns.",
-)
+@sheet_file
+@checklist_option
 @click.pass_context
 def template_cmd(ctx, source, dest: Path, checklist):
     """Write a metadata sheet pre-filled from what SOURCE holds."""
@@ -208,17 +212,8 @@ def sheet_put_cmd(ctx, source, sheet: Path):
 
 @sheet_cmd.command("get")
 @click.argument("source")
-@click.option(
-    "--out",
-    "dest",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="sheet.tsv or sheet.xlsx",
-)
-@click.option(
-    "--checklist",
-    help="An ENA sample checklist (ERC000033...): its mandatory and recommended fields as columns.",
-)
+@sheet_file
+@checklist_option
 @click.pass_context
 def sheet_get_cmd(ctx, source, dest: Path, checklist):
     """Write SOURCE's current sheet, or (none saved yet) one pre-filled from the data."""

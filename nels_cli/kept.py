@@ -10,9 +10,8 @@ from pathlib import Path
 from nels_core.errors import ConfigError, NelsError
 from nels_core.isa.export import REPORT
 from nels_core.isa.kept_bundles import keep_bundle
-from nels_core.storage.local import LocalStorage
 
-from .main import err, open_nels, out
+from .main import err, open_folder, out
 from .show import literal, warning
 
 
@@ -33,11 +32,9 @@ def keep_beside_data(ctx, bundle: Path, into: str | None = None) -> str:
 
 
 def _folder(ctx, location: str):
-    """The store and path of a NeLS folder (nels://, a Galaxy job's file source) or a local one."""
-    if "://" in location:
-        return open_nels(ctx, location)
-    if location and Path(location).is_dir():
-        return LocalStorage(Path(location)), ""
+    found = open_folder(ctx, location)
+    if found is not None:
+        return found
     raise ConfigError(
         f"{location or 'the folder the bundle came from'} is neither a NeLS folder nor a "
         "local folder here; name one with --into"

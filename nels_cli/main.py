@@ -106,6 +106,18 @@ def open_nels(ctx: click.Context, uri: str) -> tuple[Home, str]:
     return ctx.obj[key], path
 
 
+def open_folder(ctx: click.Context, location: str) -> tuple | None:
+    """``(store, path)`` of a NeLS folder (nels://, or in a Galaxy job any of the
+    user's NeLS file sources) or a local one; None when it is neither."""
+    if "://" in location:
+        return open_nels(ctx, location)
+    if location and Path(location).is_dir():
+        from nels_core.storage.local import LocalStorage
+
+        return LocalStorage(Path(location)), ""
+    return None
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),

@@ -128,7 +128,7 @@ def link_in_seek(
         shown = ", ".join(
             f"{n} {kind.replace('_', ' ')[: -1 if n == 1 else None]}" for kind, n in updated.items()
         )
-        out.print(literal(f"SEEK records linked to {archive}: {shown}"))
+        out.print(literal(f"SEEK records linked to {archive}: {shown}"), soft_wrap=True)
 
 
 @click.group("seek")

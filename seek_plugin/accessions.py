@@ -86,7 +86,7 @@ def link_accessions(
             resource.update(link.seek_id, {"discussion_links": missing})
             updated[link.kind] += 1
     if kept and _kept_file(client, db, str(project_id), deposit, links, kept):
-        updated["data_files"] += 1
+        updated["kept_bundle_files"] += 1  # a data file made, not one linked
     return updated
 
 

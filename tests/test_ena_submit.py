@@ -623,7 +623,10 @@ def test_cli_submit_links_the_accessions_in_seek(tmp_path, ena, specs, seek_serv
         env=env,
     )
     assert r.returncode == 0, r.stderr
-    assert "SEEK records linked to ENA: 1 investigation, 4 samples, 4 data files" in r.stdout
+    assert (
+        "SEEK records linked to ENA: 1 investigation, 4 samples, 4 data files, "
+        "1 kept bundle file" in r.stdout  # the bundle kept beside the data has its data file
+    )
     assert "token-alice" not in r.stdout + r.stderr
 
 

@@ -184,3 +184,37 @@ def _category(doc, characteristic) -> str:
 def _value(characteristic) -> str:
     v = characteristic["value"]
     return v["annotationValue"] if isinstance(v, dict) else str(v)
+
+
+@pytest.mark.parametrize("backend", ["local"])
+def test_a_read_only_member_pulls_without_writing_the_sheet(seek_server, home_for, tmp_path):
+    """Where the user may not add files, SEEK's edits reach the bundle only, and it says so."""
+    from nels_core.isa.export import describe
+    from nels_core.isa.folder_sheet import FolderSheets
+    from nels_core.isa.sheet import read_sheet, write_template
+    from seek_plugin.db import Database
+    from seek_plugin.pull import pull_bundle
+    from seek_plugin.push import Pusher
+
+    cast = home_for.cast
+    make_delivery(cast.world.project_dir(cast.project) / "NorSeq" / "run1", SPEC)
+    folder = f"Projects/{cast.project.folder}/NorSeq"
+    alice = home_for("alice")
+    inv, _ = describe(alice, folder, f"nels://{folder}", "x")
+    sheet = tmp_path / "filled.tsv"
+    sheet.write_text(fill_sheet(write_template(inv, tmp_path / "t.tsv").read_text()))
+    FolderSheets(alice, folder).put(read_sheet(sheet), "filled.tsv")
+    inv, _ = describe(alice, folder, f"nels://{folder}", "x")
+    db = Database(f"sqlite:///{tmp_path / 'links.db'}")
+    client = SeekClient(seek_server.url, token="token-alice")
+    url = Pusher(client, db, seek_server.projects["P1"].id).push(inv).investigation_url()
+    edit_sample(seek_server, "Liver-1", **{"collection date": "2023-05-05"})
+
+    dave = home_for("dave")  # read-only in the project
+    result, _, back = pull_bundle(
+        client, db, url, lambda loc: (dave, folder, loc, "x"), tmp_path / "bundle"
+    )
+    assert back.changes == ["sample 'Liver-1', collection date: '2023-05-05'"]
+    assert back.version == "" and "read-only member" in back.not_saved
+    assert "2023-05-05" in (tmp_path / "bundle" / "isa.json").read_text()
+    assert len(FolderSheets(alice, folder).names()) == 1  # nothing added
