@@ -17,7 +17,7 @@ from nels_core.errors import NelsError, ProblemsError
 from nels_core.isa.export import NO_SHEET
 from nels_core.isa.folder_sheet import FolderSheets, SheetUnchanged, describe_field
 from nels_core.isa.model import InvestigationRecord, Person, Term
-from nels_core.isa.sheet import template_sections
+from nels_core.isa.sheet import SheetError, template_sections
 from nels_core.isa.sheet_merge import apply_values, as_sections, merge, sheet_values
 from nels_core.vocab import NCBI_TAXON
 
@@ -206,6 +206,10 @@ class SheetConflict(ProblemsError):
         self.conflicts = conflicts
 
 
+class SeekEditsRefused(ProblemsError):
+    what = "in the values edited in SEEK (nothing written; correct them in SEEK and pull again)"
+
+
 def pull_bundle(
     client: SeekClient,
     db: Database,
@@ -247,8 +251,12 @@ def pull_bundle(
     back = WriteBack([f"{describe_field(k)}: {v!r}" for k, v in sorted(merged.taken.items())])
     if merged.taken:
         sections = apply_values(_sheet_sections(store, base, inv, metadata), merged.taken)
-        inv, issues = described(sections)
+        try:
+            inv, issues = described(sections)
+        except SheetError as e:  # nothing saved: the edits are SEEK's to correct
+            raise SeekEditsRefused(e.problems) from None
         back.version, back.not_saved = _save(store, base, sections, investigation_url, metadata)
+        inv.sheet = back.version or inv.sheet
     _copy_seek_comments(edited, inv)
     notes.seek_isa = compare_with_seek_export(client, investigation_id, inv)
     issues += [DeliveryIssue("seek", "", n) for n in [*notes.notes, notes.seek_isa]]

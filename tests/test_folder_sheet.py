@@ -161,6 +161,12 @@ def test_outside_text_stays_one_line_in_the_history(tmp_path):
     ]
     assert "\n# from: evil # by: someone else\n" in said
     assert FolderSheets(store, "").current().source == "evil # by: someone else"
-    with pytest.raises(SheetError):  # the stored version is read as any sheet is
-        (root / FOLDER / "sheet-9999.tsv").write_text("[Nonsense]\n")
-        FolderSheets(store, "").sections(FolderSheets(store, "").current())
+    (root / FOLDER / version.name).unlink()  # the test's own clean-up: members cannot
+    bad = root / FOLDER / "sheet-2000-01-01T000000.000Z-bad.tsv"
+    bad.write_text("[Nonsense]\n")  # a file put there by hand, no sheet: named
+    with pytest.raises(SheetError, match=r"000Z-bad\.tsv, line 1: unknown section"):
+        describe(store, "", str(root), "x")
+    # and a good sheet can still be saved after it (members cannot delete the bad one)
+    fixed = FolderSheets(store, "").put(_sections(tmp_path, text), "fixed.tsv")
+    assert fixed.changes == ("first version: 4 samples described",)
+    assert describe(store, "", str(root), "x")[0].sheet == fixed.path

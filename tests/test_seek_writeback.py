@@ -218,3 +218,16 @@ def test_a_read_only_member_pulls_without_writing_the_sheet(seek_server, home_fo
     assert back.version == "" and "read-only member" in back.not_saved
     assert "2023-05-05" in (tmp_path / "bundle" / "isa.json").read_text()
     assert len(FolderSheets(alice, folder).names()) == 1  # nothing added
+
+
+def test_an_edit_in_seek_the_data_cannot_take_is_named_and_nothing_written(
+    seek_server, pushed, tmp_path
+):
+    root, url, db, _ = pushed
+    edit_sample(seek_server, "Gill-1", **{"library strategy": "Interpretive dance"})
+    before = versions(root)
+    pull = run("seek", "pull", url, "--out", str(tmp_path / "b"), "--db", db)
+    assert pull.returncode == 1
+    assert "in the values edited in SEEK (nothing written; correct them in SEEK" in pull.stderr
+    assert "'Interpretive dance' is not one of ENA's values" in pull.stderr
+    assert versions(root) == before and not (tmp_path / "b").exists()

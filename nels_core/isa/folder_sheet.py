@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NotFoundError
-from .sheet import SECTIONS, Row, Section, read_sheet
+from .sheet import SECTIONS, Row, Section, SheetError, read_sheet
 
 FOLDER = "nels-metadata"  # beside the data; the ISA mapping never reads it as data
 PREFIX, SUFFIX = "sheet-", ".tsv"
@@ -104,13 +104,16 @@ class FolderSheets:
         (``describe``): this only stores."""
         now = dt.datetime.now(dt.UTC)
         latest = self.current()
-        before = flatten(self.sections(latest)) if latest else {}
+        try:
+            before = flatten(self.sections(latest)) if latest else {}
+        except SheetError:  # a file no sheet reader takes: a new version must still be possible
+            before, latest = {}, None
         changed = changes(before, flatten(sections))
         if latest is not None and not changed:
             raise SheetUnchanged(f"{latest.path} already says the same; nothing saved")
         if latest is None:
             changed = [f"first version: {_counted(sections)}"]
-        who = by or author(self.store)
+        who = _one_line(by or author(self.store))
         millis = now.microsecond // 1000
         name = f"{PREFIX}{now:%Y-%m-%dT%H%M%S}.{millis:03d}Z-{secrets.token_hex(3)}"
         said = {"saved": f"{now:%Y-%m-%dT%H:%M:%SZ}", "by": who, "from": source}
