@@ -231,3 +231,23 @@ def test_an_edit_in_seek_the_data_cannot_take_is_named_and_nothing_written(
     assert "in the values edited in SEEK (nothing written; correct them in SEEK" in pull.stderr
     assert "'Interpretive dance' is not one of ENA's values" in pull.stderr
     assert versions(root) == before and not (tmp_path / "b").exists()
+
+
+def test_creators_named_in_seek_join_the_sheets_contacts(seek_server, pushed, tmp_path):
+    root, url, db, _ = pushed
+    bob = SeekClient(seek_server.url, token="token-bob")
+    carol = seek_server.people["Carol"]
+    carol.orcid = "https://orcid.org/0000-0002-1825-0097"
+    bob.investigations.update(url.rsplit("/", 1)[-1], {}, {"creators": [carol.id]})
+    pull = run("seek", "pull", url, "--out", str(tmp_path / "b"), "--db", db)
+    assert pull.returncode == 0, pull.stderr
+    assert "contact 'Carol Tester', last name: 'Tester'" in pull.stdout
+    assert "contact 'Carol Tester', orcid: '0000-0002-1825-0097'" in pull.stdout
+    newest = versions(root)[-1].read_text()
+    (row,) = [line for line in newest.splitlines() if "\tTester\tCarol" in line]
+    assert row.startswith("\tTester\tCarol\t") and "0000-0002-1825-0097" in row
+    # the bundle exported from the folder now names her, as SEEK does
+    export = run("isa", "export", str(root), "--out", str(tmp_path / "bundle"))
+    assert export.returncode == 0, export.stderr
+    people = json.loads((tmp_path / "bundle" / "isa.json").read_text())["people"]
+    assert [(p["firstName"], p["lastName"]) for p in people] == [("Carol", "Tester")]

@@ -257,5 +257,9 @@ def describe_field(key: Field) -> str:
     section, row, column = key
     if section == "Investigation":
         return f"investigation {column}"
-    what = {"Samples": "sample", "Studies": "study", "Contacts": "contact"}[section]
+    if section == "Contacts":  # keyed study/last name/first name
+        study, last, given = row.rsplit("/", 2) if row.count("/") >= 2 else ("", row, "")
+        where = f" of study {study!r}" if study else ""
+        return f"contact {' '.join(n for n in (given, last) if n)!r}{where}, {column}"
+    what = {"Samples": "sample", "Studies": "study"}[section]
     return f"{what} {row!r}, {column}"
