@@ -48,7 +48,8 @@ class DepositFolder:
 
     @classmethod
     def of(cls, work_dir: str | Path, path: str) -> DepositFolder:
-        key = hashlib.sha256(path.encode()).hexdigest()[:24]
+        # a name that is not UTF-8 keeps its own bytes (nels_core.byte_names)
+        key = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:24]
         return cls(Path(work_dir) / "deposits" / key, path)
 
     @property
