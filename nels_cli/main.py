@@ -180,12 +180,13 @@ def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive,
     table = Table(box=None, show_header=True, header_style="bold")
     table.add_column("size", justify="right")
     table.add_column("modified")
-    table.add_column("name")
+    table.add_column("name", overflow="fold")  # a name is shown whole, never cut with "…"
     for e in page.entries:
         when = dt.datetime.fromtimestamp(e.mtime).strftime("%Y-%m-%d %H:%M") if e.mtime else ""
         name = (e.path if recursive else e.name) + ("/" if e.is_dir else "")
         table.add_row("" if e.is_dir else f"{e.size:,}", when, literal(name))
-    out.print(table)
+    # a pipe gets whole lines (rich would make them 80 columns), a terminal its own width
+    (out if out.is_terminal else Console(width=100_000, highlight=False)).print(table)
     if page.total > len(page.entries):
         out.print(f"[dim]{len(page.entries)} of {page.total} shown[/]")
     for loop in page.loops:

@@ -67,6 +67,12 @@ class Planned:
         return out
 
 
+def default_description(inv: InvestigationRecord) -> str:
+    """What the investigation says in SEEK when nobody described it (a pull
+    knows it as ours, not as an edit made in SEEK)."""
+    return f"ISA description of {inv.location}"
+
+
 def policy_for(project_id: str, access: str = "edit") -> dict:
     """Private to the world, ``access`` for the SEEK project's members."""
     return {
@@ -90,7 +96,7 @@ def plan(
             inv.title or inv.identifier,
             {
                 "title": inv.title or inv.identifier,
-                "description": inv.description or f"ISA description of {inv.location}",
+                "description": inv.description or default_description(inv),
                 "policy": policy,
             },
             {"projects": projects},

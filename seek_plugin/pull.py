@@ -24,7 +24,7 @@ from nels_core.vocab import NCBI_TAXON
 from .client import SeekClient
 from .db import NO_SHEET_SENT, SHEET_KEY, Database, SeekLink
 from .errors import Problem, SeekError
-from .plan import FIXED_COLUMNS
+from .plan import FIXED_COLUMNS, default_description
 from .records import SeekRecord
 
 _INVESTIGATION_URL = re.compile(r"^(?P<base>https?://.+?)/investigations/(?P<id>\d+)/?$")
@@ -75,7 +75,8 @@ def annotate(client: SeekClient, inv: InvestigationRecord, where: Origin) -> Pul
     notes = PullNotes()
     record = client.investigations.get(where.investigation_id)
     inv.title = record.title or inv.title
-    inv.description = record.description or inv.description
+    if record.description != default_description(inv):  # the push's own words: not an edit
+        inv.description = record.description or inv.description
     inv.comments["SEEK investigation"] = record.url
     inv.comments.update(_extended(record))
     inv.contacts = _people(client, record) or inv.contacts
@@ -326,8 +327,8 @@ def compare_with_seek_export(client: SeekClient, investigation_id: str, inv) -> 
     """What SEEK's own ISA-JSON export (where offered) says differently from ours."""
     try:
         theirs = client.request("GET", f"/investigations/{investigation_id}/export_isa")
-    except SeekError as e:
-        return f"SEEK's own ISA export is not offered for this investigation ({e.status})"
+    except SeekError:
+        return "SEEK's own ISA export is not offered for this investigation"
     if not isinstance(theirs, dict):
         return "SEEK's own ISA export answered something that is not ISA-JSON"
     differences = []

@@ -117,7 +117,12 @@ def test_pull_brings_seek_annotations_into_a_valid_bundle(seek_server, pushed, t
     assert errors == []
     report = json.loads((bundle / "export-report.json").read_text())
     said = [w["message"] for w in report["warnings"] if w["code"] == "seek"]
-    assert "SEEK's own ISA export is not offered for this investigation (406)" in said
+    assert "SEEK's own ISA export is not offered for this investigation" in said
+    # SEEK's edits went into the folder's sheet; what the push itself wrote did not
+    (saved,) = (tmp_path / "UiB_Hansen_SalmonLice_2023" / "nels-metadata").glob("sheet-*.tsv")
+    text = saved.read_text()
+    assert "Salmon lice transcriptomes 2023" in text and "hepatopancreas" in text
+    assert "ISA description of" not in text
 
 
 def test_pull_compares_with_seeks_own_export_where_offered(seek_server, pushed, tmp_path):

@@ -92,6 +92,7 @@ def test_sheet_check_deposit_and_again(site):
     assert template.status_code == 200 and "[Samples]" in template.get_data(as_text=True)
     before = client.get(f"/isa/{FOLDER}").get_data(as_text=True)
     assert "genome sequencing" in before and "not given" in before  # what the data alone says
+    assert "Described from the data alone" in before
     # not a word about when ENA publishes it yet: the page says ENA's default
     page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
     assert "public two months after submission" in page
@@ -112,9 +113,22 @@ def test_sheet_check_deposit_and_again(site):
     preview = client.get(f"/isa/{FOLDER}").get_data(as_text=True)
     assert "transcription" in preview and "genome sequencing" not in preview  # RNA-Seq, as said
     assert "not given" not in preview
+    assert "Described with the folder's metadata sheet\n" in preview and saved.name in preview
     again = upload_sheet(client, filled)  # the same values: no new version
     assert "nothing saved" in again.get_data(as_text=True)
     assert len(list((project_dir / "nels-metadata").glob("sheet-*.tsv"))) == 1
+    # the blank template uploaded by mistake: saved, said loudly, and the good one restorable
+    blank = upload_sheet(client, template.get_data(as_text=True)).get_data(as_text=True)
+    assert "This version clears 16 values the one before gave" in blank
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    link = page.split('href="/deposits/sheet-version?', 2)[2].split('"', 1)[0]  # the older
+    restored = client.get(f"/deposits/sheet-version?{link.replace('&amp;', '&')}")
+    assert restored.status_code == 200 and restored.data == saved.read_bytes()
+    assert "Sheet saved in NeLS" in upload_sheet(client, filled).get_data(as_text=True)
+    nope = client.get(f"/deposits/sheet-version?path={FOLDER}&name=../../etc/passwd")
+    assert nope.status_code == 404
+    assert "/isa/" not in client.get(f"/browse/{FOLDER}/nels-metadata").get_data(as_text=True)
+    assert client.get(f"/isa/{FOLDER}/nels-metadata").status_code == 400
 
     job_url, state = post_job(client, "/deposits/ena", server="test", dry_run="1")
     assert state["state"] == "done", state["message"]

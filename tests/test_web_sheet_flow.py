@@ -83,8 +83,19 @@ def test_sheet_seek_and_ena_agree_through_the_browser(site, page, tmp_path):
         page.click("#sheet-tsv")
     filled = tmp_path / "filled.tsv"
     filled.write_text(fill_sheet(Path(download.value.path()).read_text()))
+    wrong = tmp_path / "wrong.tsv"  # two problems: each named, on its own line
+    wrong.write_text(filled.read_text().replace("\tLiver-1\t", "\tLiver-9\t").replace(
+        "8030", "eighty"))  # fmt: skip
+    upload_sheet(page, wrong)
+    said = page.inner_text(".flash.error").splitlines()
+    assert said[0] == "The sheet was not saved: 2 problems in the metadata sheet:"
+    assert len(said) == 3 and all(line.startswith("- wrong.tsv, line ") for line in said[1:])
+    assert any("no sample 'Liver-9'" in line for line in said)
+    assert any("'eighty' is not an NCBI taxon id" in line for line in said)
+    assert not metadata.exists()  # nothing written
     upload_sheet(page, filled)
     assert "Sheet saved in NeLS" in page.inner_text(".flash.ok")
+    assert "the folder's first" in page.inner_text(".flash.ok")
     (first,) = metadata.glob("sheet-*.tsv")
     assert first.name in page.inner_text("#sheet-current")
 
@@ -138,6 +149,12 @@ def test_sheet_seek_and_ena_agree_through_the_browser(site, page, tmp_path):
         "sample 'Gill-1', collection date: the sheet says '2023-05-01', SEEK '2023-04-01'"
         in page.inner_text("#conflicts")
     )
+    assert "both changed 1 field since the push" in page.inner_text("#conflicts-said")
+    assert page.inner_text("#waiting") == "waiting for your choice"
+    conflict_page = page.url
+    page.goto(f"{web.url}/jobs")
+    assert "waiting for your choice" in page.inner_text("#jobs")
+    page.goto(conflict_page)
     assert sorted(metadata.glob("sheet-*.tsv")) == before  # nothing written yet
     page.click("#take-seek button")
     page.wait_for_selector("#sheet-saved")
@@ -154,8 +171,13 @@ def test_sheet_seek_and_ena_agree_through_the_browser(site, page, tmp_path):
     page.fill("#ena-form input[name=webin_password]", d.password)
     page.click("#ena-form button")
     page.wait_for_selector("#state:text('done')")
+    assert "is kept in NeLS beside the data" in page.inner_text("#kept-said")
+    assert "--hold" not in page.content()  # the web form's words, not the command line's
     held = d.webin_world.held(d.account, "sample").values()
     sent = {o.alias.rsplit(":", 1)[-1]: etree.fromstring(o.xml) for o in held}
+    # the sheets' folder is not a folder to describe: its page says where they are shown
+    page.goto(f"{web.url}/browse/{FOLDER}/nels-metadata")
+    assert page.locator("#preview").count() == 0 and page.is_visible("#metadata-folder")
     page.goto(f"{web.url}/deposit/{FOLDER}")
     with page.expect_download() as download:
         page.click("#kept a")

@@ -45,9 +45,12 @@ class Release:
             )
         return None
 
-    def sentence(self, hold: str = "--hold") -> str:
-        """What happens, in plain words, said before anything is sent; ``hold``
-        names where a hold date is given (the web form has no options)."""
+    def sentence(self, form: bool = False) -> str:
+        """What happens, in plain words, said before anything is sent; ``form``:
+        to someone giving the hold date in the web form, not with --hold."""
+        given, give = ("no hold date in the form", "in the form") if form else (
+            "no --hold", "with --hold"
+        )  # fmt: skip
         if self.date is not None:
             return (
                 f"ENA keeps this data private until {self.date.isoformat()} ({self.source}), "
@@ -55,9 +58,9 @@ class Release:
             )
         about = (self.today + ENA_DEFAULT_HOLD).isoformat()
         return (
-            f"no public release date in the metadata sheet and no {hold}: ENA makes this data "
+            f"no public release date in the metadata sheet and {given}: ENA makes this data "
             f"public two months after submission (about {about}), earlier if its accessions "
-            f"are cited; give a date in the sheet's [Investigation] section or {hold} to keep "
+            f"are cited; give a date in the sheet's [Investigation] section or {give} to keep "
             "it private longer (at most two years)"
         )
 

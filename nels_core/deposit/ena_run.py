@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import NelsError
 from ..reads_check import ReadFile, check_reads
 from ..taxonomy import Taxonomy
+from ..wording import counted
 from .checklists import EnaChecklists
 from .embargo import Release
 from .ena_submit import Outcome, Plan, plan, submit
@@ -121,5 +122,5 @@ def _check_reads(bundle: Path, deposit: Deposit, open_reads, *, dry_run: bool, w
             raise
         warn(f"the read files were not checked (their source cannot be read here: {e})")
         return
-    say(f"checking {len(files)} read file(s): whole, not empty, pairs of equal length")
+    say(f"checking {counted(len(files), 'read file')}: whole, not empty, pairs of equal length")
     check_reads(store, base, files, bundle)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ProblemsError
+from ..wording import counted
 from .ena_xml import Prepared, submission
 from .receipt import Receipt, parse_receipt
 from .record import DepositRecord, now_iso
@@ -110,7 +111,7 @@ def submit(
     if work.empty:
         return outcome
     if work.files and upload_files is not None:
-        say(f"uploading {len(work.files)} read file(s) to the Webin upload area")
+        say(f"uploading {counted(len(work.files), 'read file')} to the Webin upload area")
         upload_files(work.files)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     for action, objects in (("MODIFY", work.modify), ("ADD", work.add)):
@@ -220,4 +221,4 @@ def _set(kind: str, elements: list[bytes]) -> bytes:
 
 
 def _describe(objects: dict[str, list[bytes]]) -> str:
-    return ", ".join(f"{len(v)} {k}(s)" for k, v in objects.items() if v)
+    return ", ".join(counted(len(v), k) for k, v in objects.items() if v)

@@ -24,7 +24,7 @@ from ..errors import ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from ..local_files import write_whole
 from ..taxonomy import Taxonomy, TaxonomyUnavailable, taxon_problems
-from ..wording import first
+from ..wording import counted, first
 from .checklists import DEFAULT as DEFAULT_CHECKLIST
 from .checklists import MISSING, Checklist, EnaChecklists
 from .embargo import Release, ena_release
@@ -228,13 +228,14 @@ def prepare(
     for tag, names in missing.items():
         shown = first(names)
         warnings.append(
-            f"{tag!r} not given for {len(names)} sample(s) ({shown}): sent as 'not provided'"
+            f"{tag!r} not given for {counted(len(names), 'sample')} ({shown}): "
+            "sent as 'not provided'"
         )
     for column, names in defaults.items():
         shown = first(names)
         what = _DEFAULTED[column]
         warnings.append(
-            f"the sheet's {column!r} is empty for {len(names)} sample(s) ({shown}): {what}"
+            f"the sheet's {column!r} is empty for {counted(len(names), 'sample')} ({shown}): {what}"
         )
     if deposit.title.strip() == deposit.identifier.strip():
         warnings.append(
@@ -392,7 +393,7 @@ class _Findings:
 
 
 def _count(names: list[str]) -> str:
-    return f"{len(names)} sample(s): {first(names)}"
+    return f"{counted(len(names), 'sample')}: {first(names)}"
 
 
 def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found, cache) -> str:

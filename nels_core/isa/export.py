@@ -22,7 +22,7 @@ from ..paths import locate
 from ..reads_check import count_records
 from ..taxonomy import Taxonomy, TaxonomyUnavailable
 from ..vocab import NCBI_TAXON
-from ..wording import first
+from ..wording import counted, first
 from .folder_sheet import FolderSheets
 from .isajson import write_isajson
 from .isatab import write_isatab
@@ -87,7 +87,9 @@ def describe(
         shown = first(names, 5)
         issues.append(
             DeliveryIssue(
-                "missing-metadata", "", f"{what} not given for {len(names)} sample(s): {shown}"
+                "missing-metadata",
+                "",
+                f"{what} not given for {counted(len(names), 'sample')}: {shown}",
             )
         )
     if strict and issues:
@@ -195,9 +197,9 @@ def _export_described(store, base, inv, issues, out, check, tick) -> ExportResul
         result.verified = len(files) - len(result.mismatches)
         if result.mismatches:
             raise ExportError(
-                f"{len(result.mismatches)} file(s) disagree with the MD5 the delivery's checksum "
-                "file gives: the file changed after delivery, or the checksum file is wrong. "
-                "Ask the sequencing facility which is right; exporting again repeats the "
+                f"{counted(len(result.mismatches), 'file')} disagree with the MD5 the delivery's "
+                "checksum file gives: the file changed after delivery, or the checksum file is "
+                "wrong. Ask the sequencing facility which is right; exporting again repeats the "
                 "checksum file's value. Nothing written:\n"
                 + "\n".join(
                     f"- {m.path}: the checksum file says {m.expected}, the bytes give {m.actual}"

@@ -79,9 +79,9 @@ class FolderSheets:
         names = self.names()
         return self.version(names[-1]) if names else None
 
-    def log(self) -> list[SheetVersion]:
-        """Every version, newest first."""
-        return [self.version(n) for n in reversed(self.names())]
+    def log(self, limit: int | None = None) -> list[SheetVersion]:
+        """Every version (or the newest ``limit``), newest first; one read each."""
+        return [self.version(n) for n in list(reversed(self.names()))[:limit]]
 
     def version(self, name: str) -> SheetVersion:
         path = f"{self.folder}/{name}"

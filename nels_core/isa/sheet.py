@@ -337,7 +337,10 @@ def _apply_samples(inv, studies: dict[str, StudyRecord], section: Section, probl
         if len(matches) > 1:  # the same sample id in two deliveries: the study column decides
             matches = [s for s in matches if s.study == _key(c.get("study", ""))] or matches
         if not matches:
-            problems.append(f"{row.at('sample')}: no sample {name!r} in the exported data")
+            known = first(sorted(by_name), 6)
+            problems.append(
+                f"{row.at('sample')}: no sample {name!r} in this folder's data (it has {known})"
+            )
             continue
         if len(matches) > 1:
             problems.append(f"{row.at('study')}: sample {name!r} is in several studies; name one")

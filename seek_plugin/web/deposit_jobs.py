@@ -41,7 +41,6 @@ from ..db import Database
 from .deposits import DepositFolder
 
 SHOWN_OBJECTS = 500  # per receipt on the job page; the accession table has them all
-HOLD_FIELD = "a hold date in the form"  # what the CLI calls --hold
 
 
 @dataclass(frozen=True)
@@ -271,13 +270,14 @@ def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked
         "path": folder.path,
         "server": ask.server,
         "dry_run": ask.dry_run,
-        "warnings": [_form_words(w, run.release) for w in run.warnings],
+        # the release sentence is shown on its own (its CLI form names --hold)
+        "warnings": [w for w in run.warnings if not run.release or w != run.release.sentence()],
         "log": log,
         "project": run.project,
         "counts": {k: len(v) for k, v in run.record.objects.items() if v},
         "cells": run.cells,
         "seek": dict(linked),
-        "release": run.release.sentence(hold=HOLD_FIELD) if run.release else "",
+        "release": run.release.sentence(form=True) if run.release else "",
     }
     if run.plan is not None:
         result["plan"] = {
@@ -304,13 +304,6 @@ def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked
     ]
     result["unchanged"] = run.outcome.plan.empty and not run.outcome.receipts
     return result
-
-
-def _form_words(warning: str, release) -> str:
-    """The release sentence as the web form's user gives a hold date."""
-    if release is not None and warning == release.sentence():
-        return release.sentence(hold=HOLD_FIELD)
-    return warning
 
 
 def _server(form, offered: dict[str, str], archive: str) -> tuple[str, str]:

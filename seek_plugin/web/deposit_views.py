@@ -53,7 +53,6 @@ from .context import (
     seek_accounts,
 )
 from .deposit_jobs import (
-    HOLD_FIELD,
     BioStudiesRequest,
     EnaRequest,
     biostudies_work,
@@ -63,6 +62,7 @@ from .deposit_jobs import (
 from .deposits import SHEET_SUFFIXES, DepositFolder
 from .nels_views import HIDDEN, refuse_roots, refuse_without_data
 from .seek_views import seek_link_request
+from .wording import counted
 
 bp = Blueprint("deposit", __name__)
 HISTORY_SHOWN = 10  # sheet versions listed on the page; `nels-bundle isa sheet log` has all
@@ -85,7 +85,7 @@ def page(path):
         records=[replace(r, server=_offered_name(r)) for r in folder.records()],
         receipts=folder.receipts(),
         sheet=sheet,
-        sheet_log=sheets.log()[:HISTORY_SHOWN] if sheet else [],
+        sheet_log=sheets.log(HISTORY_SHOWN) if sheet else [],
         may_write=_may_deposit(folder.path),
         kept=kept_bundles(home(), folder.path),
         ena_servers=list(current_app.config["ENA_SERVERS"]),
@@ -111,8 +111,8 @@ def _release(sheets: FolderSheets, sheet: SheetVersion | None) -> str:
         for row in getattr(sections.get("Studies"), "rows", []):
             name = row.cells.get("identifier") or row.cells.get("study", "")
             studies[name] = row.cells.get("public release date", "")
-    sentence = release_of(investigation, studies).sentence(hold=HOLD_FIELD)
-    return sentence[:1].upper() + sentence[1:] + " (unless a date is given below)."
+    sentence = release_of(investigation, studies).sentence(form=True)
+    return sentence[:1].upper() + sentence[1:] + "."
 
 
 @bp.get("/deposits/sheet")
@@ -173,13 +173,41 @@ def sheet_upload():
         flash(f"The sheet was not saved: {e}", "error")
         return back
     missing = [str(i) for i in issues if i.code == "missing-metadata"]
-    n = len(version.changes)
-    flash(
-        f"Sheet saved in NeLS as {version.name} ({n} change{'' if n == 1 else 's'})."
-        + (" Still missing: " + "; ".join(missing) if missing else ""),
-        "ok",
-    )
+    flash(f"Sheet saved in NeLS as {version.name}{_what_changed(version)}.", "ok")
+    if missing:
+        flash("Still missing:\n" + "\n".join(missing), "note")
+    cleared = [c for c in version.changes if c.endswith("-> ''")]
+    if cleared:
+        flash(
+            f"This version clears {counted(len(cleared), 'value')} the one before gave, such as "
+            f"{cleared[0]}. Every version is kept: download an earlier one from the history "
+            "to restore it.",
+            "error",
+        )
     return back
+
+
+def _what_changed(version: SheetVersion) -> str:
+    if version.changes[:1] and version.changes[0].startswith("first version"):
+        return ", the folder's first"
+    return f" ({counted(len(version.changes), 'change')})"
+
+
+@bp.get("/deposits/sheet-version")
+@login_required
+def sheet_version():
+    """One saved version of the folder's sheet, as it was saved (to restore it)."""
+    folder = _folder(request.args.get("path", ""))
+    sheets = FolderSheets(home(), folder.path)
+    name = request.args.get("name", "")
+    if name not in sheets.names():
+        abort(404)
+    data = home().read_bytes(f"{sheets.folder}/{name}")
+    return Response(
+        data,
+        mimetype="text/tab-separated-values",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.post("/deposits/ena")

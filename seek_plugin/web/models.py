@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -80,6 +81,13 @@ class Job(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    @property
+    def shown_state(self) -> str:
+        """The state as the pages say it: a pull stopped by a conflict waits for a choice."""
+        if self.state == "done" and json.loads(self.result or "{}").get("conflicts"):
+            return "waiting for your choice"
+        return self.state
 
     @property
     def folder(self) -> str | None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from nels_core.byte_names import from_text
 from nels_core.errors import AccessDeniedError, NelsError, NotFoundError, UnsafePathError
 from nels_core.isa.export import describe
+from nels_core.isa.folder_sheet import FOLDER as METADATA_FOLDER
 from nels_core.isa.mapping import identifier_for, map_source
 from nels_core.paths import PERSONAL, PROJECTS, normalise
 
@@ -126,11 +127,17 @@ def pushed_to_project(path: str, accounts) -> str:
 
 def describable(path: str) -> bool:
     """Whether a folder may be described as ISA: not the home or its roots
-    (a recursive listing starts inside Personal or a project's folder)."""
-    return path not in ROOTS
+    (a recursive listing starts inside Personal or a project's folder), nor
+    the folder of sheets and kept bundles beside the data."""
+    return path not in ROOTS and METADATA_FOLDER not in path.split("/")
 
 
 def refuse_roots(path: str) -> None:
+    if METADATA_FOLDER in path.split("/"):
+        raise NothingToDescribe(
+            f"{METADATA_FOLDER}/ holds the folder's metadata sheets and kept bundles, not "
+            "data: describe the folder it is in"
+        )
     if not describable(path):
         raise NothingToDescribe(
             f"{ROOTS[path]}: open a project's folder, or a folder inside it or inside "

@@ -169,7 +169,7 @@ def pull():
             client = SeekClient(account.seek_url, token=seek_token)
             progress(0, 1)
             out = work_dir / job_id
-            result, _, back = pull_bundle(
+            result, where, back = pull_bundle(
                 client,
                 database,
                 url,
@@ -194,6 +194,9 @@ def pull():
             "reads": client.sent["read"],
             "warnings": [str(i) for i in result.issues],
             "investigation": url,
+            "folder": normalise(from_text(where.source))
+            if where.source.startswith("nels://")
+            else "",
             "sheet": {
                 "version": back.version,
                 "changes": back.changes,
