@@ -52,7 +52,7 @@ class _Cli(click.Group):
 def _message(e: NelsError) -> Text:
     """The error literally; a list of problems one per line (each line still literal)."""
     if isinstance(e, ProblemsError):
-        lines = [f"{e.heading()}:", *(f"- {p}" for p in e.problems)]
+        lines = [f"{e.heading()}:", *e.lines()]
         return Text("\n").join(literal(line) for line in lines)
     return literal(e)
 

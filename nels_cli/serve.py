@@ -122,11 +122,16 @@ def start_sandboxes(
     )
 
 
-def demo_web_config(sb: Sandboxes) -> dict:
-    """The web app's settings for the sandboxes; secrets fresh for each run."""
+def demo_web_config(sb: Sandboxes, public_url: str = "http://localhost") -> dict:
+    """The web app's settings for the sandboxes; secrets fresh for each run.
+    NeLS's stand-in learns the sign-in callback at ``public_url`` (by default
+    the address Flask's test client uses)."""
     from cryptography.fernet import Fernet
 
+    register_callback(sb, public_url)
+
     return {
+        "DEMO": True,
         "SECRET_KEY": secrets.token_urlsafe(32),
         "TOKEN_KEY": Fernet.generate_key().decode(),
         "DATABASE_URL": f"sqlite:///{sb.directory / 'web.db'}",
@@ -135,11 +140,31 @@ def demo_web_config(sb: Sandboxes) -> dict:
         "NELS_OAUTH_URL": f"{sb.nels_url}/oauth2",
         "NELS_CLIENT_ID": sb.client_id,
         "NELS_CLIENT_SECRET": sb.client_secret,
+        "PUBLIC_URL": public_url,
         **_storage_config(sb),
         "SEEK_URLS": [sb.seek_url],
         "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
         **_deposit_config(sb.deposit),
     }
+
+
+def serve_demo(app, sb: Sandboxes):
+    """The demo web app on a loopback port of its own, started (a ``Served``).
+    Its address is known once it listens: the sign-in callback is built
+    there from then on, and NeLS's stand-in accepts it."""
+    from nels_sandbox.serving import Served
+
+    web = Served(app)
+    app.config["PUBLIC_URL"] = web.url
+    register_callback(sb, web.url)
+    return web.start()
+
+
+def register_callback(sb: Sandboxes, public_url: str) -> None:
+    """The web app's callback registered with NeLS, as a site's operator does."""
+    from seek_plugin.web.auth import callback_url
+
+    sb.nels_world.register_redirect_uri(sb.client_id, callback_url(public_url))
 
 
 def _storage_config(sb: Sandboxes) -> dict:
@@ -195,6 +220,7 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
     import shutil
 
     from seek_plugin.web import create_app
+    from seek_plugin.web.headers import RequestHandler  # no server versions in its answers
 
     sandboxes = None
     if demo:
@@ -210,7 +236,7 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
         schemas = local_ena_schemas()
         if schemas is not None:
             start_deposit_sandboxes(sandboxes, schemas)
-        app = create_app(web_config, demo_web_config(sandboxes))
+        app = create_app(web_config, demo_web_config(sandboxes, f"http://127.0.0.1:{port}"))
     else:
         app = create_app(web_config)
     url = f"http://127.0.0.1:{port}"
@@ -236,7 +262,9 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
     else:
         click.echo(f"nels-bundle web app: {url}")
     try:
-        app.run("127.0.0.1", port, threaded=True, use_reloader=False)
+        app.run(
+            "127.0.0.1", port, threaded=True, use_reloader=False, request_handler=RequestHandler
+        )
     finally:
         if sandboxes is not None:
             sandboxes.stop()

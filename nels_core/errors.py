@@ -43,14 +43,23 @@ class ProblemsError(NelsError, ValueError):
     """Everything wrong with one input, found in one pass and listed together."""
 
     what = "the input"  # subclasses say what was checked
+    # problems a message lists, the rest counted: 5,000 bad lines made a message
+    # no page, cookie or terminal could hold; the first ones say what to fix
+    LISTED = 20
 
     def __init__(self, problems: list):
-        self.problems = problems
-        super().__init__(self.heading() + ":\n" + "\n".join(f"- {p}" for p in problems))
+        self.problems = problems  # all of them, for code that sorts or counts them
+        super().__init__(self.heading() + ":\n" + "\n".join(self.lines()))
 
     def heading(self) -> str:
         n = len(self.problems)
         return f"{n} problem{'' if n == 1 else 's'} {self.what}"
+
+    def lines(self) -> list[str]:
+        """The message's list: the first problems, then how many more."""
+        listed = [f"- {p}" for p in self.problems[: self.LISTED]]
+        more = len(self.problems) - self.LISTED
+        return listed + ([f"- and {more} more"] if more > 0 else [])
 
 
 class ApiError(NelsError):

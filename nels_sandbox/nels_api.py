@@ -13,6 +13,7 @@ Production code reaches it only by URL.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import re
@@ -25,9 +26,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, g, redirect, request
 
-from .world import SandboxProject, World
+from .world import AuthCode, SandboxProject, World
 
 TEXT_JSON = "text/plain; charset=UTF-8"
+PKCE_TEXT = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636's verifier and challenge
 
 
 def create_app(world: World, public_url: str = "http://127.0.0.1", ssh_host: str = "127.0.0.1"):
@@ -114,8 +116,9 @@ def _oauth() -> Blueprint:
     @bp.get("/authorize")
     def authorize_form():
         q = request.args
-        if q.get("response_type") != "code" or q.get("client_id") not in _world().clients:
-            return _json({"error": "invalid_request"}, 400, "application/json")
+        refusal = _authorization_refusal(q)
+        if refusal:
+            return _invalid_request(refusal)
         hidden = "".join(
             f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in q.items()
         )
@@ -130,12 +133,22 @@ def _oauth() -> Blueprint:
     @bp.post("/authorize")
     def authorize_submit():
         f = request.form
+        refusal = _authorization_refusal(f)  # the form is the request again: checked again
+        if refusal:
+            return _invalid_request(refusal)
         user = _world().user_by_username(f.get("username", ""))
         if user is None or not hmac.compare_digest(user.password, f.get("password", "")):
             return Response("wrong username or password", 401, content_type="text/plain")
         code = secrets.token_urlsafe(16)
-        _world().codes[code] = (user.nels_id, f["client_id"], f.get("redirect_uri"), time.time())
-        target = f.get("redirect_uri") or "/"
+        _world().codes[code] = AuthCode(
+            user.nels_id,
+            f["client_id"],
+            f.get("redirect_uri"),
+            time.time(),
+            f.get("code_challenge"),
+            f.get("code_challenge_method", "plain"),
+        )
+        target = _redirect_target(f["client_id"], f.get("redirect_uri"))
         sep = "&" if "?" in target else "?"
         return redirect(target + sep + urlencode({"code": code, "state": f.get("state", "")}))
 
@@ -147,12 +160,15 @@ def _oauth() -> Blueprint:
             return _json({"error": "invalid_client"}, 401, "application/json")
         grant_type = request.form.get("grant_type")
         if grant_type == "authorization_code":
-            entry = w.codes.pop(request.form.get("code", ""), None)
-            if entry is None or entry[1] != client_id or time.time() - entry[3] > 600:
+            issued = w.codes.pop(request.form.get("code", ""), None)  # used up even if refused
+            if issued is None or issued.client_id != client_id or time.time() - issued.issued > 600:
                 return _json({"error": "invalid_grant"}, 400, "application/json")
-            if entry[2] and request.form.get("redirect_uri") != entry[2]:
+            if issued.redirect_uri and request.form.get("redirect_uri") != issued.redirect_uri:
                 return _json({"error": "invalid_grant"}, 400, "application/json")
-            return _json(w.issue(entry[0], client_id), content_type="application/json")
+            if not _verifier_matches(issued, request.form.get("code_verifier")):
+                refused = {"error": "invalid_grant", "error_description": "PKCE failed"}
+                return _json(refused, 400, "application/json")
+            return _json(w.issue(issued.nels_id, client_id), content_type="application/json")
         if grant_type == "refresh_token":
             grant = w.refresh_tokens.get(request.form.get("refresh_token", ""))
             if grant is None or grant.client_id != client_id:
@@ -181,6 +197,54 @@ def _oauth() -> Blueprint:
         )
 
     return bp
+
+
+def _authorization_refusal(params) -> str | None:
+    """Why an authorization request is refused, or None. Shown to the browser,
+    never sent to the callback: an unregistered one may be anyone's (RFC 6749 4.1.2.1)."""
+    w = _world()
+    client_id = params.get("client_id")
+    if params.get("response_type") != "code" or client_id not in w.clients:
+        return "unknown client or response type"
+    uri = params.get("redirect_uri")
+    if uri is not None and uri not in w.redirect_uris.get(client_id, ()):
+        return "redirect_uri is not registered for this client"
+    challenge = params.get("code_challenge")
+    if challenge is None:
+        return "a code_challenge_method needs a code_challenge" if _has_method(params) else None
+    if params.get("code_challenge_method", "plain") not in ("S256", "plain"):
+        return "unsupported code_challenge_method"
+    return None if PKCE_TEXT.fullmatch(challenge) else "malformed code_challenge"
+
+
+def _has_method(params) -> bool:
+    return "code_challenge_method" in params
+
+
+def _invalid_request(why: str) -> Response:
+    return _json({"error": "invalid_request", "error_description": why}, 400, "application/json")
+
+
+def _redirect_target(client_id: str, uri: str | None) -> str:
+    """The callback asked for (registered), else the client's only one, else
+    this server's own page: out of band, the code read from the address bar."""
+    if uri:
+        return uri
+    registered = _world().redirect_uris.get(client_id, set())
+    return next(iter(registered)) if len(registered) == 1 else "/"
+
+
+def _verifier_matches(code: AuthCode, verifier: str | None) -> bool:
+    """RFC 7636 4.6. A verifier for a code issued without a challenge is refused
+    too: no PKCE downgrade (RFC 9700 2.1.1)."""
+    if code.challenge is None:
+        return verifier is None
+    if verifier is None or not PKCE_TEXT.fullmatch(verifier):
+        return False
+    if code.challenge_method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return hmac.compare_digest(verifier, code.challenge)
 
 
 def _client_auth() -> tuple[str | None, str | None]:

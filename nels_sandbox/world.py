@@ -64,6 +64,18 @@ class SandboxProject:
 
 
 @dataclass
+class AuthCode:
+    """An authorization code, as issued: whom for, where to, which PKCE challenge."""
+
+    nels_id: int
+    client_id: str
+    redirect_uri: str | None  # as the authorization request gave it
+    issued: float
+    challenge: str | None = field(default=None, repr=False)  # RFC 7636
+    challenge_method: str = "plain"
+
+
+@dataclass
 class Grant:
     nels_id: int | None  # None for client-credentials tokens
     client_id: str
@@ -81,8 +93,9 @@ class World:
         self.projects: dict[int, SandboxProject] = {}
         self.dataset_types: dict[int, str] = {225: "Illumina_seq_data", 226: "Proteomics_data"}
         self.clients: dict[str, str] = {}  # client_id -> secret
+        self.redirect_uris: dict[str, set[str]] = {}  # client_id -> its registered callbacks
         self.legacy_clients: dict[str, str] = {}
-        self.codes: dict[str, tuple[int, str, str | None, float]] = {}
+        self.codes: dict[str, AuthCode] = {}
         self.access_tokens: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
         self.uploads: dict[str, dict] = {}  # upload uuid -> job
@@ -150,8 +163,13 @@ class World:
         project.datasets[d.id] = d
         return d
 
-    def add_client(self, client_id: str, secret: str) -> None:
+    def add_client(self, client_id: str, secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
         self.clients[client_id] = secret
+        self.redirect_uris[client_id] = set(redirect_uris)
+
+    def register_redirect_uri(self, client_id: str, uri: str) -> None:
+        """A callback address the client may be sent back to, as its operator registers it."""
+        self.redirect_uris.setdefault(client_id, set()).add(uri)
 
     def user_by_username(self, username: str) -> SandboxUser | None:
         return next((u for u in self.users.values() if u.username == username), None)

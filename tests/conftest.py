@@ -205,7 +205,7 @@ class Cast:
         (pdir / "raw" / "reads.fastq").write_bytes(b"@r1\nACGT\n+\nIIII\n")
         (w.project_dir(self.locked) / "old").mkdir()
         (w.project_dir(self.locked) / "old" / "a.txt").write_text("locked\n")
-        w.add_client("galaxy", "galaxy-secret")
+        w.add_client("galaxy", "galaxy-secret", redirect_uris=("http://127.0.0.1/cb",))
         w.legacy_clients["legacy-key"] = "legacy-secret"
 
     def account(self, user) -> Account:

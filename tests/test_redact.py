@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from nels_core.api import NelsApi, OAuth2Client, TokenSet
+from nels_core.api.oauth import new_code_verifier
 from nels_core.deposit.biostudies import (
     BioStudiesAuthError,
     BioStudiesClient,
@@ -179,6 +180,14 @@ def test_nels_sign_in_errors_hold_no_secret_or_refresh_token(echo):
     shows_nothing_of(
         e.value, "client-secret-55", "rt-secret-9", basic("galaxy", "client-secret-55")
     )
+
+
+def test_nels_sign_in_errors_hold_no_code_or_pkce_verifier(echo):
+    echo.status, verifier = 400, new_code_verifier()
+    oauth = OAuth2Client(echo.url, "web", "client-secret-56", redirect_uri="https://x.example/cb")
+    with pytest.raises(AuthError, match="token request refused") as e:
+        oauth.exchange_code("code-secret-77", verifier)
+    shows_nothing_of(e.value, "code-secret-77", verifier, "client-secret-56")
 
 
 @pytest.mark.parametrize("shape", ["text", "json"])

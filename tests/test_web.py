@@ -3,6 +3,7 @@ and SEEK sandboxes, on SQLite and on PostgreSQL: sign-in, CSRF, who sees
 what, and tokens encrypted at rest."""
 
 import os
+import secrets
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -165,14 +166,17 @@ def test_an_expired_nels_token_sends_the_user_to_sign_in_again(site):
 
 
 def test_the_session_cookie_is_https_only_outside_the_demo(tmp_path):
+    from cryptography.fernet import Fernet
+
     from seek_plugin.web import create_app
 
     app = create_app(
         None,
         {
-            "SECRET_KEY": "s",
-            "TOKEN_KEY": "A" * 43 + "=",
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "TOKEN_KEY": Fernet.generate_key().decode(),
             "NELS_CLIENT_ID": "c",
+            "PUBLIC_URL": "https://nels-bundle.example.org",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
             "WORK_DIR": str(tmp_path / "w"),
         },

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from nels_cli.demo import RUN, SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
-from nels_sandbox.serving import Served
+from nels_cli.serve import demo_web_config, serve_demo, start_deposit_sandboxes, start_sandboxes
 
 SAMPLES = ("Liver-1", "Liver-2", "Gill-1", "Gill-2")
 
@@ -25,7 +24,7 @@ def site(tmp_path, specs):
 
     sandboxes = start_sandboxes(tmp_path, samples=SAMPLES)
     start_deposit_sandboxes(sandboxes, specs / "ena")
-    web = Served(create_app(None, demo_web_config(sandboxes))).start()
+    web = serve_demo(create_app(None, demo_web_config(sandboxes)), sandboxes)
     yield sandboxes, web
     web.stop()
     sandboxes.stop()
@@ -40,8 +39,21 @@ def sign_in(page, web, sandboxes):
     page.wait_for_selector("text=Your NeLS projects")
 
 
+def csp_reports(page) -> list[str]:
+    """What the browser will say about the site's Content-Security-Policy: a
+    script, style or form it blocked shows in the console, nowhere else."""
+    said: list[str] = []
+    page.on("console", lambda m: said.append(m.text))
+    return said
+
+
+def blocked(said: list[str]) -> list[str]:
+    return [m for m in said if "Content Security Policy" in m]
+
+
 def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
     sandboxes, web = site
+    reports = csp_reports(page)
     sign_in(page, web, sandboxes)
     page.click(f"text={SEQ_PROJECT}")
     page.click("text=NorSeq/")
@@ -54,11 +66,12 @@ def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
     assert "reads, analysis" in page.inner_text("#datasets")  # the run in StoreBioinfo
 
     page.click("text=Connect a SEEK account")
-    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
     page.fill("input[name=token]", "not-the-token")
     page.click("#connect-form button")
-    assert "SEEK did not accept the token" in page.inner_text(".flash.error")
-    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    refused = page.inner_text(".flash.error")
+    assert f"SEEK at {sandboxes.seek_url} did not accept the token" in refused
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
     page.fill("input[name=token]", sandboxes.seek_token)
     page.click("#connect-form button")
     assert "as Demo Researcher" in page.inner_text(".flash.ok")
@@ -88,6 +101,34 @@ def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
     assert doc["title"] == SEQ_PROJECT
     assert {c["name"]: c["value"] for c in doc["comments"]}["SEEK investigation"] == investigation
     assert sorted(s["name"] for s in doc["studies"][0]["materials"]["samples"]) == sorted(SAMPLES)
+    assert blocked(reports) == []  # every page, the job page's script too, ran under the CSP
+
+
+def test_the_csp_holds_and_a_form_may_still_lead_to_nels_sign_in(site, page):
+    """A form sent once NeLS has let the sign-in go is sent on to NeLS's
+    sign-in page: the policy's form-action must allow that redirect."""
+    sandboxes, web = site
+    reports = csp_reports(page)
+    sign_in(page, web, sandboxes)
+    page.goto(f"{web.url}/seek")
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
+    page.fill("input[name=token]", sandboxes.seek_token)
+    page.click("#connect-form button")
+    page.goto(f"{web.url}/isa/Projects/{SEQ_PROJECT}")
+    sandboxes.nels_world.expire_all_tokens()
+    page.fill("input[name=project]", sandboxes.seek_project)
+    page.click("#push-form button")
+    page.wait_for_selector("input[name=username]")
+    assert page.url.startswith(sandboxes.nels_url)
+    assert blocked(reports) == []
+    # and the policy is enforced: a script put into a page by hand does not run
+    page.goto(web.url)
+    page.evaluate(
+        "document.body.appendChild(Object.assign(document.createElement('script'),"
+        " {textContent: 'document.title = \"ran\"'}))"
+    )
+    page.wait_for_timeout(200)
+    assert page.title() != "ran" and blocked(reports)
 
 
 def test_a_pushed_job_is_not_anyone_elses(site, page):

@@ -16,8 +16,7 @@ from test_ena_xml import fill_sheet
 from test_web_browser import sign_in
 
 from nels_cli.demo import SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
-from nels_sandbox.serving import Served
+from nels_cli.serve import demo_web_config, serve_demo, start_deposit_sandboxes, start_sandboxes
 from seek_plugin.client import SeekClient
 
 SAMPLES = ("Liver-1", "Gill-1")
@@ -33,7 +32,7 @@ def site(tmp_path, specs, sshd_server):
     start_deposit_sandboxes(sandboxes, specs / "ena")
     config = demo_web_config(sandboxes)
     assert config["NELS_STORAGE"] == "sftp"
-    web = Served(create_app(None, config)).start()
+    web = serve_demo(create_app(None, config), sandboxes)
     yield sandboxes, web
     web.stop()
     sandboxes.stop()
@@ -100,7 +99,7 @@ def test_sheet_seek_and_ena_agree_through_the_browser(site, page, tmp_path):
     assert first.name in page.inner_text("#sheet-current")
 
     page.goto(f"{web.url}/seek?next=/isa/{FOLDER}")
-    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
     page.fill("input[name=token]", sandboxes.seek_token)
     page.click("#connect-form button")
     assert "created" in push(page, web, sandboxes.seek_project)

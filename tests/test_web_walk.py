@@ -16,8 +16,7 @@ from conftest import ARTIFACTS
 from test_web_browser import sign_in
 
 from nels_cli.demo import RUN, SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
-from nels_sandbox.serving import Served
+from nels_cli.serve import demo_web_config, serve_demo, start_deposit_sandboxes, start_sandboxes
 
 SAMPLES = ("Liver-1", "Liver-2", "Gill-1", "Gill-2")
 RUN_PATH = f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
@@ -50,7 +49,7 @@ def walk(tmp_path, specs):
     def crash():
         raise RuntimeError(BOOM)
 
-    web = Served(app).start()
+    web = serve_demo(app, sandboxes)
     web.app = app
     yield sandboxes, web
     web.stop()
@@ -59,7 +58,7 @@ def walk(tmp_path, specs):
 
 def connect_seek(page, web, sandboxes):
     page.goto(f"{web.url}/seek")
-    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
     page.fill("input[name=token]", sandboxes.seek_token)
     page.click("#connect-form button")
     page.wait_for_selector(".flash.ok")
@@ -236,11 +235,12 @@ def test_seek_accounts_keep_the_address_and_lead_back_to_the_folder(walk, page):
     sign_in(page, web, sandboxes)
     page.goto(f"{web.url}/isa/{RUN_PATH}")
     page.click("#connect-seek")
-    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
     page.fill("input[name=token]", "not-the-token")
     page.click("#connect-form button")
-    assert "SEEK did not accept the token" in page.inner_text(".flash.error")
-    assert page.input_value("input[name=seek_url]") == sandboxes.seek_url
+    refused = page.inner_text(".flash.error")
+    assert f"SEEK at {sandboxes.seek_url} did not accept the token" in refused
+    assert page.input_value("select[name=seek_url]") == sandboxes.seek_url
     assert page.input_value("input[name=token]") == ""
     assert "not-the-token" not in page.content() and "not-the-token" not in page.url
     page.fill("input[name=token]", sandboxes.seek_token)
@@ -282,7 +282,7 @@ def test_a_form_sent_after_signing_out_says_why_and_offers_to_sign_in(walk, page
     other_tab = browser_context.new_page()
     other_tab.goto(f"{web.url}/")
     other_tab.click("header button:text('Sign out')")
-    page.fill("input[name=seek_url]", sandboxes.seek_url)
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
     page.fill("input[name=token]", sandboxes.seek_token)
     page.click("#connect-form button")
     assert page.inner_text("h1") == "Form expired"

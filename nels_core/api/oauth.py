@@ -1,21 +1,35 @@
 """OAuth2 against the NeLS authorization server.
 
-Authorization code (scope ``user``), refresh and client credentials. A
-:class:`TokenSource` hands out the current access token and can refresh it
-once when the API answers 401.
+Authorization code (scope ``user``, with PKCE when the caller keeps a
+verifier), refresh and client credentials. A :class:`TokenSource` hands out
+the current access token and can refresh it once when the API answers 401.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
+from secrets import token_urlsafe
 from urllib.parse import urlencode
 
 import requests
 
 from ..errors import AuthError
 from ..redact import basic, scrub
+
+
+def new_code_verifier() -> str:
+    """A PKCE code verifier (RFC 7636): 86 characters from 64 random bytes."""
+    return token_urlsafe(64)
+
+
+def code_challenge(verifier: str) -> str:
+    """The verifier's S256 challenge: BASE64URL(SHA256(verifier)), unpadded."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 @dataclass
@@ -88,7 +102,11 @@ class OAuth2Client(TokenSource):
     def __repr__(self) -> str:
         return f"OAuth2Client({self.base_url!r}, client_id={self.client_id!r})"
 
-    def authorization_url(self, state: str, scope: str = "user") -> str:
+    def authorization_url(
+        self, state: str, scope: str = "user", challenge: str | None = None
+    ) -> str:
+        """Where the browser signs in; ``challenge``: the PKCE S256 challenge
+        of a verifier the caller keeps for :meth:`exchange_code`."""
         query = {
             "response_type": "code",
             "client_id": self.client_id,
@@ -97,12 +115,16 @@ class OAuth2Client(TokenSource):
         }
         if self.redirect_uri:
             query["redirect_uri"] = self.redirect_uri
+        if challenge:
+            query.update(code_challenge=challenge, code_challenge_method="S256")
         return f"{self.base_url}/authorize?{urlencode(query)}"
 
-    def exchange_code(self, code: str) -> TokenSet:
+    def exchange_code(self, code: str, verifier: str | None = None) -> TokenSet:
         form = {"grant_type": "authorization_code", "code": code}
         if self.redirect_uri:
             form["redirect_uri"] = self.redirect_uri
+        if verifier:
+            form["code_verifier"] = verifier
         self.tokens = self._token_call(form)
         return self.tokens
 
@@ -139,7 +161,12 @@ class OAuth2Client(TokenSource):
             form = {**form, "client_id": self.client_id}
         url = f"{self.base_url}/token"
         # what this call sends that a server echoing the request would show
-        secrets = [form.get("code"), form.get("refresh_token"), self._client_secret]
+        secrets = [
+            form.get("code"),
+            form.get("code_verifier"),
+            form.get("refresh_token"),
+            self._client_secret,
+        ]
         if auth:
             secrets.append(basic(*auth))
         try:

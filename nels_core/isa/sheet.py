@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ..errors import NelsError, ProblemsError
 from ..insdc_geo import GeoLocationError, parse_geo_location
 from ..local_files import write_whole
 from ..wording import first
+from . import sheet_limits as limits
 from .model import InvestigationRecord, Person, StudyRecord, Term
 
 INVESTIGATION_FIELDS = (
@@ -134,9 +136,13 @@ def _empty(name: str) -> str:
 
 
 def _read_tsv(path: Path, name: str) -> dict[str, Section]:
+    if path.stat().st_size > limits.MAX_TEXT_BYTES:
+        larger = f"larger than {limits.mib(limits.MAX_TEXT_BYTES)}"
+        raise SheetError([f"{name}: the sheet is {larger}; {limits.SMALLER}"])
     problems: list[str] = []
     sections: dict[str, Section] = {}
     current: Section | None = None
+    kept = _Kept(name)
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -148,8 +154,11 @@ def _read_tsv(path: Path, name: str) -> dict[str, Section]:
                 "another encoding); save the sheet as UTF-8 text, or as .xlsx"
             ]
         ) from None
+    _refuse_long(text, name)
     for n, line in enumerate(text.splitlines(), 1):
-        cells = [c.strip() for c in line.split("\t")]
+        if line.count("\t") >= limits.MAX_COLUMNS:  # counted before the split makes them
+            raise SheetError([f"{name}, line {n}: {_too_wide()}"])
+        cells = kept.checked([c.strip() for c in line.split("\t")], f"{name}, line {n}")
         if not any(cells) or cells[0].startswith("#"):
             continue
         if cells[0].startswith("[") and cells[0].endswith("]"):
@@ -162,10 +171,50 @@ def _read_tsv(path: Path, name: str) -> dict[str, Section]:
         elif not current.header:
             current.header = _header(cells, f"{name}, line {n}", current.name, problems)
         else:
-            current.rows.append(Row(f"{name}, line {n}", _cells(current.header, cells)))
+            kept.add(current, Row(f"{name}, line {n}", _cells(current.header, cells)))
     if problems:
         raise SheetError(problems)
     return sections
+
+
+def _refuse_long(text: str, name: str) -> None:
+    """Too many lines refused before splitlines makes a string of each."""
+    breaks = sum(text.count(c) for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+    if breaks - text.count("\r\n") > limits.MAX_ROWS:
+        raise SheetError([f"{name}: more than {limits.MAX_ROWS:,} lines; {limits.SMALLER}"])
+
+
+def _too_wide() -> str:
+    return f"more than {limits.MAX_COLUMNS} columns; {limits.SMALLER}"
+
+
+@dataclass
+class _Kept:
+    """What reading one sheet keeps, refused past the limits: a value longer
+    than a cell holds, more values (rows times their section's columns) than
+    a sheet of samples needs."""
+
+    name: str
+    values: int = 0
+
+    def checked(self, cells: list[str], where: str) -> list[str]:
+        for i, value in enumerate(cells, 1):
+            if len(value) > limits.MAX_CELL_CHARS:
+                raise SheetError(
+                    [
+                        f"{where}, column {i}: more than {limits.MAX_CELL_CHARS:,} characters, "
+                        "more than a spreadsheet cell holds"
+                    ]
+                )
+        return cells
+
+    def add(self, section: Section, row: Row) -> None:
+        self.values += len(section.header)
+        if self.values > limits.MAX_CELLS:
+            raise SheetError(
+                [f"{self.name}: more than {limits.MAX_CELLS:,} values; {limits.SMALLER}"]
+            )
+        section.rows.append(row)
 
 
 def _read_xlsx(path: Path, name: str) -> dict[str, Section]:
@@ -175,31 +224,43 @@ def _read_xlsx(path: Path, name: str) -> dict[str, Section]:
         raise NelsError(
             "reading .xlsx sheets needs openpyxl: pip install 'nels-bundle[isa]'"
         ) from None
+    if problem := limits.workbook_problem(path, name):  # before openpyxl unpacks anything
+        raise SheetError([problem])
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
         raise SheetError([f"{name}: not a readable .xlsx workbook ({e})"]) from None
     problems: list[str] = []
     sections: dict[str, Section] = {}
-    for ws in book.worksheets:
-        if ws.title in (INSTRUCTIONS, LISTS):
-            continue
-        section = _open_section(ws.title, f"{name}, sheet {ws.title!r}", sections, problems)
-        if section is None:
-            continue
-        for n, values in enumerate(ws.iter_rows(values_only=True), 1):
-            cells = [_xlsx_text(v) for v in values]
-            if not any(cells) or cells[0].startswith("#"):
+    kept = _Kept(name)
+    with closing(book):
+        for ws in book.worksheets:
+            if ws.title in (INSTRUCTIONS, LISTS):
                 continue
-            where = f"{name}, {ws.title} row {n}"
-            if not section.header:
-                section.header = _header(cells, where, section.name, problems)
-            else:
-                section.rows.append(Row(where, _cells(section.header, cells)))
-    book.close()
+            section = _open_section(ws.title, f"{name}, sheet {ws.title!r}", sections, problems)
+            if section is not None:
+                _read_worksheet(ws, section, kept, problems)
     if problems:
         raise SheetError(problems)
     return sections
+
+
+def _read_worksheet(ws, section: Section, kept: _Kept, problems: list[str]) -> None:
+    ws.reset_dimensions()  # rows as long as their cells: a stated size pads every row to it
+    for n, values in enumerate(ws.iter_rows(values_only=True), 1):
+        where = f"{kept.name}, {ws.title} row {n}"
+        # the workbook's scan counted these already; what openpyxl gives is checked too
+        if n > limits.MAX_ROWS:
+            raise SheetError([f"{where}: more than {limits.MAX_ROWS:,} rows; {limits.SMALLER}"])
+        if len(values) > limits.MAX_COLUMNS:
+            raise SheetError([f"{where}: {_too_wide()}"])
+        cells = kept.checked([_xlsx_text(v) for v in values], where)
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if not section.header:
+            section.header = _header(cells, where, section.name, problems)
+        else:
+            kept.add(section, Row(where, _cells(section.header, cells)))
 
 
 def _xlsx_text(value) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -23,19 +24,24 @@ from nels_core.deposit.upload import WEBIN_FTP
 from nels_core.errors import ConfigError
 
 from ..db import Database
-from . import error_pages, models  # noqa: F401 - models registers the tables
+from . import error_pages, flashes, headers, models  # noqa: F401 - these register tables
 from .crypto import Vault
 from .jobs import JobRunner
+from .keys import check_keys
 from .wording import counted
 
 DEFAULTS = {
     "SECRET_KEY": None,  # required: signs the session cookie
     "TOKEN_KEY": None,  # required: a Fernet key, encrypts tokens at rest
+    "DEMO": False,  # set by `serve --demo` only: its keys are fresh each run, not checked
     "DATABASE_URL": None,  # default: SQLite in the instance folder
     "NELS_API_URL": NELS_API2,
     "NELS_OAUTH_URL": NELS_OAUTH,
     "NELS_CLIENT_ID": None,
     "NELS_CLIENT_SECRET": None,
+    "PUBLIC_URL": None,  # required: the site's address; NeLS's callback is registered there
+    "SESSION_IDLE_TIMEOUT": 8 * 3600,  # seconds without a request that end a sign-in
+    "SESSION_ABSOLUTE_TIMEOUT": 7 * 24 * 3600,  # seconds a sign-in lasts, however active
     "NELS_STORAGE": "sftp",  # or "local": NeLS homes on a mounted file system
     "NELS_LOCAL_ROOT": None,  # local: the user's home folder, "{nels_id}" filled in
     "NELS_SFTP_HOST": NELS_DATA_HOST,
@@ -54,6 +60,8 @@ DEFAULTS = {
     "ENA_CHECKLIST_DIR": None,  # ENA's sample checklists; default: fetched once and cached
     "BIOSTUDIES_SERVERS": {"test": "test", "production": "production"},
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
+    # bytes a request may send (a metadata sheet is far smaller); more: the "Too large" page
+    "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     "JOB_WORKERS": 2,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SECURE": True,  # behind HTTPS; only the loopback demo turns it off
@@ -69,9 +77,10 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
         app.config.from_file(str(config_file), load=tomllib.load, text=False)
     app.config.from_prefixed_env("NELS_BUNDLE")
     app.config.update(overrides or {})
-    for required in ("SECRET_KEY", "TOKEN_KEY", "NELS_CLIENT_ID"):
-        if not app.config.get(required):
-            raise ConfigError(f"the web app needs {required} in its configuration")
+    check_keys(app.config)  # before anything is made with them
+    if not app.config.get("NELS_CLIENT_ID"):
+        raise ConfigError("the web app needs NELS_CLIENT_ID in its configuration")
+    app.config["PUBLIC_URL"] = _public_url(app.config["PUBLIC_URL"])
     instance = Path(app.instance_path)
     if not (app.config["DATABASE_URL"] and app.config["WORK_DIR"]):  # defaults live there
         instance.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -106,7 +115,19 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     app.add_template_filter(to_text, "text_path")
     app.add_template_filter(counted, "counted")  # {{ n|counted("run") }}: "1 run", "8 runs"
     error_pages.register(app)
+    flashes.register(app)  # flashed messages in the database, never in the cookie
+    headers.register(app)
     return app
+
+
+def _public_url(value) -> str:
+    """PUBLIC_URL checked: an http(s) address, without query, fragment or final slash."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if not parts or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("the web app needs PUBLIC_URL, its https:// address, in its settings")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("PUBLIC_URL is the site's address only: no query, fragment or user")
+    return value.rstrip("/")
 
 
 def _shown(value):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import wraps
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, url_for
 from sqlalchemy import select
 
 from nels_core.api import NelsApi
@@ -17,6 +17,10 @@ from ..db import Database
 from .crypto import Vault
 from .jobs import JobRunner
 from .models import SeekAccount, WebUser
+from .sessions import end as end_session
+from .sessions import signed_in_user_id
+
+DECODINGS = 3  # "%252F" and deeper: as many rounds as a proxy and a browser might do
 
 
 def db() -> Database:
@@ -33,7 +37,7 @@ def jobs() -> JobRunner:
 
 def current_user() -> WebUser | None:
     if "user" not in g:
-        uid = session.get("uid")
+        uid = signed_in_user_id()
         with db().sessions() as s:
             g.user = s.get(WebUser, uid) if uid is not None else None
     return g.user
@@ -54,7 +58,7 @@ def login_required(view):
     def wrapper(*a, **kw):
         user = current_user()
         if user is None or nels_token(user) is None:
-            session.clear()
+            end_session()
             return redirect(url_for("auth.login", next=request.full_path))
         return view(*a, **kw)
 
@@ -63,13 +67,30 @@ def login_required(view):
 
 def same_site_path(target: str | None) -> str | None:
     """``target`` if it is a path on this site ("/isa/..."), else None: never
-    an open redirect. Browsers read "//host" and "/\\host" as other sites."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    an open redirect. Checked with its path percent-decoded ("/%2F%2Fhost"
+    is "//host" to some proxies); what a browser would have to repair before
+    reading it (tabs, line breaks, backslashes: "/\\host" and "/<tab>/host"
+    are other sites to a browser; a line break a broken header) is refused,
+    not repaired. Decoding only adds what can be refused: the target itself,
+    as given, is what passed."""
+    if not target:
         return None
-    if "\\" in target or any(c < " " or c == "\x7f" for c in target):
+    path, _, query = target.partition("?")
+    decoded = _percent_decoded(path)
+    if not path.startswith("/") or decoded.startswith("//") or "\\" in decoded:
         return None
-    parts = urlsplit(target)
+    if any(c < " " or c == "\x7f" for c in decoded + query):
+        return None
+    parts = urlsplit(decoded)
     return target if not (parts.scheme or parts.netloc) else None
+
+
+def _percent_decoded(path: str) -> str:
+    for _ in range(DECODINGS):
+        path, before = unquote(path), path
+        if path == before:
+            break
+    return path
 
 
 def nels_settings(token: str) -> NelsSettings:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import posixpath
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from nels_core.errors import AccessDeniedError, AuthError, NelsError, NotFoundError, UnsafePathError
 
 from .context import current_user, same_site_path
 from .nels_views import FOLDER_PAGES
+from .sessions import end as end_session
 from .wording import told
 
 # code -> (title, message) for what werkzeug would say in its own words
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(NelsError, _refused)
     app.register_error_handler(ValueError, _refused)
     app.register_error_handler(InternalServerError, _internal)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http)
 
 
@@ -80,7 +82,7 @@ def _form_expired(_e):
 def _signed_out(_e):
     # NeLS tokens live an hour: sign in again, then come back here (a form's
     # address cannot be opened again: back to the page it was on)
-    session.clear()
+    end_session()
     after = request.full_path if request.method == "GET" else way_back()
     return redirect(url_for("auth.login", next=after))
 
@@ -102,6 +104,17 @@ def _internal(_e):
     # Flask has logged the exception with its traceback before calling this
     message = "Something went wrong on our side (it was logged). Try again later, or go back."
     return error_page("Something went wrong", message, 500)
+
+
+def _too_large(_e):
+    # past MAX_CONTENT_LENGTH: nothing of the form was read, its CSRF token neither
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    takes = f" ({limit / 2**20:g} MiB)" if limit else ""
+    message = (
+        f"What was sent is larger than this site takes{takes}; a metadata sheet is far "
+        "smaller. Go back and choose the sheet itself."
+    )
+    return error_page(HTTP_WORDS[413][0], message, 413)
 
 
 def _http(e: HTTPException):

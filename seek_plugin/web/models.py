@@ -28,6 +28,31 @@ class WebUser(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class WebSession(Base):
+    """One browser's sign-in: the cookie holds a random id, this row its hash.
+    Deleting the row signs that browser out, whatever its cookie says."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256, hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_used: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # however active
+
+
+class SignInAttempt(Base):
+    """A sign-in sent to NeLS and not back yet: the PKCE verifier stays here,
+    never in the browser; found again by the hash of the OAuth2 state."""
+
+    __tablename__ = "sign_in_attempts"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256, hex
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    after: Mapped[str] = mapped_column(Text, default="/")  # the page to land on, same-site
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class SeekAccount(Base):
     """A SEEK API token a user connected, encrypted at rest."""
 

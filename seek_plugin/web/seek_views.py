@@ -30,7 +30,7 @@ from nels_core.isa.mapping import identifier_for
 from nels_core.paths import normalise
 
 from ..client import SeekClient
-from ..errors import SeekError
+from ..errors import SeekAuthError, SeekError
 from ..pull import SheetConflict, parse_investigation_url, pull_bundle
 from ..push import Pusher
 from ..storebioinfo import sbi_subtypes
@@ -62,8 +62,8 @@ def accounts():
     return render_template(
         "seek.html",
         accounts=seek_accounts(),
-        urls=current_app.config["SEEK_URLS"],
-        typed_url=request.args.get("seek_url", ""),  # kept after a refusal; the token never
+        urls=offered_seeks(),
+        chosen=configured_seek(request.args.get("seek_url", "")),  # kept after a refusal
         back=_came_from(request.args.get("next")),
     )
 
@@ -71,17 +71,21 @@ def accounts():
 @bp.post("/seek")
 @login_required
 def connect():
-    url = request.form.get("seek_url", "").strip().rstrip("/")
+    url = configured_seek(request.form.get("seek_url", ""))
     token = request.form.get("token", "").strip()
     came_from = same_site_path(request.form.get("next"))
-    again = redirect(url_for("seek.accounts", seek_url=url or None, next=came_from))
-    if not url.startswith(("https://", "http://")) or not token:
-        flash("Give SEEK's address (https://...) and an API token.", "error")
+    again = redirect(url_for("seek.accounts", seek_url=url, next=came_from))  # never the token
+    if url is None:  # no request leaves for an address the site does not offer (SSRF)
+        flash("Choose one of the SEEK instances this site offers.", "error")
+        return again
+    if not token:
+        flash("Give an API token from your SEEK profile.", "error")
         return again
     try:
         me = SeekClient(url, token=token, retries=1).current_person()
     except SeekError as e:
-        flash(f"SEEK did not accept the token: {e.message or 'it gave no reason'}", "error")
+        current_app.logger.warning("connecting to SEEK at %s failed: %s", url, e)
+        flash(_not_connected(url, e), "error")
         return again
     user = current_user()
     with db().sessions() as s, s.begin():
@@ -149,16 +153,21 @@ def push():
 @bp.post("/pull")
 @login_required
 def pull():
-    url = request.form.get("investigation", "").strip()
     try:
-        seek_url, _ = parse_investigation_url(url)
+        seek_url, number = parse_investigation_url(request.form.get("investigation", ""))
     except SeekError as e:
         flash(e.message, "error")
         return redirect(request.referrer or url_for("nels.index"))
-    account = next((a for a in seek_accounts() if a.seek_url == seek_url.rstrip("/")), None)
-    if account is None:
-        flash(f"Connect a SEEK account at {seek_url} first.", "error")
+    configured = configured_seek(seek_url)
+    if configured is None:  # nothing is asked of an address the site does not offer (SSRF)
+        flash(f"This site pulls from {_offered_in_words()} only.", "error")
         return redirect(url_for("seek.accounts"))
+    account = next((a for a in seek_accounts() if configured_seek(a.seek_url) == configured), None)
+    if account is None:
+        flash(f"Connect a SEEK account at {configured} first.", "error")
+        return redirect(url_for("seek.accounts", seek_url=configured))
+    # the address asked for is built from the account's, not taken as given
+    url = f"{account.seek_url}/investigations/{number}"
     settings, _, seek_token = _credentials(account)
     database, work_dir = db(), Path(current_app.config["WORK_DIR"])
     take = request.form.get("take") if request.form.get("take") in ("seek", "sheet") else None
@@ -264,7 +273,54 @@ def _account(account_id: int | None) -> SeekAccount:
     account = next((a for a in seek_accounts() if a.id == account_id), None)
     if account is None:
         abort(404)
+    if configured_seek(account.seek_url) is None:  # connected before the site stopped offering it
+        raise NelsError(
+            f"this site no longer works with SEEK at {account.seek_url}; "
+            f"connect an account at {_offered_in_words()}"
+        )
     return account
+
+
+def offered_seeks() -> list[str]:
+    """The SEEK instances the site is configured to work with, as configured."""
+    return [u.strip().rstrip("/") for u in current_app.config["SEEK_URLS"]]
+
+
+def configured_seek(url: str | None) -> str | None:
+    """The configured SEEK address that ``url`` names (the same scheme, host,
+    port and path), else None: the server asks nothing of other addresses."""
+    wanted = _instance(url or "")
+    if wanted is None:
+        return None
+    return next((u for u in offered_seeks() if _instance(u) == wanted), None)
+
+
+def _instance(url: str) -> tuple[str, str, int, str] | None:
+    """What tells SEEK instances apart; None for anything but a plain http(s) address."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # a port out of range, a malformed host
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.username is not None or parts.query or parts.fragment:
+        return None
+    port = port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname, port, parts.path.rstrip("/")
+
+
+def _offered_in_words() -> str:
+    offered = offered_seeks()
+    return " or ".join(offered) if offered else "no SEEK instance (none is configured)"
+
+
+def _not_connected(url: str, e: SeekError) -> str:
+    """Why connecting failed, in words that hold nothing of SEEK's answer (it
+    could be anything) and no more detail than the user can act on."""
+    if isinstance(e, SeekAuthError) or 400 <= e.status < 500:
+        return f"SEEK at {url} did not accept the token."
+    return f"SEEK at {url} could not be reached; try again later."
 
 
 def _credentials(account: SeekAccount):

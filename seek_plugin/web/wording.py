@@ -3,6 +3,8 @@ words a researcher reads (no HTTP status numbers, no request lines)."""
 
 from __future__ import annotations
 
+import re
+
 from nels_core.errors import ApiError, NelsError
 
 from ..errors import SeekAuthError, SeekError
@@ -10,6 +12,7 @@ from ..errors import SeekAuthError, SeekError
 # the nouns the pages count whose plural is not the singular with an "s"
 IRREGULAR = {"study": "studies", "analysis": "analyses", "data file": "data files"}
 SINGULAR = {plural: one for one, plural in IRREGULAR.items()}
+_TAG = re.compile(r"<\s*[!/]?[a-z][^>]*>", re.I)  # "<html>", "</p>", "<!doctype html>"
 
 
 def counted(n: int, noun: str) -> str:
@@ -43,7 +46,7 @@ def told(e: Exception) -> str:
 
 
 def _seek_told(e: SeekError) -> str:
-    said = e.message or "it gave no reason"
+    said = "it gave no reason" if _markup(e.message) else e.message or "it gave no reason"
     if e.status == 0:
         return sentence(f"SEEK could not be reached or read: {said}")
     if isinstance(e, SeekAuthError):
@@ -55,6 +58,12 @@ def _seek_told(e: SeekError) -> str:
     if e.status >= 500:
         return sentence(f"SEEK failed on its side; try again later ({said})")
     return sentence(f"SEEK refused what was sent: {said}")
+
+
+def _markup(said: str) -> bool:
+    """An HTML page (a proxy's, a sign-in page) where SEEK's words should be:
+    nothing in it is SEEK's answer, so none of it is shown."""
+    return _TAG.search(said or "") is not None
 
 
 def sentence(text: str) -> str:
