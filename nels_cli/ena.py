@@ -155,9 +155,9 @@ def submit_cmd(
     from nels_core.taxonomy import Taxonomy
 
     server = "production" if mode == "production" else (webin_url or "test")
-    client = upload_reads = None
+    client = upload_reads = check_login = None
     if mode != "dry-run":
-        client, upload_reads = _connections(
+        client, upload_reads, check_login = _connections(
             ctx, account, password_file, mode, webin_url, api, timeout, upload_host,
             upload_port, upload_ca, reads_dir,
         )  # fmt: skip
@@ -172,6 +172,7 @@ def submit_cmd(
         schemas=EnaSchemas(xsd_dir),
         open_reads=lambda location: _reads_at(ctx, reads_dir, location),
         taxonomy=Taxonomy(),
+        check_login=check_login,
         say=lambda m: err.print(literal(m)),
         warn=lambda w: err.print(warning(w)),
     )
@@ -242,7 +243,7 @@ def _connections(
 ):
     """The Webin client and the read upload, with the secret read from its file or env."""
 
-    from nels_core.deposit.upload import UploadArea, upload
+    from nels_core.deposit.upload import UploadArea, check_login, upload
     from nels_core.deposit.webin import WebinAccount, WebinClient
     from nels_core.errors import ConfigError
 
@@ -261,7 +262,7 @@ def _connections(
         store, base = _local_reads(reads_dir, files) if reads_dir else _read_source(ctx, location)
         upload(store, base, files, area)
 
-    return client, upload_reads
+    return client, upload_reads, lambda: check_login(area)
 
 
 def _reads_at(ctx, reads_dir: Path | None, location: str):

@@ -8,6 +8,7 @@ dies half-way knows exactly which record it may have left behind.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, String, UniqueConstraint, create_engine, event, select
@@ -44,6 +45,8 @@ class SeekLink(Base):
 class Database:
     def __init__(self, url: str):
         self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            _private_file(self.engine.url.database)
         if url.startswith("sqlite"):
             # one commit per SEEK record: WAL keeps that cheap and safe
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -80,6 +83,16 @@ class Database:
 
     def session(self) -> Session:
         return self.sessions()
+
+
+def _private_file(path: str) -> None:
+    """The database file (it holds encrypted tokens, sessions, job records)
+    readable by its owner alone, made so before SQLite writes to it; SQLite
+    gives its -wal and -shm files the same mode."""
+    if path == ":memory:":
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _sqlite_pragmas(conn, _record) -> None:

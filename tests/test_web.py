@@ -205,3 +205,66 @@ def test_a_name_that_is_not_utf8_browses_and_describes(site):
     inner = client.get(link)
     assert inner.status_code == 200 and "notes\\xff.txt" in inner.get_data(as_text=True)
     assert client.get(link.replace("/browse/", "/isa/", 1)).status_code == 200
+
+
+def test_read_only_means_read_only_and_a_pull_says_nothing_of_a_hidden_folder(site):
+    """A read-only member may look and download but not push to SEEK; someone
+    outside the project who pulls its investigation learns nothing of it."""
+    import os
+    import stat
+
+    sandboxes, app, database_url = site
+    world = sandboxes.nels_world
+    seq = next(p for p in world.projects.values() if p.name == SEQ_PROJECT)
+    reader = sandboxes.add_user("reader", "Re Ader", "pw-reader")
+    world.add_member(seq, reader, 4)
+    client, _ = sign_in(app, sandboxes)
+    connect_seek(client, sandboxes)
+    r = client.post(
+        "/push",
+        data={
+            "csrf_token": csrf(client, f"/isa/Projects/{SEQ_PROJECT}"),
+            "path": f"Projects/{SEQ_PROJECT}",
+            "account": "1",
+            "project": sandboxes.seek_project,
+        },
+    )
+    investigation = wait(client, r.headers["Location"], tries=100)
+    assert investigation["state"] == "done"
+    inv_url = next(
+        f"{sandboxes.seek_url}/investigations/{i}"
+        for i in sandboxes.seek_world.records["investigations"]
+    )
+
+    ro, _ = sign_in(app, sandboxes, "reader", "pw-reader")
+    page = ro.get(f"/isa/Projects/{SEQ_PROJECT}").get_data(as_text=True)
+    assert 'id="read-only"' in page and 'id="push-form"' not in page
+    connect_seek(ro, sandboxes)
+    before = len(sandboxes.seek_world.records["investigations"])
+    r = ro.post(
+        "/push",
+        data={
+            "csrf_token": csrf(ro, f"/browse/Projects/{SEQ_PROJECT}"),
+            "path": f"Projects/{SEQ_PROJECT}",
+            "account": "1",
+            "project": sandboxes.seek_project,
+        },
+    )
+    assert r.status_code == 403 and "cannot push a folder to SEEK" in r.get_data(as_text=True)
+    assert len(sandboxes.seek_world.records["investigations"]) == before
+
+    # an outsider pulling the investigation (it was pushed with this site's database)
+    sandboxes.add_user("outsider", "Out Sider", "pw-outsider")
+    outsider, _ = sign_in(app, sandboxes, "outsider", "pw-outsider")
+    connect_seek(outsider, sandboxes)
+    r = outsider.post(
+        "/pull", data={"csrf_token": csrf(outsider, "/seek"), "investigation": inv_url}
+    )
+    state = wait(outsider, r.headers["Location"], tries=100)
+    assert state["state"] == "failed"
+    assert "not pushed from a NeLS folder you can see" in state["message"]
+    assert SEQ_PROJECT not in state["message"]
+
+    if database_url.startswith("sqlite:///"):  # the database is its owner's alone
+        mode = stat.S_IMODE(os.stat(database_url.removeprefix("sqlite:///")).st_mode)
+        assert mode == 0o600, oct(mode)

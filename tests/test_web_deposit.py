@@ -183,6 +183,10 @@ def test_sheet_check_deposit_and_again(site):
     assert "already holds everything" in client.get(job_url).get_data(as_text=True)
     assert len(d.webin_world.submissions) == 1
     assert len(list((project_dir / "nels-metadata").glob("isa-bundle-*.zip"))) == 1  # nothing new
+    # nothing left to send, and a wrong password: tried first, so said, not "done"
+    _, state = post_job(client, "/deposits/ena", **webin(sandboxes, webin_password="not-it-9"))
+    assert state["state"] == "failed" and "refused the login for" in state["message"]
+    assert "not-it-9" not in state["message"] and len(d.webin_world.submissions) == 1
 
     # the password went nowhere: not the database, not a page
     engine = create_engine(database_url)

@@ -61,6 +61,7 @@ def deposit_in_ena(
     open_reads: Callable[[str], tuple] | None = None,
     taxonomy: Taxonomy | None = None,
     checklists: EnaChecklists | None = None,
+    check_login: Callable[[], None] | None = None,
     say: Callable[[str], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> EnaRun:
@@ -68,7 +69,8 @@ def deposit_in_ena(
     ``upload_reads(location, files)`` sends the runs' files from the bundle's
     source (``nels://...`` or a local folder) to the Webin upload area;
     ``open_reads(location)`` gives (store, base) where they are read for the
-    check before anything is sent (whole, not empty, pairs of equal length)."""
+    check before anything is sent (whole, not empty, pairs of equal length);
+    ``check_login()`` tries the Webin account first, whatever is to be sent."""
     deposit = read_bundle(bundle)
     warnings = check_public(deposit, "ENA")  # a sensitive project stops here
     prepared = prepare(
@@ -95,6 +97,9 @@ def deposit_in_ena(
     if client is None:
         run.plan = plan(prepared, run.record)
         return run
+    if check_login is not None:
+        say(f"trying the Webin account {client.account}")
+        check_login()
     run.outcome = submit(
         prepared,
         run.record,

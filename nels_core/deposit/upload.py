@@ -88,6 +88,17 @@ def connect(area: UploadArea) -> ftplib.FTP_TLS:
     return ftp
 
 
+def check_login(area: UploadArea) -> None:
+    """Log in to the upload area and out again: the Webin account is tried
+    before anything is sent, even when nothing is to be uploaded (a wrong
+    password must not read as "ENA already holds everything")."""
+    ftp = connect(area)
+    try:
+        ftp.quit()
+    except (OSError, EOFError, ftplib.Error):
+        ftp.close()
+
+
 def upload(
     store,
     base: str,

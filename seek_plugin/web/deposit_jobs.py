@@ -25,7 +25,7 @@ from nels_core.deposit.ena_xml import DEFAULT_CHECKLIST
 from nels_core.deposit.isa_reader import read_bundle
 from nels_core.deposit.record import DepositRecord
 from nels_core.deposit.rules import check_public
-from nels_core.deposit.upload import UploadArea, upload
+from nels_core.deposit.upload import UploadArea, check_login, upload
 from nels_core.deposit.webin import WebinAccount, WebinClient
 from nels_core.deposit.writeback import set_investigation_comments, write_accessions
 from nels_core.deposit.xsd import EnaSchemas
@@ -156,6 +156,7 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
                     center=ask.center,
                     hold_until=ask.hold_until,
                     schemas=schemas,
+                    check_login=(lambda: check_login(area)) if area is not None else None,
                     say=log.append,
                 )
             finally:

@@ -27,7 +27,6 @@ from flask import (
     url_for,
 )
 
-from nels_core.access import role_for
 from nels_core.byte_names import from_text
 from nels_core.connect import build_home
 from nels_core.deposit.checklists import EnaChecklists
@@ -40,8 +39,7 @@ from nels_core.isa.folder_sheet import FolderSheets, SheetUnchanged, SheetVersio
 from nels_core.isa.kept_bundles import is_kept_bundle, kept_bundles
 from nels_core.isa.mapping import identifier_for
 from nels_core.isa.sheet import read_sheet, write_template
-from nels_core.model import Role
-from nels_core.paths import locate, normalise
+from nels_core.paths import normalise
 
 from .context import (
     current_user,
@@ -60,7 +58,7 @@ from .deposit_jobs import (
     hold_range,
 )
 from .deposits import SHEET_SUFFIXES, DepositFolder
-from .nels_views import HIDDEN, refuse_roots, refuse_without_data
+from .nels_views import HIDDEN, may_write, refuse_roots, refuse_without_data
 from .seek_views import seek_link_request
 from .wording import counted
 
@@ -339,5 +337,4 @@ def _describe(folder: DepositFolder, sheet=None):
 
 def _may_deposit(path: str) -> bool:
     """Deposits speak for the project: not for read-only members or locked projects."""
-    role = role_for(home().account, locate(path))
-    return role is not None and role is not Role.READ_ONLY
+    return may_write(path)

@@ -7,12 +7,14 @@ import posixpath
 from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 
+from nels_core.access import role_for
 from nels_core.byte_names import from_text
 from nels_core.errors import AccessDeniedError, NelsError, NotFoundError, UnsafePathError
 from nels_core.isa.export import describe
 from nels_core.isa.folder_sheet import FOLDER as METADATA_FOLDER
 from nels_core.isa.mapping import identifier_for, map_source
-from nels_core.paths import PERSONAL, PROJECTS, normalise
+from nels_core.model import Role
+from nels_core.paths import PERSONAL, PROJECTS, locate, normalise
 
 from ..db import SeekLink
 from .context import (
@@ -104,6 +106,7 @@ def preview(path):
         in_seek=in_seek(path),
         deposited=deposited(path),
         last_push=last_push(path, accounts),
+        may_write=may_write(path),
     )
 
 
@@ -143,6 +146,13 @@ def refuse_roots(path: str) -> None:
             f"{ROOTS[path]}: open a project's folder, or a folder inside it or inside "
             "Personal, to describe it as ISA, push it to SEEK or deposit it"
         )
+
+
+def may_write(path: str) -> bool:
+    """Whether the user may change what the folder says, anywhere (NeLS, SEEK,
+    an archive): not a read-only member, not in a locked project."""
+    role = role_for(home().account, locate(path))
+    return role is not None and role is not Role.READ_ONLY
 
 
 def holds_data(inv) -> bool:

@@ -51,7 +51,7 @@ from .context import (
 from .deposit_jobs import SeekLink
 from .issues import issue_lines
 from .models import PushedFolder, SeekAccount
-from .nels_views import FOLDER_PAGES, HIDDEN, refuse_without_data, storable
+from .nels_views import FOLDER_PAGES, HIDDEN, may_write, refuse_without_data, storable
 
 bp = Blueprint("seek", __name__)
 
@@ -118,6 +118,8 @@ def push():
     except HIDDEN:
         abort(404)
     refuse_without_data(path)  # no job, nothing in SEEK: an empty investigation helps no one
+    if not may_write(path):  # read-only means read-only everywhere, SEEK included
+        abort(403, "Read-only members and locked projects cannot push a folder to SEEK.")
     account = _account(request.form.get("account", type=int))
     project = request.form.get("project", "").strip()
     if not project.isdigit():
@@ -182,12 +184,7 @@ def pull():
                 client,
                 database,
                 url,
-                lambda loc: (
-                    home,
-                    normalise(from_text(loc)),
-                    loc,
-                    identifier_for(normalise(from_text(loc))),
-                ),
+                lambda loc: _visible_source(home, loc),
                 out / "bundle",
                 take=take,
             )
@@ -215,6 +212,19 @@ def pull():
 
     job = jobs().start(current_user().id, "pull", url, work)
     return redirect(url_for("seek.job", job_id=job))
+
+
+def _visible_source(home, location: str):
+    """The pushed folder, for a user who can see it; for anyone else nothing
+    about it, not even its name (checked before SEEK is asked anything)."""
+    path = normalise(from_text(location))
+    try:
+        home.list(path, limit=0)
+    except HIDDEN:
+        raise NelsError(
+            "This investigation was not pushed from a NeLS folder you can see."
+        ) from None
+    return home, path, location, identifier_for(path)
 
 
 @bp.get("/jobs", endpoint="jobs")
