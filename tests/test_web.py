@@ -47,6 +47,19 @@ def sign_in(app, sandboxes, username=None, password=None, next_="/"):
     return client, r
 
 
+def push_project(client, sandboxes, form_page=f"/isa/Projects/{SEQ_PROJECT}"):
+    """The push form of the sequencing project's folder, sent with the first SEEK account."""
+    return client.post(
+        "/push",
+        data={
+            "csrf_token": csrf(client, form_page),
+            "path": f"Projects/{SEQ_PROJECT}",
+            "account": "1",
+            "project": sandboxes.seek_project,
+        },
+    )
+
+
 def csrf(client, path):
     page = client.get(path).get_data(as_text=True)
     return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
@@ -128,15 +141,7 @@ def test_only_members_see_a_project_and_only_owners_see_a_job(site):
     world.add_member(world.add_project("Other_Lab_2026"), other, 1)
     client, _ = sign_in(app, sandboxes)
     connect_seek(client, sandboxes)
-    r = client.post(
-        "/push",
-        data={
-            "csrf_token": csrf(client, f"/isa/Projects/{SEQ_PROJECT}"),
-            "path": f"Projects/{SEQ_PROJECT}",
-            "account": "1",
-            "project": sandboxes.seek_project,
-        },
-    )
+    r = push_project(client, sandboxes)
     job_url = r.headers["Location"]
     assert wait(client, job_url, tries=100)["state"] == "done"
 
@@ -220,15 +225,7 @@ def test_read_only_means_read_only_and_a_pull_says_nothing_of_a_hidden_folder(si
     world.add_member(seq, reader, 4)
     client, _ = sign_in(app, sandboxes)
     connect_seek(client, sandboxes)
-    r = client.post(
-        "/push",
-        data={
-            "csrf_token": csrf(client, f"/isa/Projects/{SEQ_PROJECT}"),
-            "path": f"Projects/{SEQ_PROJECT}",
-            "account": "1",
-            "project": sandboxes.seek_project,
-        },
-    )
+    r = push_project(client, sandboxes)
     investigation = wait(client, r.headers["Location"], tries=100)
     assert investigation["state"] == "done"
     inv_url = next(
@@ -241,15 +238,7 @@ def test_read_only_means_read_only_and_a_pull_says_nothing_of_a_hidden_folder(si
     assert 'id="read-only"' in page and 'id="push-form"' not in page
     connect_seek(ro, sandboxes)
     before = len(sandboxes.seek_world.records["investigations"])
-    r = ro.post(
-        "/push",
-        data={
-            "csrf_token": csrf(ro, f"/browse/Projects/{SEQ_PROJECT}"),
-            "path": f"Projects/{SEQ_PROJECT}",
-            "account": "1",
-            "project": sandboxes.seek_project,
-        },
-    )
+    r = push_project(ro, sandboxes, form_page=f"/browse/Projects/{SEQ_PROJECT}")
     assert r.status_code == 403 and "cannot push a folder to SEEK" in r.get_data(as_text=True)
     assert len(sandboxes.seek_world.records["investigations"]) == before
 
