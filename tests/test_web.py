@@ -47,6 +47,21 @@ def sign_in(app, sandboxes, username=None, password=None, next_="/"):
     return client, r
 
 
+def production_settings(tmp_path, **keys) -> dict:
+    """A site's settings outside the demo: strong keys, its own address."""
+    from cryptography.fernet import Fernet
+
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "TOKEN_KEY": Fernet.generate_key().decode(),
+        "NELS_CLIENT_ID": "c",
+        "PUBLIC_URL": "https://nels-bundle.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "WORK_DIR": str(tmp_path / "w"),
+        **keys,
+    }
+
+
 def push_project(client, sandboxes, form_page=f"/isa/Projects/{SEQ_PROJECT}"):
     """The push form of the sequencing project's folder, sent with the first SEEK account."""
     return client.post(
@@ -171,21 +186,10 @@ def test_an_expired_nels_token_sends_the_user_to_sign_in_again(site):
 
 
 def test_the_session_cookie_is_https_only_outside_the_demo(tmp_path):
-    from cryptography.fernet import Fernet
 
     from seek_plugin.web import create_app
 
-    app = create_app(
-        None,
-        {
-            "SECRET_KEY": secrets.token_urlsafe(32),
-            "TOKEN_KEY": Fernet.generate_key().decode(),
-            "NELS_CLIENT_ID": "c",
-            "PUBLIC_URL": "https://nels-bundle.example.org",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
-            "WORK_DIR": str(tmp_path / "w"),
-        },
-    )
+    app = create_app(None, production_settings(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     with pytest.raises(Exception, match="needs SECRET_KEY"):
         create_app(None, {"TOKEN_KEY": "A" * 43 + "=", "NELS_CLIENT_ID": "c"})

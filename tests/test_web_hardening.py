@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from test_web import connect_seek, csrf, sign_in
+from test_web import connect_seek, csrf, production_settings, sign_in
 from werkzeug.serving import make_server
 
 from nels_cli.demo import SEQ_PROJECT
@@ -313,18 +313,6 @@ def test_no_template_has_inline_script_style_or_event_handlers():
 # --- keys --------------------------------------------------------------------
 
 
-def settings(tmp_path, **keys) -> dict:
-    return {
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "TOKEN_KEY": Fernet.generate_key().decode(),
-        "NELS_CLIENT_ID": "c",
-        "PUBLIC_URL": "https://nels-bundle.example.org",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
-        "WORK_DIR": str(tmp_path / "w"),
-        **keys,
-    }
-
-
 @pytest.mark.parametrize(
     "key, value, said",
     [
@@ -343,7 +331,7 @@ def test_the_app_will_not_start_on_a_weak_or_missing_key(tmp_path, key, value, s
     from seek_plugin.web import create_app
 
     with pytest.raises(ConfigError) as refused:
-        create_app(None, settings(tmp_path, **{key: value}))
+        create_app(None, production_settings(tmp_path, **{key: value}))
     message = str(refused.value)
     assert key in message and said in message
     how = "secrets.token_urlsafe(32)" if key == "SECRET_KEY" else "Fernet.generate_key()"
@@ -356,7 +344,7 @@ def test_a_weak_key_from_the_environment_is_refused_too(tmp_path, monkeypatch):
     from seek_plugin.web import create_app
 
     monkeypatch.setenv("NELS_BUNDLE_SECRET_KEY", "hunter2")
-    config = settings(tmp_path)
+    config = production_settings(tmp_path)
     del config["SECRET_KEY"]
     with pytest.raises(ConfigError, match="SECRET_KEY is too short") as refused:
         create_app(None, config)
@@ -369,11 +357,11 @@ def test_random_keys_start_and_only_the_demo_skips_the_checks(tmp_path):
 
     for _ in range(20_000):  # no random key is ever taken for a weak one
         check_keys({"SECRET_KEY": secrets.token_urlsafe(32), "TOKEN_KEY": Fernet.generate_key()})
-    assert create_app(None, settings(tmp_path))
-    assert create_app(None, settings(tmp_path, SECRET_KEY=secrets.token_hex(32)))
-    assert create_app(None, settings(tmp_path, SECRET_KEY="a", DEMO=True))
+    assert create_app(None, production_settings(tmp_path))
+    assert create_app(None, production_settings(tmp_path, SECRET_KEY=secrets.token_hex(32)))
+    assert create_app(None, production_settings(tmp_path, SECRET_KEY="a", DEMO=True))
     with pytest.raises(ConfigError):
-        create_app(None, settings(tmp_path, SECRET_KEY="a", DEMO=False))
+        create_app(None, production_settings(tmp_path, SECRET_KEY="a", DEMO=False))
 
 
 def test_serve_refuses_a_weak_key_in_one_line_without_it(tmp_path):
@@ -381,7 +369,7 @@ def test_serve_refuses_a_weak_key_in_one_line_without_it(tmp_path):
 
     from nels_cli.main import main
 
-    config = settings(tmp_path, SECRET_KEY="changeme-please")
+    config = production_settings(tmp_path, SECRET_KEY="changeme-please")
     lines = [f"{k} = {v!r}" for k, v in config.items()]
     web = tmp_path / "web.toml"
     web.write_text("\n".join(line.replace("'", '"') for line in lines) + "\n")

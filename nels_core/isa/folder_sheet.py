@@ -196,15 +196,6 @@ def _cell(value: str) -> str:
     return " ".join(value.split())
 
 
-def section_rows(sections: dict[str, Section]) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """``{section: (header, rows)}``, the form the template writers take."""
-    return {
-        name: (list(s.header), [[r.cells.get(h, "") for h in s.header] for r in s.rows])
-        for name in SECTIONS
-        if (s := sections.get(name)) is not None
-    }
-
-
 Field = tuple[str, str, str]  # (section, row, column)
 
 
@@ -216,7 +207,7 @@ def flatten(sections: dict[str, Section]) -> dict[Field, str]:
     for name, section in sections.items():
         seen: set[str] = set()
         for row in section.rows:
-            key = _row_key(name, row, seen)
+            key = row_key(name, row, seen)
             if name == "Investigation":
                 if row.cells.get("value"):
                     values[(name, "", row.cells.get("field", ""))] = row.cells["value"]
@@ -227,7 +218,7 @@ def flatten(sections: dict[str, Section]) -> dict[Field, str]:
     return values
 
 
-def _row_key(section: str, row: Row, seen: set[str]) -> str:
+def row_key(section: str, row: Row, seen: set[str]) -> str:
     c = row.cells
     if section == "Samples":
         key = c.get("sample", "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .folder_sheet import Field, _row_key, describe_field
+from .folder_sheet import Field, describe_field, flatten, row_key
 from .model import InvestigationRecord
 from .sheet import SECTIONS, Row, Section, template_sections
 
@@ -40,8 +40,6 @@ class Merged:
 
 def sheet_values(inv: InvestigationRecord) -> dict[Field, str]:
     """Every value a described investigation would write into its sheet."""
-    from .folder_sheet import flatten
-
     return flatten(as_sections(template_sections(inv)))
 
 
@@ -87,12 +85,12 @@ def apply_values(sections: dict[str, Section], values: dict[Field, str]) -> dict
         name: Section(name, list(s.header), [Row(r.where, dict(r.cells)) for r in s.rows])
         for name, s in sections.items()
     }
-    for name in SECTIONS:
-        out.setdefault(name, Section(name, list(as_sections(_empty())[name].header)))
+    for name, header in SECTIONS.items():  # a section the sheet lacks, with its columns
+        out.setdefault(name, Section(name, list(header)))
     keyed: dict[str, dict[str, Row]] = {}
     for name, section in out.items():
         seen: set[str] = set()
-        keyed[name] = {_row_key(name, r, seen): r for r in section.rows}
+        keyed[name] = {row_key(name, r, seen): r for r in section.rows}
     for (name, key, column), value in values.items():
         section = out[name]
         if name == "Investigation":
@@ -114,7 +112,7 @@ def apply_values(sections: dict[str, Section], values: dict[Field, str]) -> dict
 
 
 def _key_cells(section: str, key: str) -> dict[str, str]:
-    """The cells that name a new row, from its key (see ``folder_sheet._row_key``)."""
+    """The cells that name a new row, from its key (see ``folder_sheet.row_key``)."""
     if section == "Samples":
         study, _, sample = key.rpartition("/")
         return {"study": study, "sample": sample} if study else {"sample": sample}
@@ -122,7 +120,3 @@ def _key_cells(section: str, key: str) -> dict[str, str]:
         return {"study": key}
     study, last, first = key.rsplit("/", 2) if key.count("/") >= 2 else ("", key, "")
     return {"study": study, "last name": last, "first name": first}
-
-
-def _empty():
-    return template_sections(InvestigationRecord(identifier=""))

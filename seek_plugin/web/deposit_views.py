@@ -73,18 +73,18 @@ def page(path):
     refuse_without_data(folder.path)  # nothing to deposit: said, not offered
     project = nels_project(home(), folder.path) or {}
     sheets = FolderSheets(home(), folder.path)
-    sheet = sheets.current()
+    sheet_log = sheets.log(HISTORY_SHOWN)  # one listing; the newest is the folder's sheet
+    sheet = sheet_log[0] if sheet_log else None
     return render_template(
         "deposit.html",
         path=folder.path,
         project=project,
         refused=CONTROLLED_ACCESS if project.get("sensitive") else "",
-        may_deposit=_may_deposit(folder.path),
+        may_write=may_write(folder.path),
         records=[replace(r, server=_offered_name(r)) for r in folder.records()],
         receipts=folder.receipts(),
         sheet=sheet,
-        sheet_log=sheets.log(HISTORY_SHOWN) if sheet else [],
-        may_write=_may_deposit(folder.path),
+        sheet_log=sheet_log,
         kept=kept_bundles(home(), folder.path),
         ena_servers=list(current_app.config["ENA_SERVERS"]),
         biostudies_servers=list(current_app.config["BIOSTUDIES_SERVERS"]),
@@ -316,7 +316,7 @@ def _folder(path: str, deposit: bool = False) -> DepositFolder:
     except HIDDEN:
         abort(404)
     refuse_roots(path)  # the home and its roots are no one investigation's folder
-    if deposit and not _may_deposit(path):
+    if deposit and not may_write(path):
         abort(403)
     return DepositFolder.of(current_app.config["WORK_DIR"], path)
 
@@ -333,8 +333,3 @@ def _describe(folder: DepositFolder, sheet=None):
     applied: the folder's own unless another is given."""
     path = folder.path
     return describe(home(), path, f"nels://{path}", identifier_for(path), sheet)
-
-
-def _may_deposit(path: str) -> bool:
-    """Deposits speak for the project: not for read-only members or locked projects."""
-    return may_write(path)
