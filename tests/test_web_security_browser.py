@@ -3,7 +3,11 @@ after signing in from a hostile ``next`` it stays on the site, and an
 upload too large, or a workbook that unpacks to far more than a sheet,
 ends on a page saying so, with a way back and nothing saved."""
 
+import socket
+import tempfile
 import zipfile
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from test_web_browser import sign_in
@@ -51,8 +55,9 @@ def test_a_refused_upload_says_why_and_saves_nothing(site, page, tmp_path):
     page.wait_for_selector("h1")
     assert "Too large" in page.inner_text("h1")
     assert "larger than this site takes (0.25 MiB)" in page.inner_text("#error")
-    page.go_back()  # the browser's own way back leads to the form again
+    page.click("#back")  # the page's own way back leads to the form again
     page.wait_for_selector("#sheet-form")
+    assert page.url == f"{web.url}/deposit/{FOLDER}"
 
     bomb = tmp_path / "bomb.xlsx"  # small to send, far too big unpacked
     row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
@@ -68,3 +73,43 @@ def test_a_refused_upload_says_why_and_saves_nothing(site, page, tmp_path):
     said = page.inner_text(".flash.error")
     assert said.startswith("The sheet was not saved") and "bomb.xlsx" in said
     assert not metadata.exists()  # nothing written in NeLS
+
+
+def test_an_upload_cut_off_midway_leaves_nothing_behind(site, page):
+    """A browser closed halfway through sending a sheet: no version in NeLS,
+    no temporary file of ours left, and the site goes on answering."""
+    sandboxes, web = site
+    metadata = sandboxes.nels_world.root / "projects" / SEQ_PROJECT / "nels-metadata"
+    sign_in(page, web, sandboxes)
+    page.goto(f"{web.url}/deposit/{FOLDER}")
+    token = page.get_attribute("#sheet-form input[name=csrf_token]", "value")
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
+    ours = set(Path(tempfile.gettempdir()).glob("nels-upload-*"))
+
+    boundary = "cut-off-here"
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n{FOLDER}\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; "
+        'filename="lice.tsv"\r\nContent-Type: text/tab-separated-values\r\n\r\n'
+    ).encode()
+    promised = len(head) + LIMIT // 2  # the body the request says is coming
+    host, port = urlsplit(web.url).hostname, urlsplit(web.url).port
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(
+            (
+                f"POST /deposits/sheet HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Cookie: {cookie}\r\nOrigin: {web.url}\r\nReferer: {web.url}/deposit/{FOLDER}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {promised}\r\n\r\n"
+            ).encode()
+            + head
+            + b"[Investigation]\n"
+            + b"x" * (LIMIT // 8)
+        )
+    # the connection is gone with three quarters of the sheet unsent
+
+    page.goto(f"{web.url}/deposit/{FOLDER}")  # the site still answers, still signed in
+    page.wait_for_selector("#sheet-form")
+    assert not metadata.exists()
+    assert set(Path(tempfile.gettempdir()).glob("nels-upload-*")) <= ours

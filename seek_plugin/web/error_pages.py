@@ -55,6 +55,10 @@ def way_back() -> str:
         query = f"?{came_from.query}" if came_from.query else ""
         if back := same_site_path(came_from.path + query):
             return back
+    if request.path == url_for("deposit.sheet_upload") and request.args.get("path"):
+        # the form names its folder in its address too: a refused upload
+        # (413) is answered before the browser sends a Referer worth reading
+        return url_for("deposit.page", path=request.args["path"])
     for prefix in FOLDER_PAGES:
         if request.path.startswith(prefix):
             folder = request.path[len(prefix) :].strip("/")
