@@ -88,9 +88,9 @@ def test_an_upload_cut_off_midway_leaves_nothing_behind(site, page):
 
     boundary = "cut-off-here"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n{FOLDER}\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; "
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="path"\r\n\r\n{FOLDER}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="sheet"; '
         'filename="lice.tsv"\r\nContent-Type: text/tab-separated-values\r\n\r\n'
     ).encode()
     promised = len(head) + LIMIT // 2  # the body the request says is coming
