@@ -162,7 +162,7 @@ def serve_demo(app, sb: Sandboxes):
 
 def register_callback(sb: Sandboxes, public_url: str) -> None:
     """The web app's callback registered with NeLS, as a site's operator does."""
-    from seek_plugin.web.auth import callback_url
+    from nels_web.auth import callback_url
 
     sb.nels_world.register_redirect_uri(sb.client_id, callback_url(public_url))
 
@@ -219,8 +219,8 @@ def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -
     """Serve the web app: sign in with NeLS, browse, push to SEEK, pull ISA bundles."""
     import shutil
 
-    from seek_plugin.web import create_app
-    from seek_plugin.web.headers import RequestHandler  # no server versions in its answers
+    from nels_web import create_app
+    from nels_web.headers import RequestHandler  # no server versions in its answers
 
     sandboxes = None
     if demo:

@@ -17,7 +17,7 @@ from nels_cli.serve import demo_web_config, start_sandboxes
 
 @pytest.fixture
 def site(tmp_path, database_url, specs):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
     config = {**demo_web_config(sandboxes), "DATABASE_URL": database_url}
@@ -187,7 +187,7 @@ def test_an_expired_nels_token_sends_the_user_to_sign_in_again(site):
 
 def test_the_session_cookie_is_https_only_outside_the_demo(tmp_path):
 
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     app = create_app(None, production_settings(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]

@@ -20,7 +20,7 @@ SAMPLES = ("Liver-1", "Liver-2", "Gill-1", "Gill-2")
 
 @pytest.fixture
 def site(tmp_path, specs):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=SAMPLES)
     start_deposit_sandboxes(sandboxes, specs / "ena")

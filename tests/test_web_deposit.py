@@ -23,7 +23,7 @@ FOLDER = f"Projects/{SEQ_PROJECT}"
 @pytest.fixture
 def site(tmp_path, database_url, specs):
     need("pyftpdlib", "sandbox")
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
     start_deposit_sandboxes(sandboxes, specs / "ena")
@@ -315,7 +315,7 @@ def test_what_the_deposit_forms_refuse(site):
 
 def test_a_hold_date_ena_would_refuse_is_refused_by_the_form():
     from nels_core.deposit.embargo import MAX_HOLD
-    from seek_plugin.web.deposit_jobs import EnaRequest
+    from nels_web.deposit_jobs import EnaRequest
 
     config = {"ENA_SERVERS": {"test": "wwwdev"}, "BIOSTUDIES_SERVERS": {}}
     today = dt.date.today()
@@ -364,7 +364,7 @@ def test_the_hold_date_is_checked_before_a_job_starts(site):
 
 def test_one_deposit_of_a_folder_at_a_time(tmp_path):
     from nels_core.errors import NelsError
-    from seek_plugin.web.deposits import DepositFolder
+    from nels_web.deposits import DepositFolder
 
     folder = DepositFolder.of(tmp_path, FOLDER)
     assert DepositFolder.of(tmp_path, FOLDER).root == folder.root  # shared by the members

@@ -19,16 +19,16 @@ from werkzeug.serving import make_server
 from nels_cli.demo import SEQ_PROJECT
 from nels_cli.serve import demo_web_config, start_sandboxes
 from nels_core.errors import ConfigError
+from nels_web.wording import told
 from seek_plugin.errors import Problem, SeekError
-from seek_plugin.web.wording import told
 
-TEMPLATES = Path(__file__).parents[1] / "seek_plugin" / "web" / "templates"
+TEMPLATES = Path(__file__).parents[1] / "nels_web" / "templates"
 MARK = "MARK-4b1d9e"  # in every answer of the servers below: never to be seen on a page
 
 
 @pytest.fixture
 def site(tmp_path, specs):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1",))
     config = {**demo_web_config(sandboxes), "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}"}
@@ -270,7 +270,7 @@ def test_every_answer_carries_the_security_headers(site):
 
 
 def test_the_served_app_names_no_server_version(site):
-    from seek_plugin.web.headers import RequestHandler
+    from nels_web.headers import RequestHandler
 
     _, app = site
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=RequestHandler)
@@ -328,7 +328,7 @@ def test_no_template_has_inline_script_style_or_event_handlers():
     ],
 )
 def test_the_app_will_not_start_on_a_weak_or_missing_key(tmp_path, key, value, said):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     with pytest.raises(ConfigError) as refused:
         create_app(None, production_settings(tmp_path, **{key: value}))
@@ -341,7 +341,7 @@ def test_the_app_will_not_start_on_a_weak_or_missing_key(tmp_path, key, value, s
 
 
 def test_a_weak_key_from_the_environment_is_refused_too(tmp_path, monkeypatch):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     monkeypatch.setenv("NELS_BUNDLE_SECRET_KEY", "hunter2")
     config = production_settings(tmp_path)
@@ -352,8 +352,8 @@ def test_a_weak_key_from_the_environment_is_refused_too(tmp_path, monkeypatch):
 
 
 def test_random_keys_start_and_only_the_demo_skips_the_checks(tmp_path):
-    from seek_plugin.web import create_app
-    from seek_plugin.web.keys import check_keys
+    from nels_web import create_app
+    from nels_web.keys import check_keys
 
     for _ in range(20_000):  # no random key is ever taken for a weak one
         check_keys({"SECRET_KEY": secrets.token_urlsafe(32), "TOKEN_KEY": Fernet.generate_key()})

@@ -21,7 +21,7 @@ LIMIT = 256 * 1024  # a small upload limit for this site, so the test sends litt
 
 @pytest.fixture
 def site(tmp_path):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
     config = {**demo_web_config(sandboxes), "MAX_CONTENT_LENGTH": LIMIT}

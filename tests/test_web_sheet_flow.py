@@ -25,7 +25,7 @@ FOLDER = f"Projects/{SEQ_PROJECT}"
 
 @pytest.fixture
 def site(tmp_path, specs, sshd_server):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sshd_server.revoke_all()
     sandboxes = start_sandboxes(tmp_path, samples=SAMPLES, sshd=sshd_server)

@@ -27,7 +27,7 @@ CALLBACK = "http://localhost/auth/callback"  # the demo's PUBLIC_URL, Flask's te
 
 
 def make_site(tmp_path, database_url):
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1",))
     app = create_app(None, {**demo_web_config(sandboxes), "DATABASE_URL": database_url})
@@ -97,7 +97,7 @@ def database(app):
 
 
 def stored_sessions(app) -> list:
-    from seek_plugin.web.models import WebSession
+    from nels_web.models import WebSession
 
     with database(app).sessions() as s:
         return list(s.scalars(select(WebSession)))
@@ -105,14 +105,14 @@ def stored_sessions(app) -> list:
 
 def set_session_times(app, **times) -> None:
     """The stored times of every session moved, as waiting would move them."""
-    from seek_plugin.web.models import WebSession
+    from nels_web.models import WebSession
 
     with database(app).sessions() as s, s.begin():
         s.execute(update(WebSession).values(**times))
 
 
 def nels_token_stored(app) -> bool:
-    from seek_plugin.web.models import WebUser
+    from nels_web.models import WebUser
 
     with database(app).sessions() as s:
         return all(u.nels_token is not None for u in s.scalars(select(WebUser)))
@@ -220,7 +220,7 @@ def test_a_sign_in_lands_where_asked_on_this_site(lite, raw_next, lands):
     ],
 )
 def test_same_site_path(target, safe):
-    from seek_plugin.web.context import same_site_path
+    from nels_web.context import same_site_path
 
     assert same_site_path(target) == safe
 
@@ -349,7 +349,7 @@ def authorize_query(response) -> dict:
 
 
 def test_the_sign_in_carries_an_s256_challenge_whose_verifier_stays_on_the_server(lite):
-    from seek_plugin.web.models import SignInAttempt
+    from nels_web.models import SignInAttempt
 
     sandboxes, app = lite
     client = app.test_client()
@@ -386,7 +386,7 @@ def test_a_spoofed_host_never_changes_the_callback_address(lite, spoof):
 
 def test_a_code_redeemed_with_another_verifier_is_refused(lite, caplog):
     """As if a code were injected into another sign-in: NeLS refuses it."""
-    from seek_plugin.web.models import SignInAttempt
+    from nels_web.models import SignInAttempt
 
     sandboxes, app = lite
     caplog.set_level(logging.DEBUG)
@@ -441,7 +441,7 @@ def test_a_state_outside_ascii_is_refused_not_a_500(lite):
 def test_the_app_needs_a_public_url(tmp_path, value, said):
     from cryptography.fernet import Fernet
 
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     config = {
         "SECRET_KEY": new_code_verifier(),

@@ -31,7 +31,7 @@ def walk(tmp_path, specs):
     """The demo's NeLS tree, SEEK and the deposit stand-ins, with a folder
     holding no data, an empty one and a Personal folder; and an address
     that crashes, as a bug would."""
-    from seek_plugin.web import create_app
+    from nels_web import create_app
 
     sandboxes = start_sandboxes(tmp_path, samples=SAMPLES)
     start_deposit_sandboxes(sandboxes, specs / "ena")
@@ -298,7 +298,7 @@ def test_a_form_sent_after_signing_out_says_why_and_offers_to_sign_in(walk, page
 def add_receipt_job(web, path: str) -> str:
     """A finished ENA deposit as its job page shows it (the receipt page),
     with long names, as a real deposit of the demo's run stores it."""
-    from seek_plugin.web.models import Job, WebUser
+    from nels_web.models import Job, WebUser
 
     db = web.app.extensions["nels_bundle"]["db"]
     objects = [

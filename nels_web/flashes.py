@@ -17,7 +17,7 @@ from flask import Flask, current_app, g, session
 from sqlalchemy import DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, Database
+from seek_plugin.db import Base, Database
 
 BOX = "flash_box"  # the session's key for this browser's messages
 FLASHED = "_flashes"  # where flask.flash puts them (Flask's own key)

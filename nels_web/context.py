@@ -12,8 +12,8 @@ from sqlalchemy import select
 from nels_core.api import NelsApi
 from nels_core.connect import NelsSettings, build_home
 from nels_core.home import Home
+from seek_plugin.db import Database
 
-from ..db import Database
 from .crypto import Vault
 from .jobs import JobRunner
 from .models import SeekAccount, WebUser

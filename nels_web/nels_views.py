@@ -15,8 +15,8 @@ from nels_core.isa.folder_sheet import FOLDER as METADATA_FOLDER
 from nels_core.isa.mapping import identifier_for, map_source
 from nels_core.model import Role
 from nels_core.paths import PERSONAL, PROJECTS, locate, normalise
+from seek_plugin.db import SeekLink
 
-from ..db import SeekLink
 from .context import (
     current_user,
     db,

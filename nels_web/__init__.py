@@ -22,8 +22,8 @@ from nels_core.byte_names import shown, to_text
 from nels_core.config import NELS_API2, NELS_DATA_HOST, NELS_OAUTH
 from nels_core.deposit.upload import WEBIN_FTP
 from nels_core.errors import ConfigError
+from seek_plugin.db import Database
 
-from ..db import Database
 from . import error_pages, flashes, headers, models  # noqa: F401 - these register tables
 from .crypto import Vault
 from .jobs import JobRunner

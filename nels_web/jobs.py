@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select
 
 from nels_core.errors import NelsError
+from seek_plugin.db import Database
 
-from ..db import Database
 from .models import Job
 from .wording import told
 

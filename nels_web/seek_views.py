@@ -28,12 +28,12 @@ from nels_core.errors import NelsError
 from nels_core.isa.export import describe
 from nels_core.isa.mapping import identifier_for
 from nels_core.paths import normalise
+from seek_plugin.client import SeekClient
+from seek_plugin.errors import SeekAuthError, SeekError
+from seek_plugin.pull import SheetConflict, parse_investigation_url, pull_bundle
+from seek_plugin.push import Pusher
+from seek_plugin.storebioinfo import sbi_subtypes
 
-from ..client import SeekClient
-from ..errors import SeekAuthError, SeekError
-from ..pull import SheetConflict, parse_investigation_url, pull_bundle
-from ..push import Pusher
-from ..storebioinfo import sbi_subtypes
 from .context import (
     current_user,
     db,

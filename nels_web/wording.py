@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from nels_core.errors import ApiError, NelsError
-
-from ..errors import SeekAuthError, SeekError
+from seek_plugin.errors import SeekAuthError, SeekError
 
 # the nouns the pages count whose plural is not the singular with an "s"
 IRREGULAR = {"study": "studies", "analysis": "analyses", "data file": "data files"}

@@ -34,10 +34,10 @@ from nels_core.isa.export import export_bundle
 from nels_core.isa.kept_bundles import keep_bundle
 from nels_core.isa.mapping import identifier_for
 from nels_core.taxonomy import Taxonomy
+from seek_plugin.accessions import BIOSTUDIES, link_accessions
+from seek_plugin.client import SeekClient
+from seek_plugin.db import Database
 
-from ..accessions import BIOSTUDIES, link_accessions
-from ..client import SeekClient
-from ..db import Database
 from .deposits import DepositFolder
 
 SHOWN_OBJECTS = 500  # per receipt on the job page; the accession table has them all

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, session
 from sqlalchemy import delete, func, or_, select
 
-from ..db import Database
+from seek_plugin.db import Database
+
 from .models import WebSession
 
 # the last use is written at most this often: not one write per request
