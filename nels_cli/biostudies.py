@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from .context import err, out, read_secret
 from .kept import keep_after_deposit
-from .main import err, out, read_secret
 from .seek import link_in_seek, seek_link_options
 from .show import literal, warning
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from .context import err, out, read_secret
 from .kept import keep_after_deposit
-from .main import err, out, read_secret
 from .seek import link_in_seek, seek_link_options
 from .show import literal, warning
 
@@ -290,7 +290,7 @@ def _read_source(ctx, location: str):
     """Where the bundle's read files are: its NeLS source, or the local folder it describes."""
     from nels_core.errors import ConfigError
 
-    from .main import open_folder
+    from .context import open_folder
 
     found = open_folder(ctx, location)
     if found is not None:

@@ -19,7 +19,7 @@ from nels_core.isa.validate import validate_bundle
 from nels_core.local_files import write_whole
 from nels_core.storage.local import LocalStorage
 
-from .main import err, open_nels, out
+from .context import err, open_nels, out
 from .show import literal, visible, warning
 
 

@@ -11,7 +11,7 @@ from nels_core.errors import ConfigError, NelsError
 from nels_core.isa.export import REPORT
 from nels_core.isa.kept_bundles import keep_bundle
 
-from .main import err, open_folder, out
+from .context import err, open_folder, out
 from .show import literal, warning
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -23,18 +22,23 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from nels_core import config as nels_config
-from nels_core.connect import open_home
 from nels_core.delivered import delivered_md5
-from nels_core.errors import ChecksumMismatchError, ConfigError, NelsError, ProblemsError
-from nels_core.home import Home
+from nels_core.errors import ChecksumMismatchError, NelsError, ProblemsError
 from nels_core.local_files import replacing
 from nels_core.paths import normalise
 
+from .biostudies import biostudies_cmd
+from .context import err, home_of, out
+from .db import db_cmd
+from .demo import demo_cmd
+from .ena import ena_cmd
+from .galaxy import galaxy_cmd
+from .isa import isa_cmd
+from .sandbox import sandbox_cmd
+from .seek import seek_cmd
+from .serve import serve_cmd
 from .show import literal, visible
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+from .worker import worker_cmd
 
 
 class _Cli(click.Group):
@@ -78,46 +82,6 @@ def _show_warnings() -> None:
         log.propagate = False
 
 
-# set by the Galaxy tools: the job's file sources (Galaxy's JSON), whose NeLS
-# source then stands in for the config file, with the Galaxy user's token
-GALAXY_FILE_SOURCES = "NELS_GALAXY_FILE_SOURCES"
-
-
-def _home(ctx: click.Context) -> Home:
-    return open_nels(ctx, "nels://")[0]
-
-
-def open_nels(ctx: click.Context, uri: str) -> tuple[Home, str]:
-    """The NeLS home ``uri`` is in, opened once per command, and the path it names."""
-    galaxy = os.environ.get(GALAXY_FILE_SOURCES)
-    if galaxy:
-        from nels_core.galaxy_job import build_job_home, nels_source, parse_file_sources
-
-        settings, path = nels_source(parse_file_sources(galaxy), uri)
-        key, opener = f"home:{settings.fingerprint()}", lambda: build_job_home(settings)
-    else:
-        if not uri.startswith("nels://"):
-            raise ConfigError(f"{uri!r} is not a nels:// URI")
-        path = normalise(uri)
-        key, opener = "home", lambda: open_home(nels_config.load(ctx.obj["config"]))
-    if key not in ctx.obj:
-        ctx.obj[key] = opener()
-        ctx.call_on_close(ctx.obj[key].close)
-    return ctx.obj[key], path
-
-
-def open_folder(ctx: click.Context, location: str) -> tuple | None:
-    """``(store, path)`` of a NeLS folder (nels://, or in a Galaxy job any of the
-    user's NeLS file sources) or a local one; None when it is neither."""
-    if "://" in location:
-        return open_nels(ctx, location)
-    if location and Path(location).is_dir():
-        from nels_core.storage.local import LocalStorage
-
-        return LocalStorage(Path(location)), ""
-    return None
-
-
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -152,7 +116,7 @@ def _progress() -> Progress:
 @click.pass_context
 def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive, show_partials):
     """List a NeLS folder."""
-    page = _home(ctx).list(
+    page = home_of(ctx).list(
         uri,
         limit=limit,
         offset=offset,
@@ -200,7 +164,7 @@ def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive,
 @click.pass_context
 def get_cmd(ctx, uri, dest, no_verify):
     """Download a NeLS file, checked against a delivered MD5 when there is one."""
-    home = _home(ctx)
+    home = home_of(ctx)
     path = normalise(uri)
     entry = home.stat(path)
     target = Path(dest or entry.name)
@@ -232,7 +196,7 @@ def get_cmd(ctx, uri, dest, no_verify):
 @click.pass_context
 def put_cmd(ctx, local, uri, overwrite):
     """Upload a file atomically; a folder URI (ending in /) keeps the name."""
-    home = _home(ctx)
+    home = home_of(ctx)
     path = normalise(uri)
     if uri.endswith("/") or (home.exists(path) and home.stat(path).is_dir):
         path = f"{path}/{Path(local).name}"
@@ -260,7 +224,7 @@ def _counting(f, progress, task):
 @click.pass_context
 def rm_cmd(ctx, uri, recursive):
     """Delete a file or folder (power users and PIs only in projects)."""
-    _home(ctx).remove(uri, recursive=recursive)
+    home_of(ctx).remove(uri, recursive=recursive)
 
 
 @main.command("mkdir")
@@ -268,25 +232,11 @@ def rm_cmd(ctx, uri, recursive):
 @click.pass_context
 def mkdir_cmd(ctx, uri):
     """Create a folder (and its parents)."""
-    _home(ctx).mkdir(uri)
+    home_of(ctx).mkdir(uri)
 
-
-def read_secret(path: Path | None, variable: str) -> str | None:
-    """A token or password from the file given, else from ``$variable``:
-    never from the command line, where other users' ``ps`` would show it."""
-    return path.read_text().strip() if path else os.environ.get(variable)
-
-
-from .biostudies import biostudies_cmd  # noqa: E402
-from .demo import demo_cmd  # noqa: E402
-from .ena import ena_cmd  # noqa: E402
-from .galaxy import galaxy_cmd  # noqa: E402
-from .isa import isa_cmd  # noqa: E402
-from .sandbox import sandbox_cmd  # noqa: E402
-from .seek import seek_cmd  # noqa: E402
-from .serve import serve_cmd  # noqa: E402
 
 main.add_command(biostudies_cmd)
+main.add_command(db_cmd)
 main.add_command(demo_cmd)
 main.add_command(ena_cmd)
 main.add_command(galaxy_cmd)
@@ -294,3 +244,4 @@ main.add_command(isa_cmd)
 main.add_command(sandbox_cmd)
 main.add_command(seek_cmd)
 main.add_command(serve_cmd)
+main.add_command(worker_cmd)

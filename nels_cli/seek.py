@@ -17,8 +17,8 @@ from nels_core import config as nels_config
 from nels_core.errors import ConfigError
 from nels_core.isa.export import describe
 
+from .context import err, out, read_secret
 from .isa import _source, _warn, say_sheet
-from .main import err, out, read_secret
 from .show import literal, warning
 
 DEFAULT_DB = Path(

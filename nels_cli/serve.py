@@ -1,210 +1,40 @@
-"""``nels-bundle serve``: the web app; with ``--demo``, on embedded sandboxes.
-
-The demo needs no account and no network: a local NeLS tree with a NorSeq
-delivery, the NeLS sandbox for sign-in (OAuth2), and the SEEK sandbox, all
-on 127.0.0.1.
-"""
+"""``nels-bundle serve``: the web app under gunicorn (``--dev``: Werkzeug's
+server, for debugging); with ``--demo``, on the embedded stand-ins, with
+its own Redis and job worker (``nels_sandbox.web_site``)."""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
+import json
+import os
+import shutil
 from pathlib import Path
 
 import click
 
 from nels_core import config as nels_config
-from nels_sandbox.deposit import DepositSandboxes, local_ena_schemas, start_deposit
 
-from .demo import OWN_PROJECT, RUN, SEQ_PROJECT
 from .show import visible
+from .worker import WEB_CONFIG
 
-DEMO_USER = "demo"
-
-
-@dataclass
-class Sandboxes:
-    directory: Path
-    nels_url: str
-    seek_url: str
-    username: str
-    password: str = field(repr=False)
-    seek_token: str = field(repr=False)
-    seek_project: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    served: list = field(default_factory=list, repr=False)
-    nels_world: object = field(default=None, repr=False)
-    seek_world: object = field(default=None, repr=False)
-    seq_project_id: int = 0  # the NeLS (and StoreBioinfo) project with the delivery
-    deposit: DepositSandboxes | None = None  # ENA and BioStudies stand-ins, when started
-
-    def stop(self) -> None:
-        for s in self.served:
-            s.stop()
-
-    def add_user(self, username: str, name: str, password: str):
-        """Another NeLS user, with a home the web app finds by NeLS id."""
-        user = self.nels_world.add_user(username, name, password)
-        link = self.directory / "nels" / "by-id" / str(user.nels_id)
-        link.symlink_to(self.nels_world.home(user), target_is_directory=True)
-        return user
-
-
-def start_deposit_sandboxes(sb: Sandboxes, xsd_dir: Path | None) -> DepositSandboxes:
-    """Stand-ins for ENA and BioStudies beside the others, stopped with them.
-    The Webin stand-in checks every document against ENA's schemas, so it needs them."""
-    sb.deposit = start_deposit(sb.directory, xsd_dir, sb.served)
-    return sb.deposit
-
-
-def start_sandboxes(
-    directory: Path, samples: tuple[str, ...] | None = None, sshd=None
-) -> Sandboxes:
-    """The NeLS API (with a local tree) and SEEK sandboxes, running on loopback
-    ports; with ``sshd`` (``nels_sandbox.sshd.Sshd``, started) the tree is
-    also served over SFTP, as the NeLS data host serves it."""
-    from nels_sandbox.nels_api import create_app as nels_app
-    from nels_sandbox.norseq import DeliverySpec, make_delivery
-    from nels_sandbox.seek import create_app as seek_app
-    from nels_sandbox.seek_world import SeekWorld
-    from nels_sandbox.serving import Served, quiet
-    from nels_sandbox.world import World
-
-    quiet()
-    world = World(directory / "nels", sshd)
-    password = secrets.token_urlsafe(9)
-    user = world.add_user(DEMO_USER, "Demo Researcher", password)
-    seq = world.add_project(SEQ_PROJECT, description="Salmon louse RNA-seq")
-    own = world.add_project(OWN_PROJECT)
-    world.add_member(seq, user, 3)
-    world.add_member(own, user, 1)
-    spec = DeliverySpec(run=RUN) if samples is None else DeliverySpec(run=RUN, samples=samples)
-    make_delivery(world.project_dir(seq) / "NorSeq" / RUN, spec)
-    # the same run, synced by the helpdesk to StoreBioinfo
-    world.add_dataset(
-        seq,
-        RUN,
-        "Illumina_seq_data",
-        description=f"NorSeq run {RUN}",
-        subtypes={"reads": 1_234_567, "analysis": 45_678},
-    )
-    # the web app finds a home by NeLS id, as a site that mounts NeLS homes would
-    by_id = directory / "nels" / "by-id"
-    by_id.mkdir(parents=True, exist_ok=True)
-    (by_id / str(user.nels_id)).symlink_to(world.home(user), target_is_directory=True)
-    client_secret = secrets.token_urlsafe(16)
-    world.add_client("nels-bundle-web", client_secret)
-
-    seek = SeekWorld()
-    seek_token = secrets.token_urlsafe(24)
-    person = seek.add_person("Demo", "Researcher", token=seek_token, email="demo@example.org")
-    project = seek.add_project("Salmon lice", admins=[person.id])
-
-    nels = Served(nels_app(world)).start()
-    nels.server.app.config["PUBLIC_URL"] = nels.url
-    seek_served = Served(seek_app(seek)).start()
-    seek.base_url = seek_served.url
-    return Sandboxes(
-        directory=directory,
-        nels_url=nels.url,
-        seek_url=seek_served.url,
-        username=DEMO_USER,
-        password=password,
-        seek_token=seek_token,
-        seek_project=project.id,
-        client_id="nels-bundle-web",
-        client_secret=client_secret,
-        served=[nels, seek_served],
-        nels_world=world,
-        seek_world=seek,
-        seq_project_id=seq.id,
-    )
-
-
-def demo_web_config(sb: Sandboxes, public_url: str = "http://localhost") -> dict:
-    """The web app's settings for the sandboxes; secrets fresh for each run.
-    NeLS's stand-in learns the sign-in callback at ``public_url`` (by default
-    the address Flask's test client uses)."""
-    from cryptography.fernet import Fernet
-
-    register_callback(sb, public_url)
-
-    return {
-        "DEMO": True,
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "TOKEN_KEY": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"sqlite:///{sb.directory / 'web.db'}",
-        "WORK_DIR": str(sb.directory / "work"),
-        "NELS_API_URL": f"{sb.nels_url}/nels-api2",
-        "NELS_OAUTH_URL": f"{sb.nels_url}/oauth2",
-        "NELS_CLIENT_ID": sb.client_id,
-        "NELS_CLIENT_SECRET": sb.client_secret,
-        "PUBLIC_URL": public_url,
-        **_storage_config(sb),
-        "SEEK_URLS": [sb.seek_url],
-        "SESSION_COOKIE_SECURE": False,  # plain http on 127.0.0.1
-        **_deposit_config(sb.deposit),
-    }
-
-
-def serve_demo(app, sb: Sandboxes):
-    """The demo web app on a loopback port of its own, started (a ``Served``).
-    Its address is known once it listens: the sign-in callback is built
-    there from then on, and NeLS's stand-in accepts it."""
-    from nels_sandbox.serving import Served
-
-    web = Served(app)
-    app.config["PUBLIC_URL"] = web.url
-    register_callback(sb, web.url)
-    return web.start()
-
-
-def register_callback(sb: Sandboxes, public_url: str) -> None:
-    """The web app's callback registered with NeLS, as a site's operator does."""
-    from nels_web.auth import callback_url
-
-    sb.nels_world.register_redirect_uri(sb.client_id, callback_url(public_url))
-
-
-def _storage_config(sb: Sandboxes) -> dict:
-    """Over SFTP when the sandbox tree is served by an sshd, else the mounted tree."""
-    sshd = getattr(sb.nels_world, "sshd", None)
-    if sshd is None:
-        return {
-            "NELS_STORAGE": "local",
-            "NELS_LOCAL_ROOT": str(sb.directory / "nels" / "by-id" / "{nels_id}"),
-        }
-    return {
-        "NELS_STORAGE": "sftp",
-        "NELS_SFTP_HOST": "127.0.0.1",
-        "NELS_SFTP_PORT": sshd.port,
-        "NELS_KNOWN_HOSTS": sshd.known_hosts,
-    }
-
-
-def _deposit_config(d: DepositSandboxes | None) -> dict:
-    """Deposits go to the stand-ins' "test" servers only; without them, nowhere."""
-    if d is None:
-        return {"ENA_SERVERS": {}, "BIOSTUDIES_SERVERS": {}}
-    return {
-        "ENA_SERVERS": {"test": d.webin_url},
-        "ENA_UPLOAD_HOST": d.upload_host,
-        "ENA_UPLOAD_PORT": d.upload_port,
-        "ENA_UPLOAD_CA": d.upload_ca,
-        "ENA_XSD_DIR": d.xsd_dir,
-        "ENA_TAXONOMY_URL": d.taxonomy_url,
-        "ENA_CHECKLIST_DIR": d.checklist_dir,
-        "BIOSTUDIES_SERVERS": {"test": d.biostudies_url},
-    }
+# the access log never shows a query string: the sign-in callback's holds an OAuth2 code
+ACCESS_LOG = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
 @click.command("serve")
 @click.option("--demo", is_flag=True, help="Run on embedded NeLS and SEEK sandboxes.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=5000, show_default=True)
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Web processes (gunicorn); jobs run in `nels-bundle worker`.",
+)
+@click.option("--dev", is_flag=True, help="Werkzeug's development server, one process.")
+@click.option(
     "--web-config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=WEB_CONFIG,
     help="TOML settings for the web app (else $NELS_BUNDLE_WEB_CONFIG).",
 )
 @click.option(
@@ -215,56 +45,117 @@ def _deposit_config(d: DepositSandboxes | None) -> dict:
     show_default=True,
     help="Where --demo keeps its NeLS tree and database (made fresh each run).",
 )
-def serve_cmd(demo: bool, port: int, web_config: Path | None, directory: Path) -> None:
-    """Serve the web app: sign in with NeLS, browse, push to SEEK, pull ISA bundles."""
-    import shutil
-
+def serve_cmd(
+    demo: bool,
+    host: str,
+    port: int,
+    workers: int,
+    dev: bool,
+    web_config: Path | None,
+    directory: Path,
+) -> None:
+    """Serve the web app: sign in with NeLS, browse, push to SEEK, pull, deposit."""
+    if demo:
+        _serve_demo(port, web_config, directory)
+        return
     from nels_web import create_app
+
+    app = create_app(web_config)  # refused here, in one line, on a weak key or a missing setting
+    click.echo(
+        f"nels-bundle web app: http://{host}:{port} (public address {app.config['PUBLIC_URL']})"
+    )
+    if dev:
+        _werkzeug(app, host, port)
+        return
+    _gunicorn(web_config, {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 8,
+        "accesslog": "-",
+        "access_log_format": ACCESS_LOG,
+        "errorlog": "-",
+        "timeout": 120,  # a preview of a large folder; every long job is a worker's
+        "graceful_timeout": 30,
+        "control_socket_disable": True,  # one per user's home: two sites would share it
+    }).run()  # fmt: skip
+
+
+def _werkzeug(app, host: str, port: int) -> None:
     from nels_web.headers import RequestHandler  # no server versions in its answers
 
-    sandboxes = None
-    if demo:
-        marker = directory / ".nels-bundle-web-demo"
-        if directory.exists() and any(directory.iterdir()) and not marker.exists():
-            raise click.UsageError(
-                f"{visible(str(directory))} is not an earlier web demo; give another --dir"
-            )
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True, mode=0o700)
-        marker.touch()
-        sandboxes = start_sandboxes(directory)
+    app.run(host, port, threaded=True, use_reloader=False, request_handler=RequestHandler)
+
+
+def _gunicorn(web_config: Path | None, options: dict):
+    """gunicorn with our settings; each web process makes its own app (its own
+    database connections) from the same settings file."""
+    from gunicorn.app.base import BaseApplication
+
+    class Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from nels_web import create_app
+
+            return create_app(web_config)
+
+    return Gunicorn()
+
+
+def _serve_demo(port: int, web_config: Path | None, directory: Path) -> None:
+    from nels_sandbox.deposit import local_ena_schemas
+    from nels_sandbox.job_worker import WorkerProcess
+    from nels_sandbox.web_site import demo_web_config, start_deposit_sandboxes, start_sandboxes
+    from nels_web import create_app
+
+    if web_config is not None:
+        raise click.UsageError("--demo makes its own settings; leave out --web-config")
+    marker = directory / ".nels-bundle-web-demo"
+    if directory.exists() and any(directory.iterdir()) and not marker.exists():
+        raise click.UsageError(
+            f"{visible(str(directory))} is not an earlier web demo; give another --dir"
+        )
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, mode=0o700)
+    marker.touch()
+    sandboxes = start_sandboxes(directory)
+    try:
         schemas = local_ena_schemas()
         if schemas is not None:
             start_deposit_sandboxes(sandboxes, schemas)
-        app = create_app(web_config, demo_web_config(sandboxes, f"http://127.0.0.1:{port}"))
-    else:
-        app = create_app(web_config)
-    url = f"http://127.0.0.1:{port}"
-    if sandboxes is not None:
-        click.echo(f"nels-bundle web app (demo): open {url}")
-        click.echo(f"  NeLS sign-in:  user '{sandboxes.username}', password {sandboxes.password}")
-        click.echo(f"  SEEK sandbox:  {sandboxes.seek_url}")
-        click.echo(f"                 API token {sandboxes.seek_token}")
-        click.echo(f"                 project number {sandboxes.seek_project}")
-        d = sandboxes.deposit
-        if d is not None:
-            click.echo(f"  ENA stand-in:  Webin account {d.account}, password {d.password}")
-            click.echo(f"  BioStudies:    {d.biostudies_login}, password {d.biostudies_password}")
-        else:
-            click.echo(
-                "  Deposits off: ENA's schemas are not on this machine (set NELS_ENA_XSD_DIR, "
-                "or run nels-bundle ena prepare once online to cache them)"
-            )
-        click.echo(
-            f"  Everything runs on 127.0.0.1 and lives in {visible(str(directory))}. "
-            "Ctrl-C stops it."
-        )
-    else:
-        click.echo(f"nels-bundle web app: {url}")
-    try:
-        app.run(
-            "127.0.0.1", port, threaded=True, use_reloader=False, request_handler=RequestHandler
-        )
+        settings = demo_web_config(sandboxes, f"http://127.0.0.1:{port}")
+        # the worker process reads the same settings: a file only this user can read
+        settings_file = directory / "web-config.json"
+        fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(settings, f, default=str)
+        app = create_app(settings_file)
+        sandboxes.served.insert(0, WorkerProcess(settings_file, directory / "worker.log").start())
+        _say_demo(sandboxes, port, directory)
+        _werkzeug(app, "127.0.0.1", port)
     finally:
-        if sandboxes is not None:
-            sandboxes.stop()
+        sandboxes.stop()
+
+
+def _say_demo(sandboxes, port: int, directory: Path) -> None:
+    click.echo(f"nels-bundle web app (demo): open http://127.0.0.1:{port}")
+    click.echo(f"  NeLS sign-in:  user '{sandboxes.username}', password {sandboxes.password}")
+    click.echo(f"  SEEK sandbox:  {sandboxes.seek_url}")
+    click.echo(f"                 API token {sandboxes.seek_token}")
+    click.echo(f"                 project number {sandboxes.seek_project}")
+    d = sandboxes.deposit
+    if d is not None:
+        click.echo(f"  ENA stand-in:  Webin account {d.account}, password {d.password}")
+        click.echo(f"  BioStudies:    {d.biostudies_login}, password {d.biostudies_password}")
+    else:
+        click.echo(
+            "  Deposits off: ENA's schemas are not on this machine (set NELS_ENA_XSD_DIR, "
+            "or run nels-bundle ena prepare once online to cache them)"
+        )
+    click.echo(f"  Jobs:          Redis {sandboxes.redis_url}, one worker (log: worker.log)")
+    click.echo(
+        f"  Everything runs on 127.0.0.1 and lives in {visible(str(directory))}. Ctrl-C stops it."
+    )

@@ -10,6 +10,7 @@ then ``overrides``; never from module globals.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from nels_core.byte_names import shown, to_text
 from nels_core.config import NELS_API2, NELS_DATA_HOST, NELS_OAUTH
@@ -28,6 +30,7 @@ from . import error_pages, flashes, headers, models  # noqa: F401 - these regist
 from .crypto import Vault
 from .jobs import JobRunner
 from .keys import check_keys
+from .queue import make_celery
 from .wording import counted
 
 DEFAULTS = {
@@ -60,9 +63,21 @@ DEFAULTS = {
     "ENA_CHECKLIST_DIR": None,  # ENA's sample checklists; default: fetched once and cached
     "BIOSTUDIES_SERVERS": {"test": "test", "production": "production"},
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
+    "PULL_KEEP_DAYS": 7,  # days a pulled bundle stays for download
     # bytes a request may send (a metadata sheet is far smaller); more: the "Too large" page
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
-    "JOB_WORKERS": 2,
+    # the job queue: Redis, broker and result backend of the Celery workers
+    "REDIS_URL": None,  # required: redis://host:port/db
+    "JOB_WORKERS": 2,  # jobs one `nels-bundle worker` runs at once
+    "JOB_SECRET_TTL": 24 * 3600,  # seconds a queued job's passwords stay readable
+    "JOB_HEARTBEAT": 10,  # seconds between a running job's signs of life
+    "JOB_STALE_AFTER": 60,  # seconds without one: its worker is taken for dead
+    "JOB_REDELIVER_AFTER": 900,  # seconds before a dead worker's message is delivered again
+    "JOB_RETRIES": 3,  # times a job is tried again after a lost connection
+    "JOB_RETRY_PAUSE": 5,  # seconds before the first try again; each next waits 4 times longer
+    # reverse proxies in front that set X-Forwarded-For/-Proto/-Host/-Prefix (0: none;
+    # then those headers are ignored, as anyone can send them)
+    "PROXY_FIX": 0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SECURE": True,  # behind HTTPS; only the loopback demo turns it off
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -70,13 +85,7 @@ DEFAULTS = {
 
 
 def create_app(config_file: str | os.PathLike | None = None, overrides: dict | None = None):
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
-    config_file = config_file or os.environ.get("NELS_BUNDLE_WEB_CONFIG")
-    if config_file:
-        app.config.from_file(str(config_file), load=tomllib.load, text=False)
-    app.config.from_prefixed_env("NELS_BUNDLE")
-    app.config.update(overrides or {})
+    app = _configured(config_file, overrides)
     check_keys(app.config)  # before anything is made with them
     if not app.config.get("NELS_CLIENT_ID"):
         raise ConfigError("the web app needs NELS_CLIENT_ID in its configuration")
@@ -84,21 +93,27 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     instance = Path(app.instance_path)
     if not (app.config["DATABASE_URL"] and app.config["WORK_DIR"]):  # defaults live there
         instance.mkdir(parents=True, exist_ok=True, mode=0o700)
-    url = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'nels-bundle.db'}"
+    url = _database_url(app)
     work = Path(app.config["WORK_DIR"] or instance / "work")
     work.mkdir(parents=True, exist_ok=True, mode=0o700)
     app.config["WORK_DIR"] = str(work)
-    db = Database(url)
-    app.extensions["nels_bundle"] = {
-        "db": db,
-        "vault": Vault(app.config["TOKEN_KEY"]),
-        "jobs": JobRunner(db, int(app.config["JOB_WORKERS"])),
-    }
+    db, vault = Database(url), Vault(app.config["TOKEN_KEY"])
+    app.extensions["nels_bundle"] = {"db": db, "vault": vault}
+    celery = make_celery(app)
+    app.extensions["nels_bundle"].update(
+        celery=celery, jobs=JobRunner(db, celery, vault, app.config)
+    )
     CSRFProtect(app)
+    proxies = int(app.config["PROXY_FIX"])
+    if proxies:  # the client's address, scheme and host as the proxy saw them
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
+        )
 
     from .auth import bp as auth_bp
     from .context import close_home
     from .deposit_views import bp as deposit_bp
+    from .health import bp as health_bp
     from .nels_views import bp as nels_bp
     from .seek_views import bp as seek_bp
 
@@ -106,6 +121,7 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     app.register_blueprint(nels_bp)
     app.register_blueprint(seek_bp)
     app.register_blueprint(deposit_bp)
+    app.register_blueprint(health_bp)
     app.teardown_appcontext(close_home)
     # names that are not UTF-8: every text shown with \xNN for their odd bytes
     # (UTF-8 output refuses them: a 500), carried in links and forms in a form
@@ -118,6 +134,32 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     flashes.register(app)  # flashed messages in the database, never in the cookie
     headers.register(app)
     return app
+
+
+def database_url(config_file: str | os.PathLike | None = None) -> str:
+    """The database create_app opens with these settings (nels-bundle db)."""
+    app = _configured(config_file)
+    if not app.config["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
+    return _database_url(app)
+
+
+def _configured(config_file: str | os.PathLike | None, overrides: dict | None = None) -> Flask:
+    """An app with its settings: DEFAULTS, the file, NELS_BUNDLE_* variables, overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    config_file = config_file or os.environ.get("NELS_BUNDLE_WEB_CONFIG")
+    if config_file:  # TOML; JSON too (the demo hands its settings to its worker so)
+        load = json.load if str(config_file).endswith(".json") else tomllib.load
+        # absolute: Flask reads a relative name in its instance folder, not where it was given
+        app.config.from_file(os.path.abspath(config_file), load=load, text=False)
+    app.config.from_prefixed_env("NELS_BUNDLE")
+    app.config.update(overrides or {})
+    return app
+
+
+def _database_url(app: Flask) -> str:
+    return app.config["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'nels-bundle.db'}"
 
 
 def _public_url(value) -> str:

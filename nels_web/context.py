@@ -53,6 +53,12 @@ def nels_token(user: WebUser) -> str | None:
     return vault().open(user.nels_token) if user.nels_token else None
 
 
+def nels_secret() -> dict:
+    """The user's NeLS token for a job: it travels sealed in the job's message
+    (the job runs on after a sign-out, which forgets the stored one)."""
+    return {"nels": nels_token(current_user())}
+
+
 def login_required(view):
     @wraps(view)
     def wrapper(*a, **kw):

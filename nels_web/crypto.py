@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cryptography.fernet import Fernet, InvalidToken
 
 from nels_core.errors import ConfigError
@@ -27,5 +29,17 @@ class Vault:
         """The secret, or None when it was sealed with another key."""
         try:
             return self._fernet.decrypt(sealed).decode()
+        except InvalidToken:
+            return None
+
+    def seal_json(self, secrets: dict) -> str:
+        """Secrets for a task message: sealed, and only readable for a while
+        (``open_json``'s ttl), so a message left in a queue keeps nothing usable."""
+        return self._fernet.encrypt(json.dumps(secrets).encode()).decode()
+
+    def open_json(self, sealed: str, ttl: float) -> dict | None:
+        """The secrets, or None when sealed with another key or longer than ``ttl`` s ago."""
+        try:
+            return json.loads(self._fernet.decrypt(sealed.encode(), ttl=int(ttl)))
         except InvalidToken:
             return None

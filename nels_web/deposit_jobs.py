@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from flask import current_app
 
 from nels_core.connect import build_home
 from nels_core.deposit.biostudies import BioStudiesClient, BioStudiesLogin
@@ -36,9 +38,13 @@ from nels_core.isa.mapping import identifier_for
 from nels_core.taxonomy import Taxonomy
 from seek_plugin.accessions import BIOSTUDIES, link_accessions
 from seek_plugin.client import SeekClient
-from seek_plugin.db import Database
 
+from .context import nels_settings
 from .deposits import DepositFolder
+from .locks import folder_lock
+from .seek_jobs import seek_account
+from .wording import in_bytes
+from .worker import JobInput, Progress
 
 SHOWN_OBJECTS = 500  # per receipt on the job page; the accession table has them all
 
@@ -47,10 +53,8 @@ SHOWN_OBJECTS = 500  # per receipt on the job page; the accession table has them
 class SeekLink:
     """Where a deposit's accessions go in SEEK: the records a push made."""
 
-    url: str
-    token: str = field(repr=False)
+    account: int  # the user's SEEK account (its token stays in the database)
     project: str
-    db: Database = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,37 @@ class EnaRequest:
     hold_until: dt.date | None
     checklist: str
     center: str | None
+
+    def params(self) -> tuple[dict, dict]:
+        """(what the job's row keeps, what only its sealed message carries)."""
+        kept = {
+            "server": self.server,
+            "target": self.target,
+            "biostudies_target": self.biostudies_target,
+            "dry_run": self.dry_run,
+            "account": self.account.account if self.account else None,
+            "hold_until": self.hold_until.isoformat() if self.hold_until else None,
+            "checklist": self.checklist,
+            "center": self.center,
+        }
+        return kept, ({"webin_password": self.account.password} if self.account else {})
+
+    @classmethod
+    def from_params(cls, kept: dict, secrets: dict) -> EnaRequest:
+        account = None
+        if kept["account"]:
+            account = WebinAccount(kept["account"], secrets["webin_password"])
+        hold = kept["hold_until"]
+        return cls(
+            kept["server"],
+            kept["target"],
+            kept["biostudies_target"],
+            kept["dry_run"],
+            account,
+            dt.date.fromisoformat(hold) if hold else None,
+            kept["checklist"],
+            kept["center"],
+        )
 
     @classmethod
     def from_form(cls, form, config) -> EnaRequest:
@@ -102,6 +137,28 @@ class BioStudiesRequest:
     login: BioStudiesLogin
     release: dt.date | None
 
+    def params(self) -> tuple[dict, dict]:
+        """(what the job's row keeps, what only its sealed message carries)."""
+        kept = {
+            "server": self.server,
+            "target": self.target,
+            "ena_target": self.ena_target,
+            "login": self.login.login,
+            "release": self.release.isoformat() if self.release else None,
+        }
+        return kept, {"biostudies_password": self.login.password}
+
+    @classmethod
+    def from_params(cls, kept: dict, secrets: dict) -> BioStudiesRequest:
+        release = kept["release"]
+        return cls(
+            kept["server"],
+            kept["target"],
+            kept["ena_target"],
+            BioStudiesLogin(kept["login"], secrets["biostudies_password"]),
+            dt.date.fromisoformat(release) if release else None,
+        )
+
     @classmethod
     def from_form(cls, form, config) -> BioStudiesRequest:
         server, target = _server(form, config["BIOSTUDIES_SERVERS"], "BioStudies")
@@ -119,7 +176,26 @@ class BioStudiesRequest:
         )
 
 
-def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, settings, config):
+def deposit_params(folder: DepositFolder, ask, link: SeekLink | None) -> tuple[dict, dict]:
+    """A deposit job's (row parameters, sealed secrets)."""
+    kept, secrets = ask.params()
+    seek = {"account": link.account, "project": link.project} if link else None
+    return {"path": folder.path, "ask": kept, "seek": seek}, secrets
+
+
+def _deposit_input(job: JobInput, request_type):
+    """(folder, request, SEEK link, NeLS settings) of a deposit job."""
+    config = current_app.config
+    folder = DepositFolder.of(config["WORK_DIR"], job.params["path"])
+    ask = request_type.from_params(job.params["ask"], job.secrets)
+    seek = job.params.get("seek")
+    link = SeekLink(seek["account"], seek["project"]) if seek else None
+    return folder, ask, link, nels_settings(job.secrets["nels"])
+
+
+def ena_job(job: JobInput, progress: Progress) -> dict:
+    folder, ask, link, settings = _deposit_input(job, EnaRequest)
+    config = current_app.config
     area = None
     if ask.account is not None:
         area = UploadArea(
@@ -133,99 +209,109 @@ def ena_work(folder: DepositFolder, ask: EnaRequest, link: SeekLink | None, sett
     timeout = float(config["ENA_TIMEOUT"])
     taxonomy = Taxonomy(config["ENA_TAXONOMY_URL"])
 
-    def work(progress, _job_id):
-        log: list[str] = []
-        with folder.locked():
-            progress(0, 3)
-            home = build_home(settings)
-            try:
-                _export(folder, home, ask.target, ask.biostudies_target, taxonomy)
-                progress(1, 3)
-                client = None
-                if ask.account is not None:
-                    client = WebinClient(ask.account, server=ask.target, timeout=timeout)
-                run = deposit_in_ena(
-                    folder.bundle,
-                    ask.target,
-                    client,
-                    upload_reads=lambda _source, files: upload(home, folder.path, files, area),
-                    open_reads=lambda _source: (home, folder.path),
-                    taxonomy=taxonomy,
-                    checklists=EnaChecklists(config["ENA_CHECKLIST_DIR"]),
-                    checklist=ask.checklist,
-                    center=ask.center,
-                    hold_until=ask.hold_until,
-                    schemas=schemas,
-                    check_login=(lambda: check_login(area)) if area is not None else None,
-                    say=log.append,
-                )
-            finally:
-                home.close()
-            progress(2, 3)
-            sent = run.plan is None and bool(run.outcome.receipts)
-            kept = _keep(folder, settings, run.warnings) if sent else ""
-            linked = Counter()
-            if link is not None and client is not None:
-                linked = _link(link, run.deposit, run.record.objects, ask.server, kept=kept)
-        progress(3, 3)
-        return {**_ena_result(run, ask, folder, log, linked), "kept": kept}
-
-    return work
-
-
-def biostudies_work(
-    folder: DepositFolder, ask: BioStudiesRequest, link: SeekLink | None, settings, taxonomy_url
-):
-    def work(progress, _job_id):
-        with folder.locked():
-            progress(0, 2)
-            home = build_home(settings)
-            try:
-                _export(folder, home, ask.ena_target, ask.target, Taxonomy(taxonomy_url))
-            finally:
-                home.close()
-            progress(1, 2)
-            deposit = read_bundle(folder.bundle)
-            warnings = check_public(deposit, "BioStudies")
-            try:
-                when = release_date(deposit, ask.release)
-            except ValueError as e:
-                message = str(e).replace("with --release YYYY-MM-DD", "in the form")
-                raise ConfigError(message) from None
-            record = DepositRecord.load(folder.bundle, "biostudies", ask.target)
-            ena = DepositRecord.load(folder.bundle, "ena", ask.ena_target)
-            done = submit_study(
+    log: list[str] = []
+    with folder_lock(f"deposit {folder.path}"):
+        progress(0, 3)
+        home = build_home(settings)
+        try:
+            _export(folder, home, ask.target, ask.biostudies_target, taxonomy)
+            progress(1, 3)
+            client = None
+            if ask.account is not None:
+                client = WebinClient(ask.account, server=ask.target, timeout=timeout)
+            run = deposit_in_ena(
                 folder.bundle,
-                deposit,
-                lambda: BioStudiesClient(ask.login, server=ask.target),
-                record,
-                when,
-                ena=ena.objects,
-                ena_server=ask.ena_target,
+                ask.target,
+                client,
+                upload_reads=lambda _source, files: upload(
+                    home, folder.path, files, area, sending=_sending(progress)
+                ),
+                open_reads=lambda _source: (home, folder.path),
+                taxonomy=taxonomy,
+                checklists=EnaChecklists(config["ENA_CHECKLIST_DIR"]),
+                checklist=ask.checklist,
+                center=ask.center,
+                hold_until=ask.hold_until,
+                schemas=schemas,
+                check_login=(lambda: check_login(area)) if area is not None else None,
+                say=log.append,
             )
-            accno = done.accno
-            kept = "" if done.unchanged else _keep(folder, settings, warnings)
-            linked = Counter()
-            if link is not None:
-                linked = _link(link, deposit, ena.objects, ask.server, biostudies=accno, kept=kept)
-        progress(2, 2)
-        page = BIOSTUDIES["production" if ask.server == "production" else "test"] + accno
-        return {
-            "archive": "BioStudies",
-            "path": folder.path,
-            "server": ask.server,
-            "accno": accno,
-            "page": page,
-            "updated": done.action == "updated",
-            "unchanged": done.unchanged,  # nothing sent: BioStudies holds this study as it is
-            "release": when.isoformat(),
-            "receipt": done.receipt,
-            "warnings": warnings,
-            "seek": dict(linked),
-            "kept": kept,
-        }
+        finally:
+            home.close()
+        progress(2, 3, "")  # the upload note said its last
+        sent = run.plan is None and bool(run.outcome.receipts)
+        kept = _keep(folder, settings, run.warnings) if sent else ""
+        linked = Counter()
+        if link is not None and client is not None:
+            linked = _link(
+                job.user_id, link, run.deposit, run.record.objects, ask.server, kept=kept
+            )
+    progress(3, 3)
+    return {**_ena_result(run, ask, folder, log, linked), "kept": kept}
 
-    return work
+
+def biostudies_job(job: JobInput, progress: Progress) -> dict:
+    folder, ask, link, settings = _deposit_input(job, BioStudiesRequest)
+    taxonomy_url = current_app.config["ENA_TAXONOMY_URL"]
+    with folder_lock(f"deposit {folder.path}"):
+        progress(0, 2)
+        home = build_home(settings)
+        try:
+            _export(folder, home, ask.ena_target, ask.target, Taxonomy(taxonomy_url))
+        finally:
+            home.close()
+        progress(1, 2)
+        deposit = read_bundle(folder.bundle)
+        warnings = check_public(deposit, "BioStudies")
+        try:
+            when = release_date(deposit, ask.release)
+        except ValueError as e:
+            message = str(e).replace("with --release YYYY-MM-DD", "in the form")
+            raise ConfigError(message) from None
+        record = DepositRecord.load(folder.bundle, "biostudies", ask.target)
+        ena = DepositRecord.load(folder.bundle, "ena", ask.ena_target)
+        done = submit_study(
+            folder.bundle,
+            deposit,
+            lambda: BioStudiesClient(ask.login, server=ask.target),
+            record,
+            when,
+            ena=ena.objects,
+            ena_server=ask.ena_target,
+        )
+        accno = done.accno
+        kept = "" if done.unchanged else _keep(folder, settings, warnings)
+        linked = Counter()
+        if link is not None:
+            linked = _link(job.user_id, link, deposit, ena.objects, ask.server, accno, kept=kept)
+    progress(2, 2)
+    page = BIOSTUDIES["production" if ask.server == "production" else "test"] + accno
+    return {
+        "archive": "BioStudies",
+        "path": folder.path,
+        "server": ask.server,
+        "accno": accno,
+        "page": page,
+        "updated": done.action == "updated",
+        "unchanged": done.unchanged,  # nothing sent: BioStudies holds this study as it is
+        "release": when.isoformat(),
+        "receipt": done.receipt,
+        "warnings": warnings,
+        "seek": dict(linked),
+        "kept": kept,
+    }
+
+
+def _sending(progress: Progress):
+    """The job page's note while reads go to ENA's upload area."""
+
+    def sending(n: int, files: int, name: str, done: int, size: int) -> None:
+        progress(
+            1, 3, f"Sending reads to ENA: file {n} of {files} ({name}), "
+            f"{in_bytes(done)} of {in_bytes(size)}",
+        )  # fmt: skip
+
+    return sending
 
 
 def _keep(folder: DepositFolder, settings, warnings: list[str]) -> str:
@@ -256,13 +342,19 @@ def _export(folder: DepositFolder, home, ena_target, biostudies_target, taxonomy
 
 
 def _link(
-    link: SeekLink, deposit, ena_objects, server: str, biostudies: str = "", kept: str = ""
+    user_id: int,
+    link: SeekLink,
+    deposit,
+    ena_objects,
+    server: str,
+    biostudies: str = "",
+    kept: str = "",
 ) -> Counter:
-    client = SeekClient(link.url, token=link.token)
+    account = seek_account(user_id, link.account)
+    client = SeekClient(account.url, token=account.token)
     test = server != "production"
-    return link_accessions(
-        client, link.db, link.project, deposit, ena_objects, test, biostudies, kept
-    )
+    db = current_app.extensions["nels_bundle"]["db"]
+    return link_accessions(client, db, link.project, deposit, ena_objects, test, biostudies, kept)
 
 
 def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked) -> dict:

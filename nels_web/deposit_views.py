@@ -46,6 +46,7 @@ from .context import (
     home,
     jobs,
     login_required,
+    nels_secret,
     nels_settings,
     nels_token,
     seek_accounts,
@@ -53,8 +54,7 @@ from .context import (
 from .deposit_jobs import (
     BioStudiesRequest,
     EnaRequest,
-    biostudies_work,
-    ena_work,
+    deposit_params,
     hold_range,
 )
 from .deposits import SHEET_SUFFIXES, DepositFolder
@@ -221,11 +221,9 @@ def ena():
     except ValueError as e:
         flash(str(e), "error")
         return back
-    work = ena_work(
-        folder, ask, link, nels_settings(nels_token(current_user())), current_app.config
-    )
+    params, secrets = deposit_params(folder, ask, link)
     subject = f"nels://{folder.path} to ENA ({ask.server}{', dry run' if ask.dry_run else ''})"
-    job = jobs().start(current_user().id, "ena", subject, work)
+    job = jobs().start(current_user().id, "ena", subject, params, {**secrets, **nels_secret()})
     return redirect(url_for("seek.job", job_id=job))
 
 
@@ -240,10 +238,11 @@ def biostudies():
     except ValueError as e:
         flash(str(e), "error")
         return redirect(url_for("deposit.page", path=folder.path))
-    settings = nels_settings(nels_token(current_user()))
-    work = biostudies_work(folder, ask, link, settings, current_app.config["ENA_TAXONOMY_URL"])
+    params, secrets = deposit_params(folder, ask, link)
     subject = f"nels://{folder.path} to BioStudies ({ask.server})"
-    job = jobs().start(current_user().id, "biostudies", subject, work)
+    job = jobs().start(
+        current_user().id, "biostudies", subject, params, {**secrets, **nels_secret()}
+    )
     return redirect(url_for("seek.job", job_id=job))
 
 

@@ -4,27 +4,22 @@ known to the next (the bundle's deposit records say what each archive holds).
 
 ``WORK_DIR/deposits/<digest of the folder>/`` holds the bundle (the
 folder's metadata sheet lives in NeLS beside the data). Each deposit exports the
-folder afresh (the export keeps ``bundle/deposits/``) and runs under an
-exclusive lock, so two deposits of one folder never interleave.
+folder afresh (the export keeps ``bundle/deposits/``) and runs under the
+folder's lock (``nels_web.locks``, held across hosts), so two deposits of
+one folder never interleave. ``WORK_DIR`` is shared by every web and worker
+process (a shared file system when they run on several hosts).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from nels_core.deposit.record import accession_rows, stored_records
-from nels_core.errors import NelsError
 from nels_core.isa.export import DEPOSITS
 
 SHEET_SUFFIXES = (".tsv", ".xlsx")  # what the sheet upload takes
-
-
-class DepositBusy(NelsError):
-    """Another deposit of the same folder is running."""
 
 
 @dataclass(frozen=True)
@@ -55,18 +50,6 @@ class DepositFolder:
     @property
     def bundle(self) -> Path:
         return self.root / "bundle"
-
-    @contextlib.contextmanager
-    def locked(self):
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.root / ".lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DepositBusy(
-                    f"another deposit of {self.path} is running; wait for it to finish"
-                ) from None
-            yield self
 
     def records(self) -> list[ArchiveRecord]:
         found = []

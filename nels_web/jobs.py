@@ -1,77 +1,87 @@
-"""Background jobs: a small thread pool, progress written to the database."""
+"""Jobs as the web app sees them: it writes the job's row, enqueues its id
+for a worker (``nels_web.worker``) with the secrets sealed in the message,
+and reads the row back. A job whose worker stopped and that no worker took
+over is said to have failed, with the reason, never left "running"."""
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from celery import Celery
+from sqlalchemy import and_, select, update
 
 from nels_core.errors import NelsError
 from seek_plugin.db import Database
 
+from .crypto import Vault
 from .models import Job
-from .wording import told
+from .queue import TASK, taken_over_within
 
 log = logging.getLogger(__name__)
-INTERNAL = "Something went wrong on our side (it was logged). Try again later."
-# work(progress, job_id) -> result; progress(done, total)
-Work = Callable[[Callable[[int, int], None], str], dict]
+NOT_QUEUED = "The job queue cannot be reached, so the job was not started. Try again later."
+ABANDONED = (
+    "The worker running this job stopped, and no other took it over within {minutes:g} "
+    "minutes. Start it again: what was already done is not done twice."
+)
 
 
 class JobRunner:
-    def __init__(self, db: Database, workers: int = 2):
-        self.db = db
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="nels-job")
+    def __init__(self, db: Database, celery: Celery, vault: Vault, config):
+        self.db, self.celery, self.vault = db, celery, vault
+        # a running job not taken over by then never will be: no worker has its message
+        self.give_up = timedelta(
+            seconds=taken_over_within(config) + float(config["JOB_STALE_AFTER"])
+        )
 
-    def start(self, user_id: int, kind: str, subject: str, work: Work) -> str:
-        job = Job(id=uuid.uuid4().hex, user_id=user_id, kind=kind, subject=subject)
+    def start(
+        self, user_id: int, kind: str, subject: str, params: dict, secrets: dict | None = None
+    ) -> str:
+        """The job recorded and queued; its id. ``params`` are stored with the
+        job; ``secrets`` travel only in the queued message, sealed."""
+        job = Job(
+            id=uuid.uuid4().hex, user_id=user_id, kind=kind, subject=subject,
+            params=json.dumps(params),
+        )  # fmt: skip
         with self.db.sessions() as s, s.begin():
             s.add(job)
-        self.pool.submit(self._run, job.id, work)
+        sealed = self.vault.seal_json(secrets) if secrets else None
+        try:
+            # no Celery expiry: an expired message would be dropped unseen, the job
+            # left queued; the worker finds the sealed secrets expired and says so
+            self.celery.send_task(TASK, (job.id, sealed))
+        except Exception:  # kombu's errors for a broker away are many
+            log.exception("job %s could not be queued", job.id)
+            self._set(job.id, state="failed", message=NOT_QUEUED, finished=datetime.now(UTC))
+            raise NelsError(NOT_QUEUED) from None
         return job.id
 
     def get(self, job_id: str, user_id: int) -> Job | None:
         """The job, only for the user who started it."""
+        self._settle_abandoned(user_id)
         with self.db.sessions() as s:
             job = s.get(Job, job_id)
             return job if job is not None and job.user_id == user_id else None
 
     def of_user(self, user_id: int, limit: int = 200) -> list[Job]:
         """The user's jobs, newest first."""
+        self._settle_abandoned(user_id)
         with self.db.sessions() as s:
             newest = select(Job).where(Job.user_id == user_id).order_by(Job.created.desc())
             return list(s.scalars(newest.limit(limit)))
 
-    def _update(self, job_id: str, **values) -> None:
+    def _settle_abandoned(self, user_id: int) -> None:
+        cutoff = datetime.now(UTC) - self.give_up
+        said = ABANDONED.format(minutes=self.give_up.total_seconds() / 60)
         with self.db.sessions() as s, s.begin():
-            job = s.get(Job, job_id)
-            for k, v in values.items():
-                setattr(job, k, v)
+            s.execute(
+                update(Job)
+                .where(and_(Job.user_id == user_id, Job.state == "running", Job.heartbeat < cutoff))
+                .values(state="failed", message=said, worker="", finished=datetime.now(UTC))
+            )
 
-    def _run(self, job_id: str, work: Work) -> None:
-        self._update(job_id, state="running")
-        last = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if done == total or now - last[0] > 0.3:  # not one commit per record
-                last[0] = now
-                self._update(job_id, done=done, total=total)
-
-        try:
-            result = work(progress, job_id)
-        except NelsError as e:  # our messages never hold secrets
-            self._update(job_id, state="failed", message=told(e))
-        except Exception:
-            log.exception("job %s failed", job_id)
-            self._update(job_id, state="failed", message=INTERNAL)
-        else:
-            self._update(job_id, state="done", result=json.dumps(result))
-
-    def shutdown(self) -> None:
-        self.pool.shutdown(wait=True)
+    def _set(self, job_id: str, **values) -> None:
+        with self.db.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job_id).values(**values))

@@ -92,7 +92,9 @@ TITLES = {
 
 
 class Job(Base):
-    """Long work (a push, a pull) run in the background, with its progress."""
+    """Long work (a push, a pull, a deposit) run by a worker, with its progress.
+    The web app writes the row and enqueues its id; a worker claims the row,
+    keeps its heartbeat fresh while it works, and writes the outcome."""
 
     __tablename__ = "jobs"
 
@@ -100,12 +102,23 @@ class Job(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"))
     kind: Mapped[str] = mapped_column(String(20))  # push, pull, ena, biostudies
     subject: Mapped[str] = mapped_column(String(1000))  # the NeLS folder or investigation
-    state: Mapped[str] = mapped_column(String(20), default="queued")  # running, done, failed
+    # queued, running, done, failed
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # what the work needs besides secrets (those travel sealed in the task message only).
+    # Server defaults too: rows of the release before them, and that release's
+    # processes still writing while a site upgrades (migration 0002)
+    params: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")  # JSON
+    # claims by a worker
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # host:pid:thread of the claim
+    worker: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    heartbeat: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     @property
     def shown_state(self) -> str:

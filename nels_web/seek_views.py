@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,16 +21,11 @@ from flask import (
 from sqlalchemy import select
 
 from nels_core.byte_names import from_text
-from nels_core.connect import build_home
 from nels_core.errors import NelsError
-from nels_core.isa.export import describe
-from nels_core.isa.mapping import identifier_for
 from nels_core.paths import normalise
 from seek_plugin.client import SeekClient
 from seek_plugin.errors import SeekAuthError, SeekError
-from seek_plugin.pull import SheetConflict, parse_investigation_url, pull_bundle
-from seek_plugin.push import Pusher
-from seek_plugin.storebioinfo import sbi_subtypes
+from seek_plugin.pull import parse_investigation_url
 
 from .context import (
     current_user,
@@ -40,18 +33,15 @@ from .context import (
     home,
     jobs,
     login_required,
-    nels_api,
-    nels_settings,
-    nels_token,
+    nels_secret,
     same_site_path,
     sbi_project_for,
     seek_accounts,
     vault,
 )
 from .deposit_jobs import SeekLink
-from .issues import issue_lines
-from .models import PushedFolder, SeekAccount
-from .nels_views import FOLDER_PAGES, HIDDEN, may_write, refuse_without_data, storable
+from .models import SeekAccount
+from .nels_views import FOLDER_PAGES, HIDDEN, may_write, refuse_without_data
 
 bp = Blueprint("seek", __name__)
 
@@ -125,30 +115,13 @@ def push():
     if not project.isdigit():
         flash("Give the SEEK project's number (its address ends in /projects/NUMBER).", "error")
         return redirect(url_for("nels.preview", path=path))
-    settings, seek_url, seek_token = _credentials(account)
-    database, user_id = db(), current_user().id
-    sbi_id = sbi_project_for(path) if request.form.get("sbi") else None
-    api = nels_api()
-
-    def work(progress, _job_id):
-        home = build_home(settings)
-        try:
-            inv, issues = describe(home, path, f"nels://{path}", identifier_for(path))
-            sbi = sbi_subtypes(api, sbi_id) if sbi_id is not None else []
-            client = SeekClient(seek_url, token=seek_token)
-            report = Pusher(client, database, project, progress=progress).push(inv, sbi)
-        finally:
-            home.close()
-        _remember_push(database, user_id, path, client.url, project)
-        return {
-            "counts": dict(report.count()),
-            "investigation": report.investigation_url(),
-            "writes": client.sent["write"],
-            "reads": client.sent["read"],
-            "warnings": report.warnings + issue_lines(inv, issues),
-        }
-
-    job = jobs().start(current_user().id, "push", f"nels://{path}", work)
+    params = {
+        "path": path,
+        "account": account.id,
+        "project": project,
+        "sbi": sbi_project_for(path) if request.form.get("sbi") else None,
+    }
+    job = jobs().start(current_user().id, "push", f"nels://{path}", params, nels_secret())
     return redirect(url_for("seek.job", job_id=job))
 
 
@@ -170,61 +143,10 @@ def pull():
         return redirect(url_for("seek.accounts", seek_url=configured))
     # the address asked for is built from the account's, not taken as given
     url = f"{account.seek_url}/investigations/{number}"
-    settings, _, seek_token = _credentials(account)
-    database, work_dir = db(), Path(current_app.config["WORK_DIR"])
     take = request.form.get("take") if request.form.get("take") in ("seek", "sheet") else None
-
-    def work(progress, job_id):
-        home = build_home(settings)
-        try:
-            client = SeekClient(account.seek_url, token=seek_token)
-            progress(0, 1)
-            out = work_dir / job_id
-            result, where, back = pull_bundle(
-                client,
-                database,
-                url,
-                lambda loc: _visible_source(home, loc),
-                out / "bundle",
-                take=take,
-            )
-            shutil.make_archive(str(out / "isa-bundle"), "zip", out / "bundle")
-            progress(1, 1)
-        except SheetConflict as e:  # nothing written: the page lets the user choose
-            return {"investigation": url, "conflicts": [str(c) for c in e.conflicts]}
-        finally:
-            home.close()
-        return {
-            "title": result.investigation.title,
-            "zip": True,
-            "reads": client.sent["read"],
-            "warnings": [str(i) for i in result.issues],
-            "investigation": url,
-            "folder": normalise(from_text(where.source))
-            if where.source.startswith("nels://")
-            else "",
-            "sheet": {
-                "version": back.version,
-                "changes": back.changes,
-                "not_saved": back.not_saved,
-            },
-        }
-
-    job = jobs().start(current_user().id, "pull", url, work)
+    params = {"investigation": url, "account": account.id, "take": take}
+    job = jobs().start(current_user().id, "pull", url, params, nels_secret())
     return redirect(url_for("seek.job", job_id=job))
-
-
-def _visible_source(home, location: str):
-    """The pushed folder, for a user who can see it; for anyone else nothing
-    about it, not even its name (checked before SEEK is asked anything)."""
-    path = normalise(from_text(location))
-    try:
-        home.list(path, limit=0)
-    except HIDDEN:
-        raise NelsError(
-            "This investigation was not pushed from a NeLS folder you can see."
-        ) from None
-    return home, path, location, identifier_for(path)
 
 
 @bp.get("/jobs", endpoint="jobs")
@@ -237,7 +159,13 @@ def jobs_list():
 @login_required
 def job(job_id):
     j = _job(job_id)
-    return render_template("job.html", job=j, result=json.loads(j.result or "{}"))
+    return render_template(
+        "job.html",
+        job=j,
+        result=json.loads(j.result or "{}"),
+        bundle_kept=_pulled_zip(j).is_file(),
+        keep_days=current_app.config["PULL_KEEP_DAYS"],
+    )
 
 
 @bp.get("/jobs/<job_id>.json")
@@ -251,10 +179,14 @@ def job_status(job_id):
 @login_required
 def download(job_id):
     j = _job(job_id)
-    archive = Path(current_app.config["WORK_DIR"]) / j.id / "isa-bundle.zip"
+    archive = _pulled_zip(j)
     if j.kind != "pull" or j.state != "done" or not archive.is_file():
         abort(404)
     return send_file(archive, as_attachment=True, download_name="isa-bundle.zip")
+
+
+def _pulled_zip(j) -> Path:
+    return Path(current_app.config["WORK_DIR"]) / j.id / "isa-bundle.zip"
 
 
 def seek_link_request(form) -> SeekLink | None:
@@ -266,10 +198,9 @@ def seek_link_request(form) -> SeekLink | None:
     project = form.get("seek_project", "").strip()
     if not project.isdigit():
         raise ValueError("Give the number of the SEEK project the folder was pushed to.")
-    token = vault().open(account.token)
-    if token is None:
+    if vault().open(account.token) is None:
         raise ValueError("The SEEK token can no longer be read; connect the account again.")
-    return SeekLink(account.seek_url, token, project, db())
+    return SeekLink(account.id, project)
 
 
 def _job(job_id: str):
@@ -331,32 +262,6 @@ def _not_connected(url: str, e: SeekError) -> str:
     if isinstance(e, SeekAuthError) or 400 <= e.status < 500:
         return f"SEEK at {url} did not accept the token."
     return f"SEEK at {url} could not be reached; try again later."
-
-
-def _credentials(account: SeekAccount):
-    """What a job needs, opened now: jobs run outside the request."""
-    seek_token = vault().open(account.token)
-    if seek_token is None:
-        raise NelsError("the SEEK token can no longer be read; connect the account again")
-    return nels_settings(nels_token(current_user())), account.seek_url, seek_token
-
-
-def _remember_push(database, user_id: int, path: str, seek_url: str, project: str) -> None:
-    """The project number offered the next time this user pushes the folder."""
-    if not storable(path):
-        return
-    with database.sessions() as s, s.begin():
-        pushed = s.scalars(
-            select(PushedFolder).where(
-                PushedFolder.user_id == user_id,
-                PushedFolder.folder == path,
-                PushedFolder.seek_url == seek_url,
-            )
-        ).first()
-        if pushed is None:
-            pushed = PushedFolder(user_id=user_id, folder=path, seek_url=seek_url)
-            s.add(pushed)
-        pushed.seek_project, pushed.updated = project, datetime.now(UTC)
 
 
 def _came_from(target: str | None) -> tuple[str, str] | None:

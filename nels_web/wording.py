@@ -72,3 +72,11 @@ def sentence(text: str) -> str:
         return text
     text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def in_bytes(n: int) -> str:
+    """A size as people read it: "512 bytes", "3.4 MB", "1.2 GB" (powers of 1000, as ENA says)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"

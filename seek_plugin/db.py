@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, String, UniqueConstraint, create_engine, event, select
+from sqlalchemy import DateTime, Engine, String, UniqueConstraint, create_engine, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 # Not a SEEK record: the link under this key remembers which version of the
@@ -43,14 +43,16 @@ class SeekLink(Base):
 
 
 class Database:
+    """The database, its schema checked: an empty one is made, one of an
+    older version refused until ``nels-bundle db upgrade`` (nels_web.schema)."""
+
     def __init__(self, url: str):
-        self.engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
-            _private_file(self.engine.url.database)
-        if url.startswith("sqlite"):
-            # one commit per SEEK record: WAL keeps that cheap and safe
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        # here, not at the top: nels_web imports this module. The schema holds the
+        # web app's tables too, so the CLI's own database is a complete one as well
+        from nels_web import schema
+
+        self.engine = open_engine(url)
+        schema.prepare(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def links(self, seek_url: str, project: str, source: str) -> dict[str, SeekLink]:
@@ -83,6 +85,18 @@ class Database:
 
     def session(self) -> Session:
         return self.sessions()
+
+
+def open_engine(url: str) -> Engine:
+    """The engine every user of the database makes: a SQLite file is its
+    owner's alone and in WAL mode."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        _private_file(engine.url.database)
+    if url.startswith("sqlite"):
+        # one commit per SEEK record: WAL keeps that cheap and safe
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _private_file(path: str) -> None:

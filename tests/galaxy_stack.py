@@ -24,10 +24,10 @@ import pytest
 import yaml
 from conftest import ROOT, Cast, LiveServer
 
-from nels_cli.serve import Sandboxes, start_deposit_sandboxes, start_sandboxes
 from nels_sandbox.galaxy_server import GalaxyServer
 from nels_sandbox.nels_api import create_app
 from nels_sandbox.sshd import Sshd
+from nels_sandbox.web_site import Sandboxes, start_deposit_sandboxes, start_sandboxes
 from nels_sandbox.world import World
 
 GALAXY_VENV = Path(os.environ.get("NELS_GALAXY_VENV", ROOT / ".venv-galaxy"))

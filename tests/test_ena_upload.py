@@ -52,6 +52,19 @@ def test_files_arrive_whole_under_their_upload_names(area, source):
     assert all(d.skipped for d in again)
 
 
+def test_each_files_bytes_are_told_as_they_go(area, source):
+    store, files = source
+    told = []
+    upload(store, "", files, target(area), sending=lambda *a: told.append(a))
+    for n, (name, _, path) in enumerate(files, 1):
+        size = store.stat(path).size
+        mine = [t for t in told if t[0] == n]
+        assert {(t[1], t[2], t[4]) for t in mine} == {(3, name, size)}
+        sent = [t[3] for t in mine]
+        assert sent == sorted(sent) and sent[-1] == size  # growing, to the whole file
+    assert len([t for t in told if t[0] == 2]) >= 5  # 5 MiB told in 1 MiB steps or finer
+
+
 class Breaks(LocalStorage):
     """Storage whose read stream dies after ``limit`` bytes, once, as a dropped mount does."""
 

@@ -187,8 +187,8 @@ def test_cli_push_takes_the_token_from_the_environment(seek_server, project, tmp
 
 def test_storebioinfo_subtypes_are_linked_by_nels_permalink(tmp_path, specs):
     from nels_cli.demo import RUN, SEQ_PROJECT
-    from nels_cli.serve import start_sandboxes
     from nels_core.api import NelsApi
+    from nels_sandbox.web_site import start_sandboxes
     from seek_plugin.storebioinfo import sbi_subtypes
 
     sb = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from nels_cli.demo import OWN_PROJECT, SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_sandboxes
+from nels_sandbox.web_site import demo_web_config, start_job_worker, start_sandboxes
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def site(tmp_path, database_url, specs):
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
     config = {**demo_web_config(sandboxes), "DATABASE_URL": database_url}
     app = create_app(None, config)
+    start_job_worker(app, sandboxes)
     yield sandboxes, app, database_url
     sandboxes.stop()
 
@@ -58,6 +59,7 @@ def production_settings(tmp_path, **keys) -> dict:
         "PUBLIC_URL": "https://nels-bundle.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
         "WORK_DIR": str(tmp_path / "w"),
+        "REDIS_URL": "redis://127.0.0.1:6379/0",  # not reached unless a job starts
         **keys,
     }
 

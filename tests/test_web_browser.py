@@ -7,13 +7,21 @@ stand-in. Screenshots of a failing page are kept in
 import datetime as dt
 import io
 import json
+import os
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from nels_cli.demo import RUN, SEQ_PROJECT
-from nels_cli.serve import demo_web_config, serve_demo, start_deposit_sandboxes, start_sandboxes
+from nels_sandbox.web_site import (
+    demo_web_config,
+    serve_demo,
+    start_deposit_sandboxes,
+    start_job_worker,
+    start_sandboxes,
+)
 
 SAMPLES = ("Liver-1", "Liver-2", "Gill-1", "Gill-2")
 
@@ -24,7 +32,9 @@ def site(tmp_path, specs):
 
     sandboxes = start_sandboxes(tmp_path, samples=SAMPLES)
     start_deposit_sandboxes(sandboxes, specs / "ena")
-    web = serve_demo(create_app(None, demo_web_config(sandboxes)), sandboxes)
+    app = create_app(None, demo_web_config(sandboxes))
+    start_job_worker(app, sandboxes)
+    web = serve_demo(app, sandboxes)
     yield sandboxes, web
     web.stop()
     sandboxes.stop()
@@ -102,6 +112,19 @@ def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
     assert {c["name"]: c["value"] for c in doc["comments"]}["SEEK investigation"] == investigation
     assert sorted(s["name"] for s in doc["studies"][0]["materials"]["samples"]) == sorted(SAMPLES)
     assert blocked(reports) == []  # every page, the job page's script too, ran under the CSP
+
+    # a week on, the next pull has cleaned the bundle away: the page says so
+    first_pull = page.url
+    job_dir = Path(web.server.app.config["WORK_DIR"]) / first_pull.rsplit("/", 1)[1]
+    long_ago = time.time() - 8 * 86400
+    os.utime(job_dir, (long_ago, long_ago))
+    page.go_back()
+    page.click("#pull-form button")
+    page.wait_for_selector("#download")
+    assert not job_dir.exists()
+    page.goto(first_pull)
+    assert "removed after 7 days" in page.inner_text("#bundle-gone")
+    assert not page.is_visible("#download")
 
 
 def test_the_csp_holds_and_a_form_may_still_lead_to_nels_sign_in(site, page):

@@ -15,7 +15,12 @@ from test_ena_xml import fill_sheet
 from test_web import connect_seek, csrf, sign_in, wait
 
 from nels_cli.demo import SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_deposit_sandboxes, start_sandboxes
+from nels_sandbox.web_site import (
+    demo_web_config,
+    start_deposit_sandboxes,
+    start_job_worker,
+    start_sandboxes,
+)
 
 FOLDER = f"Projects/{SEQ_PROJECT}"
 
@@ -28,6 +33,7 @@ def site(tmp_path, database_url, specs):
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
     start_deposit_sandboxes(sandboxes, specs / "ena")
     app = create_app(None, {**demo_web_config(sandboxes), "DATABASE_URL": database_url})
+    start_job_worker(app, sandboxes)
     yield sandboxes, app, database_url
     sandboxes.stop()
 
@@ -362,16 +368,9 @@ def test_the_hold_date_is_checked_before_a_job_starts(site):
     assert sandboxes.deposit.webin_world.submissions == []
 
 
-def test_one_deposit_of_a_folder_at_a_time(tmp_path):
-    from nels_core.errors import NelsError
+def test_a_folders_deposits_share_one_place(tmp_path):
     from nels_web.deposits import DepositFolder
 
     folder = DepositFolder.of(tmp_path, FOLDER)
     assert DepositFolder.of(tmp_path, FOLDER).root == folder.root  # shared by the members
     assert DepositFolder.of(tmp_path, f"{FOLDER}/x").root != folder.root
-    with folder.locked():
-        with pytest.raises(NelsError, match="another deposit"):
-            with DepositFolder.of(tmp_path, FOLDER).locked():
-                pass
-    with folder.locked():  # free again
-        pass

@@ -17,8 +17,8 @@ from test_web import connect_seek, csrf, production_settings, sign_in
 from werkzeug.serving import make_server
 
 from nels_cli.demo import SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_sandboxes
 from nels_core.errors import ConfigError
+from nels_sandbox.web_site import demo_web_config, start_job_worker, start_sandboxes
 from nels_web.wording import told
 from seek_plugin.errors import Problem, SeekError
 
@@ -33,6 +33,7 @@ def site(tmp_path, specs):
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1",))
     config = {**demo_web_config(sandboxes), "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}"}
     app = create_app(None, config)
+    start_job_worker(app, sandboxes)
     yield sandboxes, app
     sandboxes.stop()
 

@@ -13,7 +13,7 @@ import pytest
 from test_web_browser import sign_in
 
 from nels_cli.demo import SEQ_PROJECT
-from nels_cli.serve import demo_web_config, serve_demo, start_sandboxes
+from nels_sandbox.web_site import demo_web_config, serve_demo, start_sandboxes
 
 FOLDER = f"Projects/{SEQ_PROJECT}"
 LIMIT = 256 * 1024  # a small upload limit for this site, so the test sends little

@@ -16,7 +16,13 @@ from test_ena_xml import fill_sheet
 from test_web_browser import sign_in
 
 from nels_cli.demo import SEQ_PROJECT
-from nels_cli.serve import demo_web_config, serve_demo, start_deposit_sandboxes, start_sandboxes
+from nels_sandbox.web_site import (
+    demo_web_config,
+    serve_demo,
+    start_deposit_sandboxes,
+    start_job_worker,
+    start_sandboxes,
+)
 from seek_plugin.client import SeekClient
 
 SAMPLES = ("Liver-1", "Gill-1")
@@ -32,7 +38,9 @@ def site(tmp_path, specs, sshd_server):
     start_deposit_sandboxes(sandboxes, specs / "ena")
     config = demo_web_config(sandboxes)
     assert config["NELS_STORAGE"] == "sftp"
-    web = serve_demo(create_app(None, config), sandboxes)
+    app = create_app(None, config)
+    start_job_worker(app, sandboxes)
+    web = serve_demo(app, sandboxes)
     yield sandboxes, web
     web.stop()
     sandboxes.stop()

@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 from test_web import csrf, sign_in
 
 from nels_cli.demo import SEQ_PROJECT
-from nels_cli.serve import demo_web_config, start_sandboxes
 from nels_core.api.oauth import code_challenge, new_code_verifier
 from nels_core.errors import ConfigError
 from nels_sandbox.nels_api import create_app as nels_app
+from nels_sandbox.web_site import demo_web_config, start_sandboxes
 from nels_sandbox.world import World
 
 FOLDER = f"/browse/Projects/{SEQ_PROJECT}"  # a page for signed-in users only
@@ -449,6 +449,7 @@ def test_the_app_needs_a_public_url(tmp_path, value, said):
         "NELS_CLIENT_ID": "c",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
         "WORK_DIR": str(tmp_path / "w"),
+        "REDIS_URL": "redis://127.0.0.1:6379/0",  # not reached: no job starts
         "PUBLIC_URL": value,
     }
     with pytest.raises(ConfigError, match=said):

@@ -16,7 +16,13 @@ from conftest import ARTIFACTS
 from test_web_browser import sign_in
 
 from nels_cli.demo import RUN, SEQ_PROJECT
-from nels_cli.serve import demo_web_config, serve_demo, start_deposit_sandboxes, start_sandboxes
+from nels_sandbox.web_site import (
+    demo_web_config,
+    serve_demo,
+    start_deposit_sandboxes,
+    start_job_worker,
+    start_sandboxes,
+)
 
 SAMPLES = ("Liver-1", "Liver-2", "Gill-1", "Gill-2")
 RUN_PATH = f"Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
@@ -49,6 +55,7 @@ def walk(tmp_path, specs):
     def crash():
         raise RuntimeError(BOOM)
 
+    start_job_worker(app, sandboxes)
     web = serve_demo(app, sandboxes)
     web.app = app
     yield sandboxes, web

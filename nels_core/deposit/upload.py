@@ -50,8 +50,14 @@ class Uploaded:
 class _Chunks:
     """A file-like view of a chunk iterator, for ftplib's ``storbinary``."""
 
-    def __init__(self, chunks: Iterator[bytes], hasher: StreamHasher):
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        hasher: StreamHasher,
+        read: Callable[[int], None] | None = None,
+    ):
         self.chunks, self.hasher, self.buffer = chunks, hasher, b""
+        self.on_read = read  # told the bytes read so far (hashed: resumed ones included)
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self.buffer) < size:
@@ -60,6 +66,8 @@ class _Chunks:
                 break
             self.hasher.update(chunk)
             self.buffer += chunk
+            if self.on_read:
+                self.on_read(self.hasher.size)
         if size < 0:
             out, self.buffer = self.buffer, b""
         else:
@@ -105,15 +113,21 @@ def upload(
     files: list[tuple[str, str, str]],
     area: UploadArea,
     progress: Callable[[int, int], None] | None = None,
+    sending: Callable[[int, int, str, int, int], None] | None = None,
 ) -> list[Uploaded]:
-    """``files``: (name in the upload area, expected MD5, path below ``base`` in ``store``)."""
+    """``files``: (name in the upload area, expected MD5, path below ``base`` in ``store``).
+    ``progress(files done, files)`` after each file; ``sending(file number, files,
+    name, bytes sent, bytes of the file)`` as its bytes go."""
     ftp = connect(area)
     made: set[str] = set()
     out = []
     try:
         for n, (name, md5, path) in enumerate(files, 1):
             source = posixpath.join(base, path) if base else path
-            out.append(_one(ftp, store, source, name, md5.lower(), made))
+            told = sending and (
+                lambda done, size, n=n, name=name: sending(n, len(files), name, done, size)
+            )
+            out.append(_one(ftp, store, source, name, md5.lower(), made, told))
             if progress:
                 progress(n, len(files))
     finally:
@@ -124,7 +138,15 @@ def upload(
     return out
 
 
-def _one(ftp: ftplib.FTP_TLS, store, source: str, name: str, md5: str, made: set[str]) -> Uploaded:
+def _one(
+    ftp: ftplib.FTP_TLS,
+    store,
+    source: str,
+    name: str,
+    md5: str,
+    made: set[str],
+    sending: Callable[[int, int], None] | None = None,
+) -> Uploaded:
     size = store.stat(source).size
     if size == 0:
         # a missing remote file also has size 0: never take it for complete
@@ -146,7 +168,9 @@ def _one(ftp: ftplib.FTP_TLS, store, source: str, name: str, md5: str, made: set
     if there:
         for chunk in store.read_chunks(source, 0, there):  # the part already sent, hashed again
             hasher.update(chunk)
-    reader = _Chunks(store.read_chunks(source, there), hasher)
+    reader = _Chunks(
+        store.read_chunks(source, there), hasher, sending and (lambda done: sending(done, size))
+    )
     try:
         ftp.storbinary(f"STOR {name}", reader, blocksize=1 << 20, rest=there or None)
     except (OSError, EOFError, ftplib.Error) as e:

@@ -1,0 +1,11 @@
+"""Every kind of job a worker runs, by the name its row gives."""
+
+from .deposit_jobs import biostudies_job, ena_job
+from .seek_jobs import pull_job, push_job
+
+KINDS = {
+    "push": push_job,
+    "pull": pull_job,
+    "ena": ena_job,
+    "biostudies": biostudies_job,
+}

@@ -1,0 +1,50 @@
+"""Locks that hold across hosts: one job at a time per folder for pushes and
+deposits, whichever worker on whichever machine runs it. A Redis lock with
+an expiry, renewed while its holder lives: a worker that dies frees it
+within ``LOCK_TTL`` seconds, never holds it for ever."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+
+import redis
+from flask import current_app
+
+from nels_core.errors import NelsError
+
+LOCK_TTL = 60  # seconds a lock outlives its holder
+WAIT = 4 * 3600  # seconds a job waits for another on the same folder
+
+
+class FolderBusy(NelsError):
+    """Another job on the folder held its lock for longer than a job waits."""
+
+
+@contextlib.contextmanager
+def folder_lock(name: str, wait: float = WAIT):
+    """Held while the block runs; ``name`` says what it guards ("push <seek> <folder>")."""
+    client = redis.Redis.from_url(current_app.config["REDIS_URL"])
+    key = "nels-bundle:lock:" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
+    lock = client.lock(key, timeout=LOCK_TTL, blocking_timeout=wait, thread_local=False)
+    if not lock.acquire():
+        client.close()
+        raise FolderBusy(f"another job on this folder has run for over {wait / 3600:g} h")
+    done = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(lock, done), daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
+        with contextlib.suppress(redis.exceptions.LockError):  # expired meanwhile: freed
+            lock.release()
+        client.close()
+
+
+def _renew(lock, done: threading.Event) -> None:
+    while not done.wait(LOCK_TTL / 3):
+        with contextlib.suppress(redis.exceptions.RedisError):  # the next try may reach it
+            lock.reacquire()

@@ -1,0 +1,295 @@
+"""The web app as a site runs it: two gunicorn web processes (``nels-bundle
+serve``) and two Celery workers (``nels-bundle worker``) on one Redis and
+one PostgreSQL. Ten pushes and ten deposits of one folder at once make one
+SEEK record and one ENA accession per item; a worker killed with SIGKILL in
+the middle of a push leaves its job to the other, which finishes it with
+nothing made twice; ``/health`` says what answers."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+from test_ena_xml import fill_sheet
+
+from nels_cli.demo import RUN, SEQ_PROJECT
+from nels_sandbox.job_worker import WorkerProcess
+from nels_sandbox.sshd import free_port
+from nels_sandbox.web_site import demo_web_config, start_deposit_sandboxes, start_sandboxes
+
+FOLDER = f"Projects/{SEQ_PROJECT}"
+RUN_FOLDER = f"{FOLDER}/NorSeq/{RUN}"
+TIMINGS = {  # a dead worker is noticed in seconds here, not minutes
+    "JOB_HEARTBEAT": 0.5,
+    "JOB_STALE_AFTER": 3,
+    "JOB_REDELIVER_AFTER": 6,
+}
+
+
+@pytest.fixture
+def service(tmp_path, postgres_url, specs):
+    sandboxes = start_sandboxes(tmp_path / "site", samples=("Liver-1", "Gill-1", "Kidney-1"))
+    start_deposit_sandboxes(sandboxes, specs / "ena")
+    seek = sandboxes.served[1].server.app  # the SEEK stand-in: slowed on demand
+    slow = {"seconds": 0.0}
+    seek.before_request(lambda: time.sleep(slow["seconds"]) or None)
+    port = free_port()
+    settings = {
+        **demo_web_config(sandboxes, f"http://127.0.0.1:{port}"),
+        "DATABASE_URL": _fresh_database(postgres_url, tmp_path.name),
+        "MAX_CONTENT_LENGTH": 2 << 20,
+        **TIMINGS,
+    }
+    settings_file = tmp_path / "web.json"
+    settings_file.write_text(json.dumps(settings, default=str))
+    settings_file.chmod(0o600)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "nels_cli", "serve", "--web-config", str(settings_file),
+         "--port", str(port), "--workers", "2"],
+        stdout=open(tmp_path / "web.log", "wb"),  # noqa: SIM115 - the process's
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    workers = [
+        WorkerProcess(settings_file, tmp_path / f"worker-{n}.log", "--concurrency", "2").start()
+        for n in (1, 2)
+    ]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, web, tmp_path / "web.log")
+        yield sandboxes, url, workers, slow, settings
+    finally:
+        for w in workers:
+            w.stop()
+        web.terminate()
+        web.wait(30)
+        sandboxes.stop()
+
+
+def _fresh_database(postgres_url: str, name: str) -> str:
+    name = "svc_" + re.sub(r"\W", "_", name)[:40].lower()
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _wait_healthy(url: str, web, log) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert web.poll() is None, log.read_text()[-3000:]
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the web app did not come up: " + log.read_text()[-3000:])
+
+
+def sign_in(url: str, sandboxes) -> requests.Session:
+    """The browser's part of the OAuth2 dance, over HTTP to gunicorn."""
+    browser = requests.Session()
+    authorize = browser.get(f"{url}/login", allow_redirects=False).headers["Location"]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize).query).items()}
+    answer = requests.post(
+        authorize.split("?")[0],
+        data={**query, "username": sandboxes.username, "password": sandboxes.password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    landed = browser.get(answer.headers["Location"], allow_redirects=False)
+    assert landed.status_code == 302, landed.text
+    return browser
+
+
+def csrf(browser: requests.Session, page: str) -> str:
+    return browser.get(page).text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def start_job(browser, url: str, form_page: str, action: str, **fields) -> str:
+    token = csrf(browser, f"{url}{form_page}")
+    r = browser.post(f"{url}{action}", data={"csrf_token": token, **fields}, allow_redirects=False)
+    assert r.status_code == 302 and "/jobs/" in r.headers["Location"], r.text[-2000:]
+    return r.headers["Location"]
+
+
+def wait_job(browser, url: str, job: str, seconds: float = 180) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = browser.get(f"{url}{job}.json").json()
+        if state["state"] in ("done", "failed"):
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"{job} still {state}")
+
+
+def test_many_web_and_worker_processes_make_each_record_once(service, tmp_path):
+    sandboxes, url, workers, slow, settings = service
+    browser = sign_in(url, sandboxes)
+    token = csrf(browser, f"{url}/seek")
+    connected = browser.post(
+        f"{url}/seek",
+        data={"csrf_token": token, "seek_url": sandboxes.seek_url, "token": sandboxes.seek_token},
+    )
+    assert "Connected to" in connected.text
+    template = browser.get(f"{url}/deposits/sheet", params={"path": FOLDER}).text
+    token = csrf(browser, f"{url}/deposit/{FOLDER}")
+    saved = browser.post(
+        f"{url}/deposits/sheet",
+        params={"path": FOLDER},
+        data={"csrf_token": token, "path": FOLDER},
+        files={"sheet": ("metadata.tsv", fill_sheet(template).encode())},
+    )
+    assert "Sheet saved in NeLS" in saved.text
+
+    push = {"path": FOLDER, "account": "1", "project": sandboxes.seek_project}
+    with ThreadPoolExecutor(10) as pool:  # ten pushes of one folder at once
+        jobs = list(
+            pool.map(
+                lambda _: start_job(browser, url, f"/isa/{FOLDER}", "/push", **push), range(10)
+            )
+        )
+        states = list(pool.map(lambda j: wait_job(browser, url, j), jobs))
+    assert [s["state"] for s in states] == ["done"] * 10, [s["message"] for s in states]
+    records = sandboxes.seek_world.records
+    assert len(records["investigations"]) == 1
+    names = [r.attributes["attribute_map"]["sample name"] for r in records["samples"].values()]
+    assert sorted(names) == ["Gill-1", "Kidney-1", "Liver-1"]  # one of each, not ten
+
+    d = sandboxes.deposit
+    deposit = {
+        "path": FOLDER,
+        "server": "test",
+        "webin_account": d.account,
+        "webin_password": d.password,
+    }
+    with ThreadPoolExecutor(10) as pool:  # ten deposits of one folder at once
+        jobs = list(
+            pool.map(
+                lambda _: start_job(browser, url, f"/deposit/{FOLDER}", "/deposits/ena", **deposit),
+                range(10),
+            )
+        )
+        states = list(pool.map(lambda j: wait_job(browser, url, j), jobs))
+    assert [s["state"] for s in states] == ["done"] * 10, [s["message"] for s in states]
+    held = d.webin_world.objects[d.account]
+    counts = {k: len(v) for k, v in held.items() if v}
+    assert counts["project"] == 1 and counts["sample"] == 3, counts
+    assert counts["experiment"] == 3 and counts["run"] == 6, counts  # a run per lane
+    accessions = [o.accession for kind in held.values() for o in kind.values()]
+    assert len(accessions) == len(set(accessions))
+    added = [a for _, actions, ok in d.webin_world.submissions if ok for a in actions]
+    assert sum(1 for a in added if a.startswith("ADD")) == 1  # one submission added them
+
+    # a worker killed mid-push: the other takes the job over and makes nothing twice
+    slow["seconds"] = 0.3
+    before = {kind: len(v) for kind, v in records.items()}
+    job = start_job(
+        browser, url, f"/isa/{RUN_FOLDER}", "/push",
+        path=RUN_FOLDER, account="1", project=sandboxes.seek_project,
+    )  # fmt: skip
+    job_id = job.rsplit("/", 1)[1]
+    victim_pid = _claimed_by(settings["DATABASE_URL"], job_id)
+    assert victim_pid in [w.pid for w in workers]
+    time.sleep(1.5)  # a few records sent
+    os.kill(victim_pid, signal.SIGKILL)
+    slow["seconds"] = 0.0
+    state = wait_job(browser, url, job, seconds=120)
+    assert state["state"] == "done", state["message"]
+    made = {kind: len(v) - before.get(kind, 0) for kind, v in records.items()}
+    assert made["investigations"] == 1 and made["samples"] == 3, made  # each once
+    row = _job_row(settings["DATABASE_URL"], job_id)
+    assert row["attempts"] == 2 and f":{victim_pid}:" not in row["worker"]
+
+    # past the upload limit under gunicorn: the "Too large" page, not a reset connection
+    token = csrf(browser, f"{url}/deposit/{FOLDER}")
+    too_big = browser.post(
+        f"{url}/deposits/sheet",
+        params={"path": FOLDER},
+        data={"csrf_token": token, "path": FOLDER},
+        files={"sheet": ("metadata.tsv", b"#" * (3 << 20))},
+    )
+    assert too_big.status_code == 413 and "<h1>Too large</h1>" in too_big.text
+
+    logs = b"".join(f.read_bytes() for f in tmp_path.glob("*.log"))
+    assert b"Received task" in logs or b"claimed" in logs  # the workers did log
+    for secret in (d.password, sandboxes.seek_token, sandboxes.password):
+        assert secret.encode() not in logs
+
+    health = requests.get(f"{url}/health", timeout=5).json()
+    assert health == {
+        "status": "ok", "database": "ok", "queue": "ok", "oldest_queued_seconds": 0
+    }  # fmt: skip
+
+
+def _claimed_by(database_url: str, job_id: str, seconds: float = 30) -> int:
+    """The pid of the worker that claimed the job."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = _job_row(database_url, job_id)
+        if row and row["state"] == "running" and row["worker"]:
+            return int(row["worker"].split(":")[1])
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} was not claimed: {row}")
+
+
+def _job_row(database_url: str, job_id: str) -> dict | None:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as c:
+            row = (
+                c.execute(
+                    text("SELECT state, worker, attempts FROM jobs WHERE id = :id"), {"id": job_id}
+                )
+                .mappings()
+                .first()
+            )
+            return dict(row) if row else None
+    finally:
+        engine.dispose()
+
+
+def test_health_says_what_does_not_answer(tmp_path):
+    from test_web import production_settings
+
+    from nels_web import create_app
+
+    app = create_app(
+        None, production_settings(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    )
+    r = app.test_client().get("/health")
+    assert r.status_code == 503
+    assert r.get_json() == {
+        "status": "failing", "database": "ok", "queue": "not answering",
+        "oldest_queued_seconds": 0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_the_forwarded_host_counts_only_behind_a_configured_proxy(tmp_path, proxies):
+    from test_web import production_settings
+
+    from nels_web import create_app
+
+    app = create_app(None, production_settings(tmp_path, PROXY_FIX=proxies))
+    came_from = "https://nels-bundle.example.org/browse/Projects/Lice"
+    r = app.test_client().get(
+        "/no-such-page",
+        headers={
+            "Referer": came_from,
+            "X-Forwarded-Host": "nels-bundle.example.org",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    back = 'id="back" href="/browse/Projects/Lice"' in r.get_data(as_text=True)
+    assert r.status_code == 404 and back == bool(proxies)
