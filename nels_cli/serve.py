@@ -76,6 +76,7 @@ def serve_cmd(
         "access_log_format": ACCESS_LOG,
         "errorlog": "-",
         "timeout": 120,  # a preview of a large folder; every long job is a worker's
+        "keepalive": 30,  # gunicorn's 2 s closed idle connections as browsers reused them
         "graceful_timeout": 30,
         "control_socket_disable": True,  # one per user's home: two sites would share it
     }).run()  # fmt: skip

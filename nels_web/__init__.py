@@ -29,6 +29,7 @@ from seek_plugin.db import Database
 from . import error_pages, flashes, headers, models  # noqa: F401 - these register tables
 from .crypto import Vault
 from .jobs import JobRunner
+from .kept import KeptForRequests
 from .keys import check_keys
 from .queue import make_celery
 from .wording import counted
@@ -64,6 +65,10 @@ DEFAULTS = {
     "BIOSTUDIES_SERVERS": {"test": "test", "production": "production"},
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
     "PULL_KEEP_DAYS": 7,  # days a pulled bundle stays for download
+    # seconds a web process reuses NeLS's answers about a user (account, projects) and
+    # a folder's description: a change made outside the app shows within that time
+    "HOME_KEEP_SECONDS": 30,
+    "DESCRIPTION_KEEP_SECONDS": 30,
     # bytes a request may send (a metadata sheet is far smaller); more: the "Too large" page
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     # the job queue: Redis, broker and result backend of the Celery workers
@@ -98,7 +103,7 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     work.mkdir(parents=True, exist_ok=True, mode=0o700)
     app.config["WORK_DIR"] = str(work)
     db, vault = Database(url), Vault(app.config["TOKEN_KEY"])
-    app.extensions["nels_bundle"] = {"db": db, "vault": vault}
+    app.extensions["nels_bundle"] = {"db": db, "vault": vault, "kept": KeptForRequests(app.config)}
     celery = make_celery(app)
     app.extensions["nels_bundle"].update(
         celery=celery, jobs=JobRunner(db, celery, vault, app.config)
@@ -111,7 +116,6 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
         )
 
     from .auth import bp as auth_bp
-    from .context import close_home
     from .deposit_views import bp as deposit_bp
     from .health import bp as health_bp
     from .nels_views import bp as nels_bp
@@ -122,7 +126,6 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
     app.register_blueprint(seek_bp)
     app.register_blueprint(deposit_bp)
     app.register_blueprint(health_bp)
-    app.teardown_appcontext(close_home)
     # names that are not UTF-8: every text shown with \xNN for their odd bytes
     # (UTF-8 output refuses them: a 500), carried in links and forms in a form
     # the views turn back (nels_core.byte_names)

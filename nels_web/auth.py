@@ -26,7 +26,7 @@ from nels_core.api.oauth import code_challenge, new_code_verifier
 from nels_core.errors import ApiError
 
 from . import sessions
-from .context import current_user, db, login_required, same_site_path, vault
+from .context import current_user, db, kept, login_required, same_site_path, vault
 from .models import SignInAttempt, WebUser
 from .sessions import as_utc, hashed, now
 from .wording import counted
@@ -143,6 +143,7 @@ def _duration(seconds) -> str:
 
 
 def _forget_nels_token(user_id: int) -> None:
+    kept().forget_user(user_id)  # this process's kept home and API client of theirs
     with db().sessions() as s, s.begin():
         s.get(WebUser, user_id).nels_token = None
 

@@ -12,10 +12,14 @@ from sqlalchemy import select
 from nels_core.api import NelsApi
 from nels_core.connect import NelsSettings, build_home
 from nels_core.home import Home
+from nels_core.isa.export import describe
+from nels_core.isa.folder_sheet import FolderSheets
+from nels_core.isa.mapping import identifier_for
 from seek_plugin.db import Database
 
 from .crypto import Vault
 from .jobs import JobRunner
+from .kept import KeptForRequests
 from .models import SeekAccount, WebUser
 from .sessions import end as end_session
 from .sessions import signed_in_user_id
@@ -120,7 +124,9 @@ def nels_settings(token: str) -> NelsSettings:
 
 
 def nels_api() -> NelsApi:
-    return NelsApi(current_app.config["NELS_API_URL"], nels_token(current_user()))
+    """The signed-in user's NeLS API client, kept between requests (its connection too)."""
+    user, token = current_user(), nels_token(current_user())
+    return kept().api(user.id, token, lambda: NelsApi(current_app.config["NELS_API_URL"], token))
 
 
 def sbi_project_for(path: str) -> int | None:
@@ -131,20 +137,38 @@ def sbi_project_for(path: str) -> int | None:
     membership = home().account.memberships.get(parts[1])
     if membership is None:
         return None
-    for p in nels_api().sbi_projects():  # SEEK's own call: the user's StoreBioinfo projects
+    for p in nels_answer(("sbi_projects",), lambda: nels_api().sbi_projects()):
         if p.id == membership.project.id or p.name == membership.project.name:
             return p.id
     return None
 
 
+def nels_answer(question: tuple, ask):
+    """What NeLS answers the signed-in user to ``question``, kept a short while
+    (``ask()`` asks it: SEEK's own calls, such as the user's StoreBioinfo projects)."""
+    user = current_user()
+    return kept().answer(user.id, nels_token(user), question, ask)
+
+
 def home() -> Home:
-    """The signed-in user's NeLS home for this request (NeLS's rules apply)."""
+    """The signed-in user's NeLS home (NeLS's rules apply), kept between requests."""
     if "home" not in g:
-        g.home = build_home(nels_settings(nels_token(current_user())))
+        user, token = current_user(), nels_token(current_user())
+        g.home = kept().home(user.id, token, lambda: build_home(nels_settings(token)))
     return g.home
 
 
-def close_home(_exc=None) -> None:
-    h = g.pop("home", None)
-    if h is not None:
-        h.close()
+def described(path: str) -> tuple:
+    """(investigation, issues) of a folder of the user's, with its own sheet,
+    kept a short while for every member: the caller has checked the user
+    may read ``path``. Keyed by the newest sheet version, so a sheet saved
+    anywhere shows at once."""
+    names = FolderSheets(home(), path).names()  # one listing: the newest is the sheet used
+    sheet = names[-1] if names else None
+    return kept().description(
+        (path, sheet), lambda: describe(home(), path, f"nels://{path}", identifier_for(path))
+    )
+
+
+def kept() -> KeptForRequests:
+    return current_app.extensions["nels_bundle"]["kept"]

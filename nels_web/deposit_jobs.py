@@ -41,7 +41,7 @@ from seek_plugin.client import SeekClient
 
 from .context import nels_settings
 from .deposits import DepositFolder
-from .locks import folder_lock
+from .locks import WAITING, folder_lock
 from .seek_jobs import seek_account
 from .wording import in_bytes
 from .worker import JobInput, Progress
@@ -210,8 +210,8 @@ def ena_job(job: JobInput, progress: Progress) -> dict:
     taxonomy = Taxonomy(config["ENA_TAXONOMY_URL"])
 
     log: list[str] = []
-    with folder_lock(f"deposit {folder.path}"):
-        progress(0, 3)
+    with folder_lock(f"deposit {folder.path}", waiting=lambda: progress(0, 3, WAITING)):
+        progress(0, 3, "")
         home = build_home(settings)
         try:
             _export(folder, home, ask.target, ask.biostudies_target, taxonomy)
@@ -253,8 +253,8 @@ def ena_job(job: JobInput, progress: Progress) -> dict:
 def biostudies_job(job: JobInput, progress: Progress) -> dict:
     folder, ask, link, settings = _deposit_input(job, BioStudiesRequest)
     taxonomy_url = current_app.config["ENA_TAXONOMY_URL"]
-    with folder_lock(f"deposit {folder.path}"):
-        progress(0, 2)
+    with folder_lock(f"deposit {folder.path}", waiting=lambda: progress(0, 2, WAITING)):
+        progress(0, 2, "")
         home = build_home(settings)
         try:
             _export(folder, home, ask.ena_target, ask.target, Taxonomy(taxonomy_url))

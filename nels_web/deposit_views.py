@@ -43,6 +43,7 @@ from nels_core.paths import normalise
 
 from .context import (
     current_user,
+    described,
     home,
     jobs,
     login_required,
@@ -329,6 +330,8 @@ def _offered_name(record) -> str:
 
 def _describe(folder: DepositFolder, sheet=None):
     """The folder as ISA, through the user's home (NeLS's rules), with a sheet
-    applied: the folder's own unless another is given."""
+    applied: the folder's own (kept a short while) unless another is given."""
     path = folder.path
+    if sheet is None:
+        return described(path)
     return describe(home(), path, f"nels://{path}", identifier_for(path), sheet)

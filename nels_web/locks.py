@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
+from collections.abc import Callable
 
 import redis
 from flask import current_app
@@ -22,15 +23,22 @@ class FolderBusy(NelsError):
     """Another job on the folder held its lock for longer than a job waits."""
 
 
+WAITING = "Waiting for another job on this folder to finish."
+
+
 @contextlib.contextmanager
-def folder_lock(name: str, wait: float = WAIT):
-    """Held while the block runs; ``name`` says what it guards ("push <seek> <folder>")."""
+def folder_lock(name: str, wait: float = WAIT, waiting: Callable[[], None] | None = None):
+    """Held while the block runs; ``name`` says what it guards ("push <seek> <folder>").
+    ``waiting()`` is called when another holds it, before waiting for it."""
     client = redis.Redis.from_url(current_app.config["REDIS_URL"])
     key = "nels-bundle:lock:" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
     lock = client.lock(key, timeout=LOCK_TTL, blocking_timeout=wait, thread_local=False)
-    if not lock.acquire():
-        client.close()
-        raise FolderBusy(f"another job on this folder has run for over {wait / 3600:g} h")
+    if not lock.acquire(blocking=False):
+        if waiting:
+            waiting()
+        if not lock.acquire():
+            client.close()
+            raise FolderBusy(f"another job on this folder has run for over {wait / 3600:g} h")
     done = threading.Event()
     renewer = threading.Thread(target=_renew, args=(lock, done), daemon=True)
     renewer.start()

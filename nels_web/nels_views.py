@@ -10,7 +10,6 @@ from sqlalchemy import select
 from nels_core.access import role_for
 from nels_core.byte_names import from_text
 from nels_core.errors import AccessDeniedError, NelsError, NotFoundError, UnsafePathError
-from nels_core.isa.export import describe
 from nels_core.isa.folder_sheet import FOLDER as METADATA_FOLDER
 from nels_core.isa.mapping import identifier_for, map_source
 from nels_core.model import Role
@@ -20,8 +19,10 @@ from seek_plugin.db import SeekLink
 from .context import (
     current_user,
     db,
+    described,
     home,
     login_required,
+    nels_answer,
     nels_api,
     sbi_project_for,
     seek_accounts,
@@ -89,10 +90,12 @@ def preview(path):
     except HIDDEN:
         abort(404)
     refuse_roots(path)
-    inv, issues = describe(home(), path, f"nels://{path}", identifier_for(path))
+    inv, issues = described(path)
     accounts = seek_accounts()
     sbi_id = sbi_project_for(path)
-    datasets = nels_api().datasets(sbi_id) if sbi_id is not None else []
+    datasets = []
+    if sbi_id is not None:
+        datasets = nels_answer(("datasets", sbi_id), lambda: nels_api().datasets(sbi_id))
     has_data = holds_data(inv)  # without, the page says so in its own words, and no more
     return render_template(
         "isa.html",

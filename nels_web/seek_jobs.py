@@ -32,7 +32,7 @@ from seek_plugin.storebioinfo import sbi_subtypes
 
 from .context import nels_settings
 from .issues import issue_lines
-from .locks import folder_lock
+from .locks import WAITING, folder_lock
 from .models import PushedFolder, SeekAccount
 from .nels_views import HIDDEN, storable
 from .worker import JobInput, Progress
@@ -45,7 +45,9 @@ def push_job(job: JobInput, progress: Progress) -> dict:
     account = seek_account(job.user_id, job.params["account"])
     settings = nels_settings(job.secrets["nels"])
     database = _db()
-    with folder_lock(f"push {account.url} {path}"):  # ten pushes at once make one of each
+    # ten pushes at once make one record of each, one after the other
+    with folder_lock(f"push {account.url} {path}", waiting=lambda: progress(0, 1, WAITING)):
+        progress(0, 1, "")
         home = build_home(settings)
         try:
             inv, issues = describe(home, path, f"nels://{path}", identifier_for(path))

@@ -129,13 +129,19 @@ class _Run:
         return self.vault.open_json(self.sealed, ttl=float(self.config["JOB_SECRET_TTL"]))
 
     def _progress(self) -> Progress:
-        last = [0.0]
+        last = {"at": 0.0, "note": None}
 
         def progress(done: int, total: int, note: str | None = None) -> None:
             now = time.monotonic()
-            if done == total or now - last[0] > 0.3:  # not one commit per record
-                last[0] = now
-                said = {} if note is None else {"message": note}
+            # not one commit per record or chunk, but a note shown or cleared at once
+            shown_or_cleared = (
+                note is not None and note != last["note"] and not (note and last["note"])
+            )
+            if done == total or shown_or_cleared or now - last["at"] > 0.3:
+                last["at"] = now
+                said = {}
+                if note is not None:
+                    said["message"] = last["note"] = note
                 self._mine(done=done, total=total, heartbeat=datetime.now(UTC), **said)
 
         return progress

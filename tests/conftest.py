@@ -406,13 +406,17 @@ def database_url(request, tmp_path):
     """Each database the extension supports, empty."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'nels-bundle.db'}"
+    url = request.getfixturevalue("postgres_url")
+    return fresh_database(url, f"t{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
+
+
+def fresh_database(postgres_url: str, name: str) -> str:
+    """An empty database ``name`` in the tests' PostgreSQL cluster; its URL."""
     from sqlalchemy import create_engine, text
 
-    url = request.getfixturevalue("postgres_url")
-    name = f"t{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         c.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return url.rsplit("/", 1)[0] + f"/{name}"
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"

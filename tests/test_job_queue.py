@@ -50,6 +50,13 @@ def site(tmp_path, redis_server, monkeypatch):
 
 def _probe(calls):
     def probe(job, progress):
+        if "lock" in job.params:  # as pushes and deposits take their folder's
+            from nels_web.locks import WAITING, folder_lock
+
+            waiting = lambda: progress(0, 2, WAITING)  # noqa: E731
+            with folder_lock(job.params.pop("lock"), waiting=waiting):
+                progress(0, 2, "")
+                return probe(job, progress)
         calls.append({"params": job.params, "secrets": job.secrets, "at": time.monotonic()})
         progress(1, 2, job.params.get("note"))
         time.sleep(job.params.get("sleep", 0))
@@ -106,6 +113,28 @@ def test_the_job_page_says_what_a_running_job_is_doing(site):
         worker.stop()
     assert running.state == "running" and running.message == note and running.done == 1
     assert job.state == "done" and job.message == ""
+
+
+def test_jobs_on_one_folder_run_one_after_the_other_and_say_so(site):
+    from nels_web.locks import WAITING
+
+    app, calls = site
+    worker = ThreadWorker(app, concurrency=2).start()
+    try:
+        first = runner(app).start(1, "probe", "probe", {"lock": "push Projects/A", "sleep": 1.5})
+        deadline = time.monotonic() + 10
+        while not calls and time.monotonic() < deadline:  # the first holds the lock
+            time.sleep(0.02)
+        second = runner(app).start(1, "probe", "probe", {"lock": "push Projects/A", "sleep": 0})
+        while runner(app).get(second, 1).message != WAITING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        waited = runner(app).get(second, 1)
+        jobs = [wait(app, first), wait(app, second)]
+    finally:
+        worker.stop()
+    assert waited.state == "running" and waited.message == WAITING
+    assert [j.state for j in jobs] == ["done", "done"] and jobs[1].message == ""
+    assert calls[1]["at"] - calls[0]["at"] >= 1.4  # the second began when the first ended
 
 
 def test_a_dead_workers_job_is_taken_over(site):

@@ -5,6 +5,7 @@ shows, a re-run that sends nothing, SEEK links, and every refusal."""
 
 import datetime as dt
 import io
+import time
 import zipfile
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import need
 from lxml import etree
 from sqlalchemy import create_engine, text
 from test_ena_xml import fill_sheet
-from test_web import connect_seek, csrf, sign_in, wait
+from test_web import KEEP, connect_seek, csrf, sign_in, wait
 
 from nels_cli.demo import SEQ_PROJECT
 from nels_sandbox.web_site import (
@@ -32,7 +33,7 @@ def site(tmp_path, database_url, specs):
 
     sandboxes = start_sandboxes(tmp_path, samples=("Liver-1", "Gill-1"))
     start_deposit_sandboxes(sandboxes, specs / "ena")
-    app = create_app(None, {**demo_web_config(sandboxes), "DATABASE_URL": database_url})
+    app = create_app(None, {**demo_web_config(sandboxes), "DATABASE_URL": database_url, **KEEP})
     start_job_worker(app, sandboxes)
     yield sandboxes, app, database_url
     sandboxes.stop()
@@ -311,12 +312,14 @@ def test_what_the_deposit_forms_refuse(site):
     )
     assert r.status_code == 403
 
-    # a sensitive project: no form, and the job refuses even if asked
+    # a sensitive project: the job refuses at once (the worker asks NeLS itself), and
+    # the page offers no form once what NeLS said of the project is no longer reused
     seq.issensitive = True
-    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
-    assert 'id="refused"' in page and "ega.elixir.no" in page and 'id="ena-form"' not in page
     _, state = post_job(client, "/deposits/ena", **webin(sandboxes))
     assert state["state"] == "failed" and "flagged sensitive" in state["message"]
+    time.sleep(KEEP["HOME_KEEP_SECONDS"] + 0.1)
+    page = client.get(f"/deposit/{FOLDER}").get_data(as_text=True)
+    assert 'id="refused"' in page and "ega.elixir.no" in page and 'id="ena-form"' not in page
 
 
 def test_a_hold_date_ena_would_refuse_is_refused_by_the_form():

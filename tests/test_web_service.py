@@ -3,7 +3,8 @@ serve``) and two Celery workers (``nels-bundle worker``) on one Redis and
 one PostgreSQL. Ten pushes and ten deposits of one folder at once make one
 SEEK record and one ENA accession per item; a worker killed with SIGKILL in
 the middle of a push leaves its job to the other, which finishes it with
-nothing made twice; ``/health`` says what answers."""
+nothing made twice, while the web processes killed and started again tell
+the job's true state; ``/health`` says what answers."""
 
 import json
 import os
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from conftest import fresh_database
 from sqlalchemy import create_engine, text
 from test_ena_xml import fill_sheet
 
@@ -44,43 +46,57 @@ def service(tmp_path, postgres_url, specs):
     port = free_port()
     settings = {
         **demo_web_config(sandboxes, f"http://127.0.0.1:{port}"),
-        "DATABASE_URL": _fresh_database(postgres_url, tmp_path.name),
+        "DATABASE_URL": fresh_database(
+            postgres_url, "svc_" + re.sub(r"\W", "_", tmp_path.name)[:40]
+        ),
         "MAX_CONTENT_LENGTH": 2 << 20,
         **TIMINGS,
     }
     settings_file = tmp_path / "web.json"
     settings_file.write_text(json.dumps(settings, default=str))
     settings_file.chmod(0o600)
-    web = subprocess.Popen(
-        [sys.executable, "-m", "nels_cli", "serve", "--web-config", str(settings_file),
-         "--port", str(port), "--workers", "2"],
-        stdout=open(tmp_path / "web.log", "wb"),  # noqa: SIM115 - the process's
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    web = WebProcess(settings_file, port, tmp_path / "web.log").start()
     workers = [
         WorkerProcess(settings_file, tmp_path / f"worker-{n}.log", "--concurrency", "2").start()
         for n in (1, 2)
     ]
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, web, tmp_path / "web.log")
-        yield sandboxes, url, workers, slow, settings
+        yield sandboxes, url, workers, slow, settings, web
     finally:
         for w in workers:
             w.stop()
-        web.terminate()
-        web.wait(30)
+        web.stop()
         sandboxes.stop()
 
 
-def _fresh_database(postgres_url: str, name: str) -> str:
-    name = "svc_" + re.sub(r"\W", "_", name)[:40].lower()
-    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+class WebProcess:
+    """``nels-bundle serve`` (gunicorn, two web processes), in a process group
+    of its own: killed whole, as a crashed host would lose it."""
+
+    def __init__(self, settings_file, port: int, log):
+        self.settings_file, self.port, self.log = settings_file, port, log
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> "WebProcess":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "nels_cli", "serve", "--web-config", str(self.settings_file),
+             "--port", str(self.port), "--workers", "2"],
+            stdout=open(self.log, "ab"),  # noqa: SIM115 - the process's
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        _wait_healthy(self.url, self.proc, self.log)
+        return self
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(30)
 
 
 def _wait_healthy(url: str, web, log) -> None:
@@ -134,7 +150,7 @@ def wait_job(browser, url: str, job: str, seconds: float = 180) -> dict:
 
 
 def test_many_web_and_worker_processes_make_each_record_once(service, tmp_path):
-    sandboxes, url, workers, slow, settings = service
+    sandboxes, url, workers, slow, settings, web = service
     browser = sign_in(url, sandboxes)
     token = csrf(browser, f"{url}/seek")
     connected = browser.post(
@@ -203,6 +219,9 @@ def test_many_web_and_worker_processes_make_each_record_once(service, tmp_path):
     assert victim_pid in [w.pid for w in workers]
     time.sleep(1.5)  # a few records sent
     os.kill(victim_pid, signal.SIGKILL)
+    web.kill()  # the web processes too: the job is not theirs, and the page tells its state
+    web.start()
+    assert browser.get(f"{url}{job}.json").json()["state"] in ("running", "queued")
     slow["seconds"] = 0.0
     state = wait_job(browser, url, job, seconds=120)
     assert state["state"] == "done", state["message"]
