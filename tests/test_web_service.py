@@ -4,7 +4,8 @@ one PostgreSQL. Ten pushes and ten deposits of one folder at once make one
 SEEK record and one ENA accession per item; a worker killed with SIGKILL in
 the middle of a push leaves its job to the other, which finishes it with
 nothing made twice, while the web processes killed and started again tell
-the job's true state; ``/health`` says what answers."""
+the job's true state; so does one killed while ENA holds back its answer to
+a deposit; ``/health`` says what answers."""
 
 import json
 import os
@@ -158,15 +159,7 @@ def test_many_web_and_worker_processes_make_each_record_once(service, tmp_path):
         data={"csrf_token": token, "seek_url": sandboxes.seek_url, "token": sandboxes.seek_token},
     )
     assert "Connected to" in connected.text
-    template = browser.get(f"{url}/deposits/sheet", params={"path": FOLDER}).text
-    token = csrf(browser, f"{url}/deposit/{FOLDER}")
-    saved = browser.post(
-        f"{url}/deposits/sheet",
-        params={"path": FOLDER},
-        data={"csrf_token": token, "path": FOLDER},
-        files={"sheet": ("metadata.tsv", fill_sheet(template).encode())},
-    )
-    assert "Sheet saved in NeLS" in saved.text
+    save_sheet(browser, url)
 
     push = {"path": FOLDER, "account": "1", "project": sandboxes.seek_project}
     with ThreadPoolExecutor(10) as pool:  # ten pushes of one folder at once
@@ -249,6 +242,49 @@ def test_many_web_and_worker_processes_make_each_record_once(service, tmp_path):
     assert health == {
         "status": "ok", "database": "ok", "queue": "ok", "oldest_queued_seconds": 0
     }  # fmt: skip
+
+
+def test_a_worker_killed_while_ena_holds_its_answer_leaves_no_duplicate(service):
+    sandboxes, url, workers, _, settings, _ = service
+    d = sandboxes.deposit
+    browser = sign_in(url, sandboxes)
+    save_sheet(browser, url)
+    d.webin_world.stall_once = 8.0  # ENA takes the submission, and answers 8 s later
+    job = start_job(
+        browser, url, f"/deposit/{FOLDER}", "/deposits/ena",
+        path=FOLDER, server="test", webin_account=d.account, webin_password=d.password,
+    )  # fmt: skip
+    job_id = job.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 60
+    while not d.webin_world.submissions and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert d.webin_world.submissions, "the deposit never reached ENA"
+    victim_pid = _claimed_by(settings["DATABASE_URL"], job_id)
+    os.kill(victim_pid, signal.SIGKILL)  # the answer never reaches this worker
+
+    state = wait_job(browser, url, job, seconds=120)
+    assert state["state"] == "done", state["message"]
+    held = d.webin_world.objects[d.account]
+    assert {k: len(v) for k, v in held.items() if v} == {
+        "project": 1, "sample": 3, "experiment": 3, "run": 6
+    }  # fmt: skip
+    added = [a for _, actions, ok in d.webin_world.submissions if ok for a in actions]
+    assert sum(1 for a in added if a.startswith("ADD")) == 1  # settled, not sent again
+    row = _job_row(settings["DATABASE_URL"], job_id)
+    assert row["attempts"] == 2 and f":{victim_pid}:" not in row["worker"]
+
+
+def save_sheet(browser, url: str) -> None:
+    """The folder's metadata sheet, filled, saved through the deposit page."""
+    template = browser.get(f"{url}/deposits/sheet", params={"path": FOLDER}).text
+    token = csrf(browser, f"{url}/deposit/{FOLDER}")
+    saved = browser.post(
+        f"{url}/deposits/sheet",
+        params={"path": FOLDER},
+        data={"csrf_token": token, "path": FOLDER},
+        files={"sheet": ("metadata.tsv", fill_sheet(template).encode())},
+    )
+    assert "Sheet saved in NeLS" in saved.text
 
 
 def _claimed_by(database_url: str, job_id: str, seconds: float = 30) -> int:
