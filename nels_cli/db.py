@@ -16,7 +16,10 @@ web_config_option = click.option(
     help="The web app's settings (TOML), as given to serve (else $NELS_BUNDLE_WEB_CONFIG).",
 )
 db_option = click.option(
-    "--db", "db_url", help="A database URL (SQLAlchemy) instead of the one the settings name."
+    "--db",
+    "db_url",
+    help="A database URL (SQLAlchemy) instead of the one the settings name; one with a "
+    "password belongs in the settings file (other users' ps shows a command line).",
 )
 
 

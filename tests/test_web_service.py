@@ -23,13 +23,14 @@ from conftest import fresh_database
 from sqlalchemy import create_engine, text
 from test_ena_xml import fill_sheet
 
-from nels_cli.demo import RUN, SEQ_PROJECT
+from nels_cli.demo import OWN_PROJECT, RUN, SEQ_PROJECT
 from nels_sandbox.job_worker import WorkerProcess
 from nels_sandbox.sshd import free_port
 from nels_sandbox.web_site import demo_web_config, start_deposit_sandboxes, start_sandboxes
 
 FOLDER = f"Projects/{SEQ_PROJECT}"
 RUN_FOLDER = f"{FOLDER}/NorSeq/{RUN}"
+OTHER_FOLDER = f"Projects/{OWN_PROJECT}"
 TIMINGS = {  # a dead worker is noticed in seconds here, not minutes
     "JOB_HEARTBEAT": 0.5,
     "JOB_STALE_AFTER": 3,
@@ -274,14 +275,42 @@ def test_a_worker_killed_while_ena_holds_its_answer_leaves_no_duplicate(service)
     assert row["attempts"] == 2 and f":{victim_pid}:" not in row["worker"]
 
 
-def save_sheet(browser, url: str) -> None:
+def test_deposits_of_two_projects_at_once_make_each_object_once(service):
+    from nels_sandbox.norseq import DeliverySpec, make_delivery
+
+    sandboxes, url, _, _, _, _ = service
+    world, d = sandboxes.nels_world, sandboxes.deposit
+    own = next(p for p in world.projects.values() if p.name == OWN_PROJECT)
+    run = "240212_A01447_0200_BHXYZ3DRX4"  # a second delivery, in the user's own project
+    make_delivery(world.project_dir(own) / "NorSeq" / run, DeliverySpec(run, ("Gut-1", "Gut-2")))
+    browser = sign_in(url, sandboxes)
+    for folder in (FOLDER, OTHER_FOLDER):
+        save_sheet(browser, url, folder)
+    login = {"server": "test", "webin_account": d.account, "webin_password": d.password}
+    with ThreadPoolExecutor(10) as pool:  # five of each folder, all at once
+        started = [
+            pool.submit(start_job, browser, url, f"/deposit/{f}", "/deposits/ena", path=f, **login)
+            for f in [FOLDER, OTHER_FOLDER] * 5
+        ]
+        states = list(pool.map(lambda j: wait_job(browser, url, j.result()), started))
+    assert [s["state"] for s in states] == ["done"] * 10, [s["message"] for s in states]
+    held = d.webin_world.objects[d.account]
+    counts = {k: len(v) for k, v in held.items() if v}
+    assert counts == {"project": 2, "sample": 5, "experiment": 5, "run": 10}, counts
+    accessions = [o.accession for kind in held.values() for o in kind.values()]
+    assert len(accessions) == len(set(accessions))
+    added = [a for _, actions, ok in d.webin_world.submissions if ok for a in actions]
+    assert sum(1 for a in added if a.startswith("ADD")) == 2  # one submission per project
+
+
+def save_sheet(browser, url: str, folder: str = FOLDER) -> None:
     """The folder's metadata sheet, filled, saved through the deposit page."""
-    template = browser.get(f"{url}/deposits/sheet", params={"path": FOLDER}).text
-    token = csrf(browser, f"{url}/deposit/{FOLDER}")
+    template = browser.get(f"{url}/deposits/sheet", params={"path": folder}).text
+    token = csrf(browser, f"{url}/deposit/{folder}")
     saved = browser.post(
         f"{url}/deposits/sheet",
-        params={"path": FOLDER},
-        data={"csrf_token": token, "path": FOLDER},
+        params={"path": folder},
+        data={"csrf_token": token, "path": folder},
         files={"sheet": ("metadata.tsv", fill_sheet(template).encode())},
     )
     assert "Sheet saved in NeLS" in saved.text
