@@ -39,7 +39,7 @@ from nels_core.taxonomy import Taxonomy
 from seek_plugin.accessions import BIOSTUDIES, link_accessions
 from seek_plugin.client import SeekClient
 
-from .context import nels_settings
+from .context import db, nels_settings
 from .deposits import DepositFolder
 from .locks import WAITING, folder_lock
 from .seek_jobs import seek_account
@@ -353,8 +353,7 @@ def _link(
     account = seek_account(user_id, link.account)
     client = SeekClient(account.url, token=account.token)
     test = server != "production"
-    db = current_app.extensions["nels_bundle"]["db"]
-    return link_accessions(client, db, link.project, deposit, ena_objects, test, biostudies, kept)
+    return link_accessions(client, db(), link.project, deposit, ena_objects, test, biostudies, kept)
 
 
 def _ena_result(run: EnaRun, ask: EnaRequest, folder: DepositFolder, log, linked) -> dict:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from .context import db
 from .models import Job
+from .sessions import as_utc
 
 bp = Blueprint("health", __name__)
 
@@ -53,6 +54,4 @@ def _oldest_queued() -> int | None:
         oldest = s.scalar(select(func.min(Job.created)).where(Job.state == "queued"))
     if oldest is None:
         return 0
-    if oldest.tzinfo is None:  # SQLite gives the UTC time back without its zone
-        oldest = oldest.replace(tzinfo=UTC)
-    return int((datetime.now(UTC) - oldest).total_seconds())
+    return int((datetime.now(UTC) - as_utc(oldest)).total_seconds())

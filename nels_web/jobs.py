@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 
 from nels_core.errors import NelsError
 from seek_plugin.db import Database
@@ -19,6 +19,7 @@ from seek_plugin.db import Database
 from .crypto import Vault
 from .models import Job
 from .queue import TASK, taken_over_within
+from .sessions import as_utc
 
 log = logging.getLogger(__name__)
 NOT_QUEUED = "The job queue cannot be reached, so the job was not started. Try again later."
@@ -60,27 +61,38 @@ class JobRunner:
 
     def get(self, job_id: str, user_id: int) -> Job | None:
         """The job, only for the user who started it."""
-        self._settle_abandoned(user_id)
         with self.db.sessions() as s:
             job = s.get(Job, job_id)
-            return job if job is not None and job.user_id == user_id else None
+        if job is None or job.user_id != user_id:
+            return None
+        return self._settled([job])[0]
 
     def of_user(self, user_id: int, limit: int = 200) -> list[Job]:
         """The user's jobs, newest first."""
-        self._settle_abandoned(user_id)
         with self.db.sessions() as s:
             newest = select(Job).where(Job.user_id == user_id).order_by(Job.created.desc())
-            return list(s.scalars(newest.limit(limit)))
+            return self._settled(list(s.scalars(newest.limit(limit))))
 
-    def _settle_abandoned(self, user_id: int) -> None:
+    def _settled(self, jobs: list[Job]) -> list[Job]:
+        """``jobs``, those running without a sign of life for too long marked
+        failed first (written only then: the job page asks twice a second)."""
         cutoff = datetime.now(UTC) - self.give_up
+        stale = [
+            j.id for j in jobs
+            if j.state == "running" and j.heartbeat is not None and as_utc(j.heartbeat) < cutoff
+        ]  # fmt: skip
+        if not stale:
+            return jobs
         said = ABANDONED.format(minutes=self.give_up.total_seconds() / 60)
         with self.db.sessions() as s, s.begin():
             s.execute(
                 update(Job)
-                .where(and_(Job.user_id == user_id, Job.state == "running", Job.heartbeat < cutoff))
+                .where(Job.id.in_(stale), Job.state == "running", Job.heartbeat < cutoff)
                 .values(state="failed", message=said, worker="", finished=datetime.now(UTC))
             )
+        with self.db.sessions() as s:
+            fresh = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(stale)))}
+        return [fresh.get(j.id, j) for j in jobs]
 
     def _set(self, job_id: str, **values) -> None:
         with self.db.sessions() as s, s.begin():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from seek_plugin.pull import SheetConflict, pull_bundle
 from seek_plugin.push import Pusher
 from seek_plugin.storebioinfo import sbi_subtypes
 
-from .context import nels_settings
+from .context import db, nels_settings, vault
 from .issues import issue_lines
 from .locks import WAITING, folder_lock
 from .models import PushedFolder, SeekAccount
@@ -44,7 +45,7 @@ def push_job(job: JobInput, progress: Progress) -> dict:
     path, project = job.params["path"], job.params["project"]
     account = seek_account(job.user_id, job.params["account"])
     settings = nels_settings(job.secrets["nels"])
-    database = _db()
+    database = db()
     # ten pushes at once make one record of each, one after the other
     with folder_lock(f"push {account.url} {path}", waiting=lambda: progress(0, 1, WAITING)):
         progress(0, 1, "")
@@ -79,7 +80,7 @@ def pull_job(job: JobInput, progress: Progress) -> dict:
         client = SeekClient(account.url, token=account.token)
         progress(0, 1)
         result, where, back = pull_bundle(
-            client, _db(), url, lambda loc: _visible_source(home, loc), out / "bundle", take=take
+            client, db(), url, lambda loc: _visible_source(home, loc), out / "bundle", take=take
         )
         made = shutil.make_archive(str(out / "isa-bundle.partial"), "zip", out / "bundle")
         Path(made).replace(out / "isa-bundle.zip")  # the download exists whole or not at all
@@ -112,24 +113,21 @@ def forget_old_pulls(work_dir: Path, days: float) -> int:
     return gone
 
 
+@dataclass(frozen=True)
 class OpenedAccount:
     """A SEEK account with its token opened, for one job."""
 
-    def __init__(self, url: str, token: str):
-        self.url, self.token = url, token
-
-    def __repr__(self) -> str:
-        return f"OpenedAccount({self.url!r})"
+    url: str
+    token: str = field(repr=False)
 
 
 def seek_account(user_id: int, account_id: int) -> OpenedAccount:
     """The user's SEEK account (never another's), its token opened."""
-    vault = current_app.extensions["nels_bundle"]["vault"]
-    with _db().sessions() as s:
+    with db().sessions() as s:
         account = s.get(SeekAccount, account_id)
     if account is None or account.user_id != user_id:
         raise NelsError("the SEEK account of this job is no longer connected; connect it again")
-    token = vault.open(account.token)
+    token = vault().open(account.token)
     if token is None:
         raise NelsError("the SEEK token can no longer be read; connect the account again")
     return OpenedAccount(account.seek_url, token)
@@ -170,7 +168,3 @@ def _nels_api(settings: NelsSettings):
     from nels_core.api import NelsApi
 
     return NelsApi(settings.api_url, settings.access_token)
-
-
-def _db() -> Database:
-    return current_app.extensions["nels_bundle"]["db"]
