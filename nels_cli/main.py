@@ -27,6 +27,7 @@ from nels_core.errors import ChecksumMismatchError, NelsError, ProblemsError
 from nels_core.local_files import replacing
 from nels_core.paths import normalise
 
+from .beat import beat_cmd
 from .biostudies import biostudies_cmd
 from .context import err, home_of, out
 from .db import db_cmd
@@ -235,6 +236,7 @@ def mkdir_cmd(ctx, uri):
     home_of(ctx).mkdir(uri)
 
 
+main.add_command(beat_cmd)
 main.add_command(biostudies_cmd)
 main.add_command(db_cmd)
 main.add_command(demo_cmd)

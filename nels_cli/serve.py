@@ -1,6 +1,6 @@
 """``nels-bundle serve``: the web app under gunicorn (``--dev``: Werkzeug's
 server, for debugging); with ``--demo``, on the embedded stand-ins, with
-its own Redis and job worker (``nels_sandbox.web_site``)."""
+its own Redis, job worker and beat (``nels_sandbox.web_site``)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def _gunicorn(web_config: Path | None, options: dict):
 
 def _serve_demo(port: int, web_config: Path | None, directory: Path) -> None:
     from nels_sandbox.deposit import local_ena_schemas
-    from nels_sandbox.job_worker import WorkerProcess
+    from nels_sandbox.job_worker import BeatProcess, WorkerProcess
     from nels_sandbox.web_site import demo_web_config, start_deposit_sandboxes, start_sandboxes
     from nels_web import create_app
 
@@ -135,6 +135,7 @@ def _serve_demo(port: int, web_config: Path | None, directory: Path) -> None:
             json.dump(settings, f, default=str)
         app = create_app(settings_file)
         sandboxes.served.insert(0, WorkerProcess(settings_file, directory / "worker.log").start())
+        sandboxes.served.insert(0, BeatProcess(settings_file, directory / "beat.log").start())
         _say_demo(sandboxes, port, directory)
         _werkzeug(app, "127.0.0.1", port)
     finally:
@@ -156,7 +157,10 @@ def _say_demo(sandboxes, port: int, directory: Path) -> None:
             "  Deposits off: ENA's schemas are not on this machine (set NELS_ENA_XSD_DIR, "
             "or run nels-bundle ena prepare once online to cache them)"
         )
-    click.echo(f"  Jobs:          Redis {sandboxes.redis_url}, one worker (log: worker.log)")
+    click.echo(
+        f"  Jobs:          Redis {sandboxes.redis_url}, one worker and its beat "
+        "(logs: worker.log, beat.log)"
+    )
     click.echo(
         f"  Everything runs on 127.0.0.1 and lives in {visible(str(directory))}. Ctrl-C stops it."
     )

@@ -1,7 +1,8 @@
 """Celery workers for a web app: in a thread of this process (the tests'
 usual way of running jobs: Celery's own worker on the same Redis the web
 app enqueues to, only its home differs), or as ``nels-bundle worker`` in a
-process of its own (the demo's, and the tests' that kill one)."""
+process of its own (the demo's, and the tests' that kill one); and its
+beat, ``nels-bundle beat``, in a process of its own (the demo's, a test's)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Self
 
 from .server_process import ServerProcess, die_with_parent
 
@@ -43,19 +45,20 @@ class ThreadWorker:
             self._running = None
 
 
-class WorkerProcess(ServerProcess):
-    """``nels-bundle worker`` as its own process, as a site runs it: the
-    demo's worker, and the tests' when a worker is to be killed."""
+class CommandProcess(ServerProcess):
+    """``nels-bundle <command> --web-config ...`` as its own process, as a site runs it."""
+
+    command = ""
 
     def __init__(self, web_config: str | os.PathLike, log: str | os.PathLike, *args: str):
         self.web_config, self.log, self.args = Path(web_config), Path(log), args
         self._proc = None
 
-    def start(self) -> WorkerProcess:
+    def start(self) -> Self:
         log = open(self.log, "ab")  # noqa: SIM115 - owned by the process
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "nels_cli", "worker", "--web-config", str(self.web_config),
-             *self.args],
+            [sys.executable, "-m", "nels_cli", self.command, "--web-config",
+             str(self.web_config), *self.args],
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent(),
@@ -65,3 +68,16 @@ class WorkerProcess(ServerProcess):
     @property
     def pid(self) -> int:
         return self._proc.pid
+
+
+class WorkerProcess(CommandProcess):
+    """``nels-bundle worker``: the demo's worker, and the tests' when a
+    worker is to be killed."""
+
+    command = "worker"
+
+
+class BeatProcess(CommandProcess):
+    """``nels-bundle beat``: the demo's, and the test's that sees it sweep."""
+
+    command = "beat"

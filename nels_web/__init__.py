@@ -64,14 +64,14 @@ DEFAULTS = {
     "ENA_CHECKLIST_DIR": None,  # ENA's sample checklists; default: fetched once and cached
     "BIOSTUDIES_SERVERS": {"test": "test", "production": "production"},
     "WORK_DIR": None,  # bundles for download; default: in the instance folder
-    "PULL_KEEP_DAYS": 7,  # days a pulled bundle stays for download
+    "PULL_KEEP_DAYS": 7,  # days a pulled bundle stays for download (beat's sweep removes it)
     # seconds a web process reuses NeLS's answers about a user (account, projects) and
     # a folder's description: a change made outside the app shows within that time
     "HOME_KEEP_SECONDS": 30,
     "DESCRIPTION_KEEP_SECONDS": 30,
     # bytes a request may send (a metadata sheet is far smaller); more: the "Too large" page
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
-    # the job queue: Redis, broker and result backend of the Celery workers
+    # the job queue: Redis, the Celery workers' broker (no result backend: a job's row says)
     "REDIS_URL": None,  # required: redis://host:port/db
     "JOB_WORKERS": 2,  # jobs one `nels-bundle worker` runs at once
     "JOB_SECRET_TTL": 24 * 3600,  # seconds a queued job's passwords stay readable
@@ -80,6 +80,10 @@ DEFAULTS = {
     "JOB_REDELIVER_AFTER": 900,  # seconds before a dead worker's message is delivered again
     "JOB_RETRIES": 3,  # times a job is tried again after a lost connection
     "JOB_RETRY_PAUSE": 5,  # seconds before the first try again; each next waits 4 times longer
+    # seconds a job waits unclaimed before a sweep checks that the queue still holds its
+    # message (Redis restarted without persistence loses them; such a job is marked failed)
+    "JOB_QUEUED_CHECK_AFTER": 300,
+    "SWEEP_EVERY": 300,  # seconds between beat's sweeps: old pulls, abandoned and lost jobs
     # reverse proxies in front that set X-Forwarded-For/-Proto/-Host/-Prefix (0: none;
     # then those headers are ignored, as anyone can send them)
     "PROXY_FIX": 0,

@@ -22,7 +22,7 @@ from .jobs import JobRunner
 from .kept import KeptForRequests
 from .models import SeekAccount, WebUser
 from .sessions import end as end_session
-from .sessions import signed_in_user_id
+from .sessions import signed_in_user
 
 DECODINGS = 3  # "%252F" and deeper: as many rounds as a proxy and a browser might do
 
@@ -41,15 +41,13 @@ def jobs() -> JobRunner:
 
 def current_user() -> WebUser | None:
     if "user" not in g:
-        uid = signed_in_user_id()
-        with db().sessions() as s:
-            g.user = s.get(WebUser, uid) if uid is not None else None
+        g.user = signed_in_user()
     return g.user
 
 
 def seek_accounts() -> list[SeekAccount]:
     """The signed-in user's connected SEEK accounts."""
-    with db().sessions() as s:
+    with db().reads() as s:
         return list(s.scalars(select(SeekAccount).where(SeekAccount.user_id == current_user().id)))
 
 

@@ -43,9 +43,10 @@ from .context import db, nels_settings
 from .deposits import DepositFolder
 from .locks import WAITING, folder_lock
 from .seek_jobs import seek_account
-from .wording import in_bytes
+from .wording import counted, in_bytes
 from .worker import JobInput, Progress
 
+READS_SENT = "All reads sent to ENA ({files}); waiting for ENA to take the submission."
 SHOWN_OBJECTS = 500  # per receipt on the job page; the accession table has them all
 
 
@@ -223,8 +224,8 @@ def ena_job(job: JobInput, progress: Progress) -> dict:
                 folder.bundle,
                 ask.target,
                 client,
-                upload_reads=lambda _source, files: upload(
-                    home, folder.path, files, area, sending=_sending(progress)
+                upload_reads=lambda _source, files: _send_reads(
+                    home, folder.path, files, area, progress
                 ),
                 open_reads=lambda _source: (home, folder.path),
                 taxonomy=taxonomy,
@@ -300,6 +301,16 @@ def biostudies_job(job: JobInput, progress: Progress) -> dict:
         "seek": dict(linked),
         "kept": kept,
     }
+
+
+def _send_reads(home, folder: str, files, area, progress: Progress):
+    """The reads sent, the page saying so per chunk; then what the wait is
+    for (ENA may take minutes over the submission, and the last byte note,
+    its repeats written at most every 0.3 s, could still read "file 10 of 16")."""
+    sent = upload(home, folder, files, area, sending=_sending(progress))
+    progress(1, 3, "")
+    progress(1, 3, READS_SENT.format(files=counted(len(files), "file")))
+    return sent
 
 
 def _sending(progress: Progress):

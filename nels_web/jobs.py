@@ -1,7 +1,8 @@
 """Jobs as the web app sees them: it writes the job's row, enqueues its id
 for a worker (``nels_web.worker``) with the secrets sealed in the message,
 and reads the row back. A job whose worker stopped and that no worker took
-over is said to have failed, with the reason, never left "running"."""
+over is said to have failed, with the reason, never left "running": when
+it is read, or at beat's next sweep (``nels_web.sweeps``), whichever comes first."""
 
 from __future__ import annotations
 
@@ -83,16 +84,31 @@ class JobRunner:
         ]  # fmt: skip
         if not stale:
             return jobs
-        said = ABANDONED.format(minutes=self.give_up.total_seconds() / 60)
-        with self.db.sessions() as s, s.begin():
-            s.execute(
-                update(Job)
-                .where(Job.id.in_(stale), Job.state == "running", Job.heartbeat < cutoff)
-                .values(state="failed", message=said, worker="", finished=datetime.now(UTC))
-            )
+        self.settle_abandoned(stale)
         with self.db.sessions() as s:
             fresh = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(stale)))}
         return [fresh.get(j.id, j) for j in jobs]
+
+    def settle_abandoned(self, ids: list[str] | None = None) -> int:
+        """Running jobs (of ``ids``, else all) without a sign of life for
+        longer than any worker takes to take one over, marked failed with
+        the reason; how many. Called when jobs are read and by beat's sweep
+        (``nels_web.sweeps``): the heartbeat is looked at in the update
+        itself, so a worker's claim or a second sweep at once changes nothing."""
+        cutoff = datetime.now(UTC) - self.give_up
+        abandoned = update(Job).where(Job.state == "running", Job.heartbeat < cutoff)
+        if ids is not None:
+            abandoned = abandoned.where(Job.id.in_(ids))
+        said = ABANDONED.format(minutes=self.give_up.total_seconds() / 60)
+        with self.db.sessions() as s, s.begin():
+            settled = s.execute(
+                abandoned.values(
+                    state="failed", message=said, worker="", finished=datetime.now(UTC)
+                )
+            ).rowcount
+        if settled:
+            log.warning("%d running job(s) marked failed: no worker took them over", settled)
+        return settled
 
     def _set(self, job_id: str, **values) -> None:
         with self.db.sessions() as s, s.begin():

@@ -130,14 +130,23 @@ class Job(Base):
     @property
     def folder(self) -> str | None:
         """The NeLS folder the job worked on (a path, no nels://), if it was one."""
-        found = FOLDER_SUBJECT.fullmatch(self.subject)
-        return found["folder"] if found else None
+        return self._title_parts().get("folder")
 
     @property
     def title(self) -> str:
         """What the job did, the folder as a readable path (stored subjects are nels:// URIs)."""
         parts = {"subject": self.subject, "folder": self.subject, "how": ""}
-        found = FOLDER_SUBJECT.fullmatch(self.subject)
-        if found:
-            parts.update((k, v) for k, v in found.groupdict().items() if v is not None)
+        parts.update(self._title_parts())
         return TITLES.get(self.kind, "{subject}").format_map(parts)
+
+    def _title_parts(self) -> dict[str, str]:
+        """The folder (and a deposit's server) from the job's parameters; from
+        its subject for rows written before the parameters were (migration
+        0002), where a folder named like "x to ENA (test)" would read wrong."""
+        params = json.loads(self.params or "{}")
+        if "path" in params:
+            ask = params.get("ask") or {}
+            how = ask.get("server", "") + (", dry run" if ask.get("dry_run") else "")
+            return {"folder": params["path"], "how": how}
+        found = FOLDER_SUBJECT.fullmatch(self.subject)
+        return {k: v for k, v in found.groupdict().items() if v is not None} if found else {}

@@ -180,7 +180,7 @@ def in_seek(path: str) -> list[str]:
     if not storable(path):
         return []
     source = f"nels://{path}"
-    with db().sessions() as s:
+    with db().reads() as s:
         links = s.scalars(
             select(SeekLink)
             .where(SeekLink.source == source, SeekLink.key == "investigation")
@@ -198,7 +198,7 @@ def last_push(path: str, accounts) -> PushedFolder | None:
     if not storable(path):
         return None
     connected = {a.seek_url for a in accounts}
-    with db().sessions() as s:
+    with db().reads() as s:
         return next((p for p in _pushes(s, path) if p.seek_url in connected), None)
 
 

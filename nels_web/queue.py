@@ -4,7 +4,8 @@ outcome is its database row, so no result backend is kept (Celery's Redis
 backend would also hold a web request for 20 s when Redis is away).
 Messages are acknowledged after the job, so a worker that dies mid-job
 leaves its message to be delivered again (``nels_web.worker`` decides what
-a second delivery does)."""
+a second delivery does). ``nels-bundle beat`` sends the periodic sweeps
+(``nels_web.sweeps``) through the same queue."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def make_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # one waiting job per worker slot, not a backlog
         task_ignore_result=True,  # a job's outcome is its database row, nothing else
+        result_expires=None,  # no results to clean: beat schedules no cleanup of them
         task_serializer="json",
         accept_content=["json"],
         # a message not acknowledged this long is delivered again (its worker died)
@@ -49,9 +51,10 @@ def make_celery(app: Flask) -> Celery:
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
     )
-    from .worker import register
+    from . import sweeps, worker
 
-    register(celery, app)
+    worker.register(celery, app)
+    sweeps.register(celery, app)
     return celery
 
 

@@ -72,9 +72,7 @@ def pull_job(job: JobInput, progress: Progress) -> dict:
     url, take = job.params["investigation"], job.params.get("take")
     account = seek_account(job.user_id, job.params["account"])
     home = build_home(nels_settings(job.secrets["nels"]))
-    work_dir = Path(current_app.config["WORK_DIR"])
-    forget_old_pulls(work_dir, float(current_app.config["PULL_KEEP_DAYS"]))
-    out = work_dir / job.id
+    out = Path(current_app.config["WORK_DIR"]) / job.id
     shutil.rmtree(out, ignore_errors=True)  # a second run starts from nothing
     try:
         client = SeekClient(account.url, token=account.token)
@@ -101,9 +99,9 @@ def pull_job(job: JobInput, progress: Progress) -> dict:
 
 
 def forget_old_pulls(work_dir: Path, days: float) -> int:
-    """Pulled bundles older than ``days`` removed (each pull cleans up after
-    the ones before: nothing else does); how many. Only pulls' folders,
-    named by their job's id: deposit bundles hold the deposit records."""
+    """Pulled bundles older than ``days`` removed (beat's sweep, in
+    ``nels_web.sweeps``); how many. Only pulls' folders, named by their
+    job's id: deposit bundles hold the deposit records."""
     cutoff = time.time() - days * 86400
     gone = 0
     for folder in work_dir.iterdir() if work_dir.is_dir() else ():

@@ -12,11 +12,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, session
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from seek_plugin.db import Database
 
-from .models import WebSession
+from .models import WebSession, WebUser
 
 # the last use is written at most this often: not one write per request
 TOUCH_EVERY = timedelta(minutes=1)
@@ -56,22 +56,30 @@ def begin(user_id: int) -> None:
     session["sid"] = sid
 
 
-def signed_in_user_id() -> int | None:
-    """The user whose live session this request carries; an ended one is deleted."""
+def signed_in_user() -> WebUser | None:
+    """The user whose live session this request carries; an ended one is
+    deleted. One read for both (every page asks), a write only now and then."""
     sid = session.get("sid")
     if not isinstance(sid, str):
         return None
-    moment = now()
-    with _db().sessions() as s, s.begin():
-        row = s.get(WebSession, hashed(sid))
-        if row is None or not _live(row, moment):
-            if row is not None:
-                s.delete(row)
-            session.pop("sid", None)
-            return None
-        if moment - as_utc(row.last_used) > TOUCH_EVERY:
-            row.last_used = moment
-        return row.user_id
+    moment, key = now(), hashed(sid)
+    with _db().reads() as s:
+        found = s.execute(
+            select(WebSession, WebUser)
+            .join(WebUser, WebUser.id == WebSession.user_id)
+            .where(WebSession.id_hash == key)
+        ).first()
+    if found is None or not _live(found[0], moment):
+        if found is not None:
+            with _db().sessions() as s, s.begin():
+                s.execute(delete(WebSession).where(WebSession.id_hash == key))
+        session.pop("sid", None)
+        return None
+    row, user = found
+    if moment - as_utc(row.last_used) > TOUCH_EVERY:
+        with _db().sessions() as s, s.begin():
+            s.execute(update(WebSession).where(WebSession.id_hash == key).values(last_used=moment))
+    return user
 
 
 def end() -> None:
@@ -93,7 +101,7 @@ def end_all(user_id: int) -> int:
 
 def live_sessions(user_id: int) -> int:
     """How many browsers the user is signed in on."""
-    with _db().sessions() as s:
+    with _db().reads() as s:
         query = select(func.count()).where(WebSession.user_id == user_id, ~_ended(now()))
         return s.scalar(query.select_from(WebSession))
 

@@ -7,7 +7,10 @@ finds it claimed and does nothing but look again later, so a job runs once
 while its worker lives and is taken over when it does not. While it runs a
 heartbeat thread keeps the claim fresh. A lost connection to NeLS, SEEK,
 ENA or BioStudies puts the job back in the queue with a backoff (the work is
-idempotent: a push or deposit run again sends only what is missing).
+idempotent: a push or deposit run again sends only what is missing). A
+message lost with the queue (Redis restarted without keeping it) is found
+by beat's sweep (``nels_web.sweeps``), which says the job failed: its
+secrets travelled in that message only, so no copy of it could run the job.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ EXPIRED = (
     "The job waited longer than its passwords are kept ({hours:g} h) and was not run. "
     "Start it again."
 )
+LONGEST_RETRY_PAUSE = 600  # seconds: a job put back after a lost connection waits no longer
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,8 @@ class _Run:
         retries = int(self.config["JOB_RETRIES"])
         if not lost_connection(e) or job.attempts > retries:
             return False
-        pause = min(float(self.config["JOB_RETRY_PAUSE"]) * 4 ** (job.attempts - 1), 600)
+        pause = float(self.config["JOB_RETRY_PAUSE"]) * 4 ** (job.attempts - 1)
+        pause = min(pause, LONGEST_RETRY_PAUSE)
         said = f"{_lost(e)} Trying again in {pause:g} s."
         log.warning("job %s: %s (attempt %d)", job.id, said, job.attempts)
         if not self._mine(state="queued", worker="", message=said):

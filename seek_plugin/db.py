@@ -54,9 +54,15 @@ class Database:
         self.engine = open_engine(url)
         schema.prepare(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # for reads of one statement or a few that need not agree: no BEGIN and
+        # no ROLLBACK around them, one round trip each instead of three (a web
+        # page reads the database several times and waits on every trip)
+        self.reads = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     def links(self, seek_url: str, project: str, source: str) -> dict[str, SeekLink]:
-        with self.sessions() as s:
+        with self.reads() as s:
             rows = s.scalars(
                 select(SeekLink).where(
                     SeekLink.seek_url == seek_url,
@@ -68,7 +74,7 @@ class Database:
 
     def find(self, seek_url: str, kind: str, seek_id: str) -> SeekLink | None:
         """The link to one SEEK record, whichever push made it."""
-        with self.sessions() as s:
+        with self.reads() as s:
             return s.scalars(
                 select(SeekLink).where(
                     SeekLink.seek_url == seek_url,

@@ -267,3 +267,22 @@ def test_read_only_means_read_only_and_a_pull_says_nothing_of_a_hidden_folder(si
     if database_url.startswith("sqlite:///"):  # the database is its owner's alone
         mode = stat.S_IMODE(os.stat(database_url.removeprefix("sqlite:///")).st_mode)
         assert mode == 0o600, oct(mode)
+
+
+def test_a_job_title_names_its_folder_as_stored_even_when_the_name_reads_like_a_deposit():
+    import json
+
+    from nels_web.models import Job
+
+    odd = "Projects/P/x to ENA (test)"
+    push = Job(kind="push", subject=f"nels://{odd}", params=json.dumps({"path": odd}))
+    assert (push.title, push.folder) == (f"Push {odd} to SEEK", odd)
+    ena = Job(
+        kind="ena",
+        subject=f"nels://{odd} to ENA (production, dry run)",
+        params=json.dumps({"path": odd, "ask": {"server": "production", "dry_run": True}}),
+    )
+    assert ena.title == f"Deposit {odd} in ENA (production, dry run)"
+    # a row from before the parameters were stored (migration 0002) reads its subject
+    old = Job(kind="ena", subject="nels://Projects/P/run to ENA (test)", params="{}")
+    assert (old.title, old.folder) == ("Deposit Projects/P/run in ENA (test)", "Projects/P/run")

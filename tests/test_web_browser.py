@@ -5,9 +5,11 @@ stand-in. Screenshots of a failing page are kept in
 ``test-artifacts/``."""
 
 import datetime as dt
+import hashlib
 import io
 import json
 import os
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -114,16 +116,20 @@ def test_sign_in_browse_push_pull_and_download(site, page, tmp_path):
     assert sorted(s["name"] for s in doc["studies"][0]["materials"]["samples"]) == sorted(SAMPLES)
     assert blocked(reports) == []  # every page, the job page's script too, ran under the CSP
 
-    # a week on, the next pull has cleaned the bundle away: the page says so
+    # a week on, beat's sweep has cleaned the bundle away: the page says so
+    from nels_web.sweeps import FORGET_PULLS
+
     first_pull = page.url
     job_dir = Path(web.server.app.config["WORK_DIR"]) / first_pull.rsplit("/", 1)[1]
     long_ago = time.time() - 8 * 86400
     os.utime(job_dir, (long_ago, long_ago))
-    page.go_back()
-    page.click("#pull-form button")
-    page.wait_for_selector("#download")
+    web.server.app.extensions["nels_bundle"]["celery"].send_task(FORGET_PULLS)
+    for _ in range(100):  # the site's worker runs it
+        if not job_dir.exists():
+            break
+        time.sleep(0.1)
     assert not job_dir.exists()
-    page.goto(first_pull)
+    page.reload()
     assert "removed after 7 days" in page.inner_text("#bundle-gone")
     assert not page.is_visible("#download")
 
@@ -167,24 +173,34 @@ def test_a_pushed_job_is_not_anyone_elses(site, page):
     assert response.status == 404
 
 
-def test_fill_the_sheet_and_deposit_in_ena(site, page, tmp_path):
+def fill_the_sheet(page, web, tmp_path, edit=lambda text: text):
+    """The deposit page of the sequencing project's folder, its metadata sheet
+    downloaded, filled in (``edit`` changes it further) and saved in NeLS."""
     from test_ena_xml import fill_sheet
 
-    sandboxes, web = site
-    d = sandboxes.deposit
-    sign_in(page, web, sandboxes)
     page.goto(f"{web.url}/isa/Projects/{SEQ_PROJECT}")
     page.click("#deposit-link")
     page.wait_for_selector("#no-records")
     with page.expect_download() as download:
         page.click("#sheet-tsv")
     filled = tmp_path / "filled.tsv"
-    embargo = (dt.date.today() + dt.timedelta(days=400)).isoformat()
-    text = fill_sheet(Path(download.value.path()).read_text())
-    filled.write_text(text.replace("public release date\t\n", f"public release date\t{embargo}\n"))
+    filled.write_text(edit(fill_sheet(Path(download.value.path()).read_text())))
     page.set_input_files("#sheet-form input[type=file]", str(filled))
     page.click("#sheet-form button")
     page.wait_for_selector("text=Sheet saved in NeLS")
+
+
+def test_fill_the_sheet_and_deposit_in_ena(site, page, tmp_path):
+    sandboxes, web = site
+    d = sandboxes.deposit
+    sign_in(page, web, sandboxes)
+    embargo = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    fill_the_sheet(
+        page,
+        web,
+        tmp_path,
+        lambda text: text.replace("public release date\t\n", f"public release date\t{embargo}\n"),
+    )
     # said before anything is sent, and true after: ENA holds it until then
     assert f"private until {embargo}" in page.inner_text("#release")
     page.fill("#ena-form input[name=webin_account]", d.account)
@@ -198,3 +214,149 @@ def test_fill_the_sheet_and_deposit_in_ena(site, page, tmp_path):
     assert page.locator(".receipt").count() == 1 and d.password not in page.content()
     page.click("#deposit-page")
     assert project in page.inner_text("#records")
+
+
+def connect_seek(page, web, sandboxes):
+    page.goto(f"{web.url}/seek")
+    page.select_option("select[name=seek_url]", sandboxes.seek_url)
+    page.fill("input[name=token]", sandboxes.seek_token)
+    page.click("#connect-form button")
+    page.wait_for_selector(".flash.ok")
+
+
+def fits(page, selector: str, width: int) -> list:
+    """What overflows a ``width`` px wide page: the page itself, or ``selector``'s box."""
+    page.set_viewport_size({"width": width, "height": 740})
+    return page.evaluate(
+        """([selector, width]) => {
+          const wide = [];
+          const root = document.documentElement;
+          if (root.scrollWidth > root.clientWidth) wide.push(["page", root.scrollWidth]);
+          const box = document.querySelector(selector).getBoundingClientRect();
+          if (box.left < 0 || box.right > width) wide.push([selector, box.left, box.right]);
+          return wide;
+        }""",
+        [selector, width],
+    )
+
+
+WAITING = "Waiting for another job on this folder to finish."
+
+
+def test_a_push_waiting_for_its_folder_says_so_on_the_job_page(site, page):
+    """Another job holds the folder (its lock on the site's Redis, taken here
+    as a worker takes it): the job page says the push waits, under its bar,
+    until the folder is free; then the push runs and the page shows it done."""
+    from playwright.sync_api import expect
+
+    from nels_web.locks import folder_lock
+
+    sandboxes, web = site
+    sign_in(page, web, sandboxes)
+    connect_seek(page, web, sandboxes)
+    page.goto(f"{web.url}/isa/Projects/{SEQ_PROJECT}")
+    page.fill("input[name=project]", sandboxes.seek_project)
+    note, state = page.locator("#note"), page.locator("#state")
+    held = f"push {sandboxes.seek_url} Projects/{SEQ_PROJECT}"  # as the push job names it
+    with web.server.app.app_context(), folder_lock(held, wait=5):
+        page.click("#push-form button")
+        expect(note).to_have_text(WAITING, timeout=20_000)
+        expect(state).to_have_text("running")
+        assert page.inner_text("#count") == "0 of 1"
+        # the poll says it, not only the page as first sent
+        page.evaluate("document.getElementById('note').textContent = 'cleared by the test'")
+        expect(note).to_have_text(WAITING)
+        assert fits(page, "#note", 375) == []  # on a phone too
+        assert "investigations" not in sandboxes.seek_world.records  # nothing pushed yet
+    expect(state).to_have_text("done", timeout=20_000)  # the page reloaded on its own
+    expect(note).to_have_count(0)  # the note is gone with the bar
+    records = 3 + 2 * len(SAMPLES) + 1 + 2  # as in the first test
+    assert f"{records} created" in page.inner_text("#summary")
+    assert fits(page, "#summary", 375) == []
+
+
+def hold_the_upload_area(sandboxes) -> threading.Event:
+    """ENA's upload area (the stand-in's FTPS server) takes the bytes of the
+    reads sent to it but writes none until the event returned is set (10 s
+    at most): the sender waits mid-file, as on a slow line."""
+    from pyftpdlib.filesystems import AbstractedFS
+
+    from nels_sandbox.ftp import UploadArea
+
+    go_on = threading.Event()
+
+    class Held:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            go_on.wait(10)
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    class HeldFS(AbstractedFS):
+        def open(self, filename, mode):
+            return Held(super().open(filename, mode))
+
+    (area,) = [s for s in sandboxes.served if isinstance(s, UploadArea)]
+    area.server.handler.abstracted_fs = HeldFS  # this sandbox's own handler class
+    return go_on
+
+
+def test_the_job_page_counts_the_bytes_of_reads_sent_to_ena(site, page, tmp_path):
+    """While a file of reads goes to ENA's upload area, the deposit's job page
+    says which file of how many, and how many of its bytes have gone."""
+    from playwright.sync_api import expect
+
+    sandboxes, web = site
+    d = sandboxes.deposit
+    # the first pair of files sent made larger than one read of a file (1 MiB)
+    fastq = (
+        sandboxes.nels_world.project_dir(sandboxes.nels_world.projects[sandboxes.seq_project_id])
+        / "NorSeq"
+        / RUN
+        / "fastq"
+    )
+    md5_file = fastq.parent / "md5sum.txt"
+    for read in ("R1", "R2"):
+        file = fastq / f"Gill-1_S3_L001_{read}_001.fastq.gz"
+        was = file.read_bytes()
+        larger = was * 40  # gzip members one after the other: still one gzip
+        assert 1_250_000 < len(larger) < 1_350_000  # "1.3 MB"
+        md5s = md5_file.read_text()
+        md5_file.write_text(
+            md5s.replace(hashlib.md5(was).hexdigest(), hashlib.md5(larger).hexdigest())
+        )
+        file.write_bytes(larger)
+    first = fastq / "Gill-1_S3_L001_R1_001.fastq.gz"
+    sign_in(page, web, sandboxes)
+    fill_the_sheet(page, web, tmp_path)
+    page.fill("#ena-form input[name=webin_account]", d.account)
+    page.fill("#ena-form input[name=webin_password]", d.password)
+    go_on = hold_the_upload_area(sandboxes)
+    try:
+        page.click("#ena-form button")
+        note = page.locator("#note")
+        expect(note, "the first read of the first file, sent").to_have_text(
+            "Sending reads to ENA: file 1 of 16 "
+            f"({SEQ_PROJECT}/NorSeq/{RUN}/fastq/Gill-1_S3_L001_R1_001.fastq.gz), "
+            "1.0 MB of 1.3 MB",
+            timeout=20_000,
+        )
+        assert page.inner_text("#count") == "1 of 3" and page.inner_text("#state") == "running"
+        assert fits(page, "#note", 375) == []  # a long path, on a phone
+        d.webin_world.stall_once = 3.0  # ENA takes its time over the submission
+    finally:
+        go_on.set()
+    expect(note, "not the last byte note while ENA holds its answer").to_have_text(
+        "All reads sent to ENA (16 files); waiting for ENA to take the submission.",
+        timeout=20_000,
+    )
+    expect(page.locator("#state")).to_have_text("done", timeout=20_000)
+    expect(note).to_have_count(0)
+    (project,) = [o.accession for o in d.webin_world.held(d.account, "project").values()]
+    assert page.inner_text("#project") == project
+    sent = d.webin_world.upload_root / d.account / SEQ_PROJECT / "NorSeq" / RUN / "fastq"
+    assert (sent / first.name).read_bytes() == first.read_bytes()
