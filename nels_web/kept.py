@@ -5,8 +5,10 @@ StoreBioinfo answers, and a folder's ISA description.
 
 Each is kept a short while only (``HOME_KEEP_SECONDS``, ``DESCRIPTION_KEEP_SECONDS``):
 a membership NeLS withdrew, or data a delivery added, shows within that
-time. A description is also keyed by the folder's newest sheet version,
-so a sheet saved by any process (a worker's pull) shows at once. Every
+time (and the moment NeLS takes to answer anew: while one request makes
+the new value, the others take the old one). A description is also keyed
+by the folder's newest sheet version, so a sheet saved by any process (a
+worker's pull) shows at once. Every
 request still checks the session and the user's access to the folder; only
 the answers of NeLS are reused.
 """
@@ -32,19 +34,38 @@ class _Kept(Generic[T]):
     def __init__(self, seconds: float, retire: Callable[[T], None] | None = None):
         self.seconds, self.retire = seconds, retire
         self._values: dict[tuple, tuple[T, float]] = {}
+        self._making: dict[tuple, threading.Lock] = {}  # one maker per key at a time
         self._lock = threading.Lock()
 
     def get(self, key: tuple, make: Callable[[], T]) -> T:
-        now = time.monotonic()
         with self._lock:
             kept = self._values.get(key)
-            if kept is not None and kept[1] > now:
+            if _fresh(kept):
                 return kept[0]
-        value = make()  # outside the lock: one slow NeLS answer holds up no one else
-        with self._lock:
-            old = self._values.get(key)
-            self._values[key] = (value, now + self.seconds)
-            self._sweep(now)
+            if kept is not None and key in self._making:
+                # being made anew: the one it replaces, for the moment NeLS takes
+                # to answer, rather than every open page of the user waiting on it
+                return kept[0]
+            making = self._making.setdefault(key, threading.Lock())
+        # outside the main lock: one slow NeLS answer holds up no one else; the
+        # requests wanting a value never made wait for it instead of making it too
+        with making:
+            with self._lock:
+                kept = self._values.get(key)
+            if _fresh(kept):
+                return kept[0]
+            try:
+                value = make()
+            except BaseException:
+                with self._lock:
+                    self._making.pop(key, None)
+                raise
+            with self._lock:
+                now = time.monotonic()
+                old = self._values.get(key)
+                self._values[key] = (value, now + self.seconds)
+                self._making.pop(key, None)
+                self._sweep(now)
         if old is not None and self.retire:
             self.retire(old[0])
         return value
@@ -61,6 +82,10 @@ class _Kept(Generic[T]):
             value, _ = self._values.pop(key)
             if self.retire:
                 self.retire(value)
+
+
+def _fresh(kept: tuple | None) -> bool:
+    return kept is not None and kept[1] > time.monotonic()
 
 
 class _Closer:

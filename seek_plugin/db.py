@@ -96,7 +96,11 @@ class Database:
 def open_engine(url: str) -> Engine:
     """The engine every user of the database makes: a SQLite file is its
     owner's alone and in WAL mode."""
-    engine = create_engine(url)
+    # a web process serves up to 8 requests at once (gunicorn's threads) beside
+    # its heartbeats: past the pool's size every request would connect anew
+    # (a new PostgreSQL backend process each time) and close after
+    pool = {} if url.startswith("sqlite") else {"pool_size": 10, "max_overflow": 10}
+    engine = create_engine(url, **pool)
     if engine.dialect.name == "sqlite" and engine.url.database:
         _private_file(engine.url.database)
     if url.startswith("sqlite"):

@@ -162,3 +162,16 @@ def test_a_failed_write_names_the_users_target_not_the_temporary_one(alice, monk
         alice.write(f"{WORK}/result.tsv", b"a\tb\n")
     assert str(e.value) == (f"connection to the NeLS data host lost during '{WORK}/result.tsv'")
     assert alice.list(WORK).entries == []
+
+
+def test_a_fifo_or_a_folder_read_as_a_file_is_refused_at_once(tmp_path):
+    from nels_core.storage.local import LocalStorage
+
+    area = tmp_path / "Personal"
+    (area / "run.fastq.gz").mkdir(parents=True)
+    os.mkfifo(area / "reads.fastq.gz")  # nothing ever writes to it: opening it would hang
+    store = LocalStorage(tmp_path)
+    with pytest.raises(NotFoundError, match="not a regular file"):
+        b"".join(store.read_chunks("Personal/reads.fastq.gz"))
+    with pytest.raises(NotFoundError, match="is a folder"):
+        b"".join(store.read_chunks("Personal/run.fastq.gz"))

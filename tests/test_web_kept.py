@@ -102,3 +102,51 @@ def test_signing_out_forgets_what_was_kept_of_the_user(site):
     assert kept.homes._values  # the home is kept
     client.post("/logout", data={"csrf_token": csrf(client, "/")})
     assert not kept.homes._values and not kept.apis._values
+
+
+def test_requests_wanting_the_same_answer_at_once_ask_nels_once():
+    import threading
+
+    from nels_web.kept import _Kept
+
+    kept, made, go = _Kept(30), [], threading.Event()
+
+    def make():
+        made.append(1)
+        go.wait(5)  # NeLS is slow to answer
+        return "home"
+
+    got = []
+    askers = [
+        threading.Thread(target=lambda: got.append(kept.get(("user", 1), make))) for _ in range(8)
+    ]
+    for t in askers:
+        t.start()
+    time.sleep(0.2)
+    go.set()
+    for t in askers:
+        t.join(5)
+    assert got == ["home"] * 8 and len(made) == 1
+    assert kept.get(("user", 2), lambda: "other") == "other"  # another key is its own
+
+
+def test_while_an_answer_is_made_anew_the_others_take_the_one_it_replaces():
+    import threading
+
+    from nels_web.kept import _Kept
+
+    kept, go = _Kept(0.2), threading.Event()
+    assert kept.get(("user", 1), lambda: "old") == "old"
+    time.sleep(0.3)  # its time is up
+
+    def slow_new():
+        go.wait(5)
+        return "new"
+
+    making = threading.Thread(target=lambda: kept.get(("user", 1), slow_new))
+    making.start()
+    time.sleep(0.1)
+    assert kept.get(("user", 1), lambda: "a third") == "old"  # no second maker, no wait
+    go.set()
+    making.join(5)
+    assert kept.get(("user", 1), lambda: "a third") == "new"
