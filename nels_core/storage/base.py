@@ -7,18 +7,22 @@ outside the home, since a symlink in the tree can point anywhere.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..checksums import StreamHasher
 from ..errors import ChecksumMismatchError, NelsError
 from ..model import Entry, ListPage
 from . import partials
+from .listing_cache import listings
 from .partials import is_partial
 
 CHUNK = 1024 * 1024
 SORT_KEYS = ("name", "size", "mtime", "ctime")
+FRESH_ONE_BY_ONE = 1000  # a kept listing's page up to this long has its sizes read entry by entry
 
 
 def area_root(path: str) -> str:
@@ -115,27 +119,65 @@ class Storage(ABC):
             raise ValueError("limit and offset must not be negative")
         with_stat = sort_by != "name"
         loops: list[str] = []
+        order = _Order(sort_by, reverse, folders_first)
         if recursive:
-            entries = list(self.walk(path, with_stat, partials, loops))
+            entries = order.sorted(list(self.walk(path, with_stat, partials, loops)))
+            kept = False
         else:
-            entries = self._scan(path, with_stat)
-            if not partials:
-                entries = [e for e in entries if not is_partial(e.name)]
-        if query:
+            # a whole folder's sizes are read faster by reading it again than one by one
+            reuse = limit is not None and limit <= FRESH_ONE_BY_ONE
+            entries, kept = self._in_order(path, with_stat, partials, order, reuse)
+        if query:  # filtering keeps the order
             needle = query.casefold()
             entries = [e for e in entries if needle in e.name.casefold()]
-        if sort_by == "name":
-            entries.sort(key=lambda e: (e.path.casefold(), e.path), reverse=reverse)
-        else:
-            entries.sort(key=lambda e: (getattr(e, sort_by) or 0, e.path), reverse=reverse)
-        if folders_first:  # a stable sort keeps the order within each group
-            entries.sort(key=lambda e: not e.is_dir)
         total = len(entries)
         end = None if limit is None else offset + limit
         page = entries[offset:end]
-        if not with_stat:
+        if kept:
+            page = self._refresh(page)
+        elif not with_stat:
             page = self._complete(page)
         return ListPage(page, total, offset, limit, loops)
+
+    def _in_order(
+        self, path: str, with_stat: bool, partials: bool, order: _Order, reuse: bool
+    ) -> tuple[list[Entry], bool]:
+        """The folder's entries in ``order``, with ``reuse`` from this
+        process's listings while the folder is unchanged (``listing_cache``:
+        the next page of a 100,000-file folder is not read, nor sorted, again);
+        whether they were kept ones. A listing read is kept either way."""
+        owner = self._cache_owner()
+        mtime = None
+        if owner is not None:
+            mtime = self.stat(path).mtime  # checked as every path is, and one round trip
+            key = (owner, path, with_stat, partials, order)
+            found = listings().get(key, mtime) if reuse else None
+            if found is not None:
+                return found, True
+        read_at = time.time()
+        entries = self._scan(path, with_stat)
+        if not partials:
+            entries = [e for e in entries if not is_partial(e.name)]
+        entries = order.sorted(entries)
+        if owner is not None:
+            listings().put(key, mtime, read_at, entries)
+        return entries, False
+
+    def _cache_owner(self) -> tuple | None:
+        """Whose tree this is (the same for every connection to it): the key of
+        its kept listings. None: this backend's listings are not kept."""
+        return None
+
+    def _refresh(self, entries: list[Entry]) -> list[Entry]:
+        """Kept entries with their sizes and times read afresh (a file that
+        grows leaves its folder's time as it was)."""
+        return self._complete(entries)
+
+    def _changed(self, path: str) -> None:
+        """``path`` was written, removed or made here: no kept listing shows it as it was."""
+        owner = self._cache_owner()
+        if owner is not None:
+            listings().forget(owner, path)
 
     def walk(
         self,
@@ -200,6 +242,7 @@ class Storage(ABC):
                 hasher.finish()
             _verify(path, hasher, stored, expected_size, expected_md5)
             self._commit(partial, path, overwrite)
+            self._changed(path)
         except BaseException as e:
             try:
                 self._discard(partial)
@@ -228,6 +271,25 @@ class Storage(ABC):
                     self._discard(entry.path)
         except Exception:  # noqa: BLE001 - tidying never stands in the way of the upload
             pass
+
+
+@dataclass(frozen=True)
+class _Order:
+    """How a listing is sorted (part of a kept listing's key)."""
+
+    sort_by: str
+    reverse: bool
+    folders_first: bool
+
+    def sorted(self, entries: list[Entry]) -> list[Entry]:
+        if self.sort_by == "name":
+            entries.sort(key=lambda e: (e.path.casefold(), e.path), reverse=self.reverse)
+        else:
+            by = self.sort_by
+            entries.sort(key=lambda e: (getattr(e, by) or 0, e.path), reverse=self.reverse)
+        if self.folders_first:  # a stable sort keeps the order within each group
+            entries.sort(key=lambda e: not e.is_dir)
+        return entries
 
 
 def _chunks_of(source) -> Iterator[bytes]:

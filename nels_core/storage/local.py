@@ -179,7 +179,14 @@ class LocalStorage(Storage):
         except FileNotFoundError:
             pass
 
+    def _cache_owner(self) -> tuple:
+        return ("local", self.root)
+
     def remove(self, path: str, recursive: bool = False) -> None:
+        self._remove(path, recursive)
+        self._changed(path)
+
+    def _remove(self, path: str, recursive: bool) -> None:
         real = self._real(path)
         if os.path.islink(os.path.join(self.root, path)):
             os.unlink(os.path.join(self.root, path))
@@ -210,6 +217,7 @@ class LocalStorage(Storage):
             raise NotFoundError(f"parent folder of {path!r} does not exist") from None
         except FileExistsError:
             pass
+        self._changed(path.split("/")[0] if parents else path)
 
 
 def _read_file(f, offset: int, length: int | None) -> Iterator[bytes]:

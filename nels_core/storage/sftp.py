@@ -231,6 +231,7 @@ class SftpStorage(Storage):
         self._read_len = 32768
         self._write_len = 32768
         self._wire: WireChannel | None = None  # bulk data channel, when used
+        self._owner: tuple = ()
         self._connect_lock = threading.Lock()
 
     # --- connection -----------------------------------------------------------
@@ -279,6 +280,8 @@ class SftpStorage(Storage):
         # Python does with file names, so a folder holding one still lists
         self._sftp = await self._conn.start_sftp_client(path_errors="surrogateescape")
         self.home = await self._sftp.realpath(".")
+        # whose tree: the key of its kept listings, shared by every connection to it
+        self._owner = ("sftp", hop.host, hop.port, creds.username, self.home)
         limits = self._sftp.limits
         self._read_len = self.config.block_size or limits.max_read_len or 32768
         self._write_len = self.config.block_size or limits.max_write_len or 32768
@@ -429,6 +432,25 @@ class SftpStorage(Storage):
 
     def _complete(self, entries: list[Entry]) -> list[Entry]:
         return entries  # readdir already carried the attributes
+
+    def _cache_owner(self) -> tuple:
+        self._ensure()
+        return self._owner
+
+    def _refresh(self, entries: list[Entry]) -> list[Entry]:
+        """A kept page's sizes and times, asked for all at once (one round trip's wait)."""
+
+        async def go(sftp):
+            async def fresh(e: Entry) -> Entry | None:
+                try:
+                    attrs = await sftp.stat(posixpath.join(self.home, e.path))
+                except asyncssh.SFTPNoSuchFile:
+                    return None  # gone since: its folder's time says so next time
+                return replace(self._entry(e.path, attrs), link=e.link)
+
+            return [f for f in await asyncio.gather(*map(fresh, entries)) if f is not None]
+
+        return self._call("", go)
 
     def _real_folder(self, path: str) -> str:
         async def go(sftp):
@@ -632,6 +654,7 @@ class SftpStorage(Storage):
                 await sftp.remove(full)
 
         self._call(path, go)
+        self._changed(path)
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         async def go(sftp):
@@ -645,6 +668,7 @@ class SftpStorage(Storage):
                     await sftp.mkdir(full)
 
         self._call(path, go)
+        self._changed(path.split("/")[0] if parents else path)
 
 
 class _AsyncsshFile:

@@ -13,12 +13,14 @@ secsh-filexfer-02 and OpenSSH's PROTOCOL file).
 from __future__ import annotations
 
 import asyncio
+import collections
 import fcntl
 import os
 import shlex
 import shutil
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncssh
 
@@ -40,6 +42,7 @@ _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _HEAD = struct.Struct(">IBI")  # length, type, request id
 _SAFE_LEN = 32 * 1024
+READDIRS_IN_FLIGHT = 8  # a listing's READDIRs asked ahead (OpenSSH: 100 names each)
 _F_SETPIPE_SZ = 1031  # Linux fcntl  # what every server accepts when it states no limits
 
 
@@ -60,8 +63,7 @@ class ChannelClosed(WireError):
         super().__init__(-1, f"the OpenSSH connection closed{': ' + detail if detail else ''}")
 
 
-@dataclass(frozen=True)
-class Attrs:
+class Attrs(NamedTuple):  # a tuple: made 100,000 times for a big folder's listing
     size: int | None = None
     permissions: int | None = None
     mtime: int | None = None
@@ -116,6 +118,42 @@ class _Reader:
                 self.string()
                 self.string()
         return Attrs(size, perms, mtime)
+
+
+def _read_names(body: bytes, out: list[tuple[str, Attrs]]) -> None:
+    """The names and attributes of one NAME answer, in one loop without a
+    call per field: a folder of 100,000 files is 1,000 of these answers."""
+    u32, u64 = _U32.unpack_from, _U64.unpack_from
+    (count,) = u32(body, 0)
+    pos = 4
+    for _ in range(count):
+        (n,) = u32(body, pos)
+        name = body[pos + 4 : pos + 4 + n]
+        pos += 4 + n
+        (n,) = u32(body, pos)
+        pos += 4 + n  # the longname, unused
+        (flags,) = u32(body, pos)
+        pos += 4
+        size = permissions = mtime = None
+        if flags & A_SIZE:
+            (size,) = u64(body, pos)
+            pos += 8
+        if flags & A_UIDGID:
+            pos += 8
+        if flags & A_PERMISSIONS:
+            (permissions,) = u32(body, pos)
+            pos += 4
+        if flags & A_ACMODTIME:
+            (mtime,) = u32(body, pos + 4)
+            pos += 8
+        if flags & A_EXTENDED:
+            r = _Reader(body)
+            r.pos = pos
+            for _ in range(r.u32()):
+                r.string()
+                r.string()
+            pos = r.pos
+        out.append((name.decode(errors="surrogateescape"), Attrs(size, permissions, mtime)))
 
 
 @dataclass(frozen=True)
@@ -350,23 +388,32 @@ class WireChannel:
         await self._proc.stdin.drain()
 
     async def listdir(self, path: str) -> list[tuple[str, Attrs]]:
+        """The folder's names and attributes. Several READDIRs stay in flight:
+        OpenSSH answers at most 100 names to each, one after the other in the
+        order asked, so a folder of 100,000 is not 1,000 round trips waited
+        out one by one (the requests asked after the end are answered EOF)."""
         kind, body = await self._request(OPENDIR, _string(_encoded(path)))
         handle = _Reader(self._expect(kind, body, HANDLE)).string()
         out: list[tuple[str, Attrs]] = []
+        asked = _string(handle)
+        in_flight = collections.deque(self._send(READDIR, asked) for _ in range(READDIRS_IN_FLIGHT))
+        ended = False
         try:
-            while True:
-                kind, body = await self._request(READDIR, _string(handle))
+            while in_flight:
+                kind, body = await in_flight.popleft()
                 if kind == STATUS:
                     code, message = self._status(body)
-                    if code == EOF:
-                        return out
-                    raise WireError(code, message)
-                r = _Reader(self._expect(kind, body, NAME))
-                for _ in range(r.u32()):
-                    name = r.string()
-                    r.string()  # longname, unused
-                    out.append((name.decode(errors="surrogateescape"), r.attrs()))
+                    if code != EOF:
+                        raise WireError(code, message)
+                    ended = True
+                    continue
+                _read_names(self._expect(kind, body, NAME), out)
+                if not ended:
+                    in_flight.append(self._send(READDIR, asked))
+            return out
         finally:
+            for answer in in_flight:  # an error midway: the handle closes after them
+                await asyncio.wait([answer])
             await self.close_handle(handle)
 
 
