@@ -90,8 +90,11 @@ class SeekClient:
         self.retries = retries
         self.backoff = backoff
         self.per_page = per_page
-        self.session = session or requests.Session()
+        self.session = session or _own_session()
         self.session.headers["Accept"] = JSONAPI
+        # per host: what requests would otherwise read from the environment anew
+        # on every request of our own session (proxies, CA bundle, .netrc)
+        self._environment: dict[tuple[str, str], dict] = {}
         # what we send that an answer echoing our headers would show
         self._secrets: tuple[str, ...] = ()
         if token:
@@ -152,6 +155,7 @@ class SeekClient:
                     params=params,
                     headers=headers,
                     timeout=self.timeout,
+                    **self._settings_for(url),
                 )
             except (requests.ConnectionError, requests.Timeout) as e:
                 if attempt < attempts:
@@ -179,6 +183,20 @@ class SeekClient:
                 [Problem(f"not JSON: {scrub(r.text, self._secrets)}", "Unreadable answer")],
                 where,
             ) from None
+
+    def _settings_for(self, url: str) -> dict:
+        """Proxies, CA bundle and .netrc login for ``url``'s scheme and host, read
+        from the environment once: requests reads them on every request (0.15 ms,
+        5-7% of a request to a near server) unless told not to, as our own session is."""
+        if self.session.trust_env:  # a session given to us: requests looks itself
+            return {}
+        host = urlsplit(url)[:2]
+        settings = self._environment.get(host)
+        if settings is None:
+            settings = self._environment[host] = _environment_settings(self.session, url)
+            if login := settings.get("auth"):  # an answer echoing it is scrubbed too
+                self._secrets += (login[1], basic_value(*login))
+        return settings
 
     def absolute(self, link: str) -> str:
         """SEEK's links are relative (``/people/1``) or absolute; ours are absolute."""
@@ -210,6 +228,25 @@ class SeekClient:
                     "GET /people/current",
                 ) from None
             raise
+
+
+def _own_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # the environment is read once per host instead
+    return session
+
+
+def _environment_settings(session: requests.Session, url: str) -> dict:
+    """What ``session`` would take from the environment for ``url`` if it trusted it."""
+    session.trust_env = True
+    try:
+        merged = session.merge_environment_settings(url, {}, None, None, None)
+    finally:
+        session.trust_env = False
+    settings = {"proxies": merged["proxies"], "verify": merged["verify"]}
+    if session.auth is None and (login := requests.utils.get_netrc_auth(url)):
+        settings["auth"] = login  # as requests does: a .netrc entry for the host wins
+    return settings
 
 
 def _is_stream(data) -> bool:

@@ -25,7 +25,7 @@ from nels_core.isa.folder_sheet import is_version_path
 from nels_core.isa.model import InvestigationRecord
 
 from .client import SeekClient
-from .db import NO_SHEET_SENT, SHEET_KEY, Database, SeekLink
+from .db import NO_SHEET_SENT, SHEET_KEY, Database, LinkWrites, SeekLink
 from .errors import SeekError
 from .plan import CREATE_ONLY, SAMPLE_TYPE_KEY, Planned, Ref, plan
 from .records import SeekRecord
@@ -80,26 +80,27 @@ class Pusher:
         ids: dict[str, str] = {}
         report = PushReport()
         skipped: set[str] = set()
-        for n, item in enumerate(items, 1):
-            self.progress(n, len(items))
-            if any(r.key in skipped for r in item.refs()):
-                skipped.add(item.key)
-                continue
-            relationships = _resolve(item, ids)
-            digest = _digest(item.attributes, relationships)
-            link = links.get(item.key)
-            try:
-                done = self._one(item, relationships, digest, link, seen, scope)
-            except SeekError as e:
-                if item.key == SAMPLE_TYPE_KEY and e.status in TYPES_REFUSED:
-                    report.warnings.append(
-                        f"samples not registered: this SEEK refused a sample type ({e.message})"
-                    )
+        with self.db.link_writes() as writes:
+            for n, item in enumerate(items, 1):
+                self.progress(n, len(items))
+                if any(r.key in skipped for r in item.refs()):
                     skipped.add(item.key)
                     continue
-                raise
-            ids[item.key] = done.seek_id
-            report.records.append(done)
+                relationships = _resolve(item, ids)
+                digest = _digest(item.attributes, relationships)
+                link = links.get(item.key)
+                try:
+                    done = self._one(item, relationships, digest, link, seen, scope, writes)
+                except SeekError as e:
+                    if item.key == SAMPLE_TYPE_KEY and e.status in TYPES_REFUSED:
+                        report.warnings.append(
+                            f"samples not registered: this SEEK refused a sample type ({e.message})"
+                        )
+                        skipped.add(item.key)
+                        continue
+                    raise
+                ids[item.key] = done.seek_id
+                report.records.append(done)
         self._remember_sheet(scope, links.get(SHEET_KEY), inv.sheet)
         return report
 
@@ -118,14 +119,15 @@ class Pusher:
         link.seek_id, link.digest = name, ""
         self.db.save(link)
 
-    def _one(self, item: Planned, relationships, digest, link, seen, scope) -> Pushed:
+    def _one(
+        self, item: Planned, relationships, digest, link, seen, scope, writes: LinkWrites
+    ) -> Pushed:
         adopted = False
         if link is not None and link.seek_id is None and seen is not None:
             found = seen.unclaimed(item, relationships, self.db_claimed(scope))
             if found is not None:  # created by a push that died before saying so
-                link.seek_id = found.id
-                link.digest = ""  # unknown: what it holds is brought up to date below
-                self.db.save(link)
+                # digest unknown: what it holds is brought up to date below
+                writes.complete(link, found.id, "")
                 adopted = True
         if (
             link is not None
@@ -138,11 +140,10 @@ class Pusher:
                 )
             attributes = {k: v for k, v in item.attributes.items() if k not in CREATE_ONLY}
             record = getattr(self.client, item.kind).update(link.seek_id, attributes, relationships)
-            link.digest = digest
-            self.db.save(link)
+            writes.complete(link, link.seek_id, digest)
             action = "adopted" if adopted else "updated"
             return Pushed(item.key, item.kind, record.id, record.url, action)
-        link = self.db.save(
+        link = writes.pending(
             SeekLink(
                 id=link.id if link is not None else None,
                 seek_url=scope[0],
@@ -150,13 +151,10 @@ class Pusher:
                 source=scope[2],
                 key=item.key,
                 kind=item.kind,
-                seek_id=None,
-                digest="",
             )
         )
         record = getattr(self.client, item.kind).create(item.attributes, relationships)
-        link.seek_id, link.digest = record.id, digest
-        self.db.save(link)
+        writes.complete(link, record.id, digest)
         return Pushed(item.key, item.kind, record.id, record.url, "created")
 
     def db_claimed(self, scope) -> set[tuple[str, str]]:

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from lxml import etree
 
+from nels_core.deposit import ena_xml
 from nels_core.deposit.ena_xml import PrepareError, check, prepare, write
 from nels_core.deposit.isa_reader import read_bundle
 from nels_core.deposit.xsd import EnaSchemas, XsdError
@@ -164,6 +165,47 @@ def test_schema_problems_name_document_and_line(tmp_path, schemas):
     with pytest.raises(XsdError) as e:
         check(prepared, schemas)
     assert "project.xml, line" in str(e.value) and "run.xml, line" in str(e.value)
+
+
+def test_documents_checked_a_chunk_at_a_time_are_the_whole_documents(
+    tmp_path, schemas, monkeypatch
+):
+    """Each chunk of samples checked on its own: the same bytes, and a problem
+    in a later chunk named by its line in the whole document."""
+    deposit = read_bundle(bundle(tmp_path))
+    interval = sys.getswitchinterval()
+    whole = prepare(deposit, schemas=schemas).documents
+    monkeypatch.setattr(ena_xml, "_CHUNK", 1)
+    assert prepare(deposit, schemas=schemas).documents == whole
+    assert len(deposit.samples) > 1
+    deposit.samples[-1].library.nominal_length = "300 bp"  # the schema wants an integer
+    lines = prepare(deposit).documents["experiment"].decode().splitlines()
+    at = next(n for n, line in enumerate(lines, 1) if 'NOMINAL_LENGTH="300 bp"' in line)
+    with pytest.raises(XsdError) as e:
+        prepare(deposit, schemas=schemas)
+    assert f"experiment.xml, line {at}:" in str(e.value)
+    assert sys.getswitchinterval() == interval  # the quick GIL handover ends with the checks
+
+
+@pytest.mark.parametrize("dialect", ["quoted", "crlf"])
+def test_tables_laid_out_by_other_tools_read_the_same(tmp_path, dialect):
+    """Quoted cells or CRLF line ends (csv's rules), as other ISA tools write
+    the tables, read as the plain tab-separated lines isa export writes."""
+    import csv
+    import shutil
+
+    plain = bundle(tmp_path)
+    other = tmp_path / "other"
+    shutil.copytree(plain, other)
+    for table in (other / "isa-tab").glob("[sa]_*.txt"):
+        with open(table, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t"))
+        with open(table, "w", encoding="utf-8", newline="") as f:
+            if dialect == "quoted":
+                csv.writer(f, delimiter="\t", quoting=csv.QUOTE_ALL).writerows(rows)
+            else:
+                csv.writer(f, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    assert read_bundle(other) == read_bundle(plain)
 
 
 def test_cli_prepare(tmp_path, specs):

@@ -418,3 +418,51 @@ def test_the_nels_project_of_a_source_carries_its_sensitivity(local_cast):
     assert nels_project(alice, "Projects/Sensitive_Cohort/run1")["sensitive"] is True
     assert nels_project(alice, "Personal/run1") is None
     assert nels_project(LocalStorage(Path(".")), "Projects/Sensitive_Cohort") is None
+
+
+def test_documents_written_as_made_are_the_bytes_of_one_encoding(tmp_path, monkeypatch):
+    """ISA-JSON and the RO-Crate are encoded a batch at a time while they are
+    made (issue 22); their bytes are those of the whole document at once."""
+    import orjson
+
+    from nels_core.isa import isajson, rocrate
+
+    monkeypatch.setattr(isajson, "_BATCH", 3)  # many batches, and one cut short
+    monkeypatch.setattr(rocrate, "_BATCH", 3)
+    odd = replace(SPEC, run="231108_A01447_0124_BHXYZ2DRX3", samples=("Liver 1", "Ørret-2"))
+    root, store = project(tmp_path, SPEC, odd)
+    sheet = fill(template(store, root, tmp_path / "sheet.tsv"))
+    out = tmp_path / "out"
+    inv = export(store, root, out, metadata=sheet).investigation
+
+    whole = orjson.dumps(isajson.investigation_json(inv)) + b"\n"
+    assert (out / "isa.json").read_bytes() == whole
+    tables = ["i_investigation.txt"]
+    for st in inv.studies:
+        tables += [st.filename, *(a.filename for a in st.assays())]
+    parts = [f"isa-tab/{t}" for t in tables] + [
+        "isa.json",
+        "manifest-md5.txt",
+        "export-report.json",
+    ]
+    graph = rocrate.crate(inv, parts)
+    lines = b",\n".join(map(orjson.dumps, graph["@graph"]))
+    context = orjson.dumps(graph["@context"])
+    whole = b'{"@context":%s,\n"@graph":[\n%s\n]}\n' % (context, lines)
+    assert (out / "ro-crate-metadata.json").read_bytes() == whole
+
+
+def test_cells_with_tabs_or_line_breaks_are_flattened(tmp_path):
+    from nels_core.isa.isatab import write_isatab
+
+    root, store = project(tmp_path, replace(SPEC, lanes=1))
+    inv = map_source(store, "", str(root), root.name).investigation
+    first, second = inv.studies[0].samples[:2]
+    first.characteristics["note"] = "two\tcells\r\nand  a line"
+    second.characteristics["note"] = "plain"
+    write_isatab(inv, tmp_path / "tab")
+    table = (tmp_path / "tab" / inv.studies[0].filename).read_text().splitlines()
+    rows = {row.split("\t")[2]: row.split("\t") for row in table[1:]}  # by Sample Name
+    assert table[0].split("\t")[-1] == "Characteristics[note]"
+    assert rows[first.name][-1] == "two cells and a line"
+    assert rows[second.name][-1] == "plain" and all(len(r) == 4 for r in rows.values())

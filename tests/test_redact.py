@@ -205,6 +205,21 @@ def test_seek_errors_hold_no_password(echo):
     shows_nothing_of(e.value, "pw-bob-77", basic("bob", "pw-bob-77"))
 
 
+def test_seek_errors_hold_no_netrc_password(echo, tmp_path, monkeypatch):
+    """requests sends a .netrc login for the host in place of the token; our
+    client reads it once per host and scrubs it as it scrubs its own."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login bob password pw-netrc-88\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    seek, sent = SeekClient(echo.url, token="seek-token-5678", retries=1), []
+    seek.session.hooks["response"].append(lambda r, **_: sent.append(r.request.headers))
+    with pytest.raises(SeekError) as e:
+        seek.investigations.get(1)
+    assert sent[0]["Authorization"] == f"Basic {basic('bob', 'pw-netrc-88')}"
+    shows_nothing_of(e.value, "pw-netrc-88", basic("bob", "pw-netrc-88"), "seek-token-5678")
+
+
 def test_webin_errors_hold_no_password(echo):
     account = WebinAccount("Webin-12345", "webin-pw-secret")
     client = WebinClient(account, server=echo.url, connect_tries=1)

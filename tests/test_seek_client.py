@@ -6,6 +6,9 @@ side gets wrong fails here.
 """
 
 import hashlib
+import http.server
+import json
+import threading
 
 import pytest
 import requests
@@ -242,6 +245,58 @@ def test_a_server_that_is_down_or_answers_garbage(seek_server):
     seek = client(seek_server)
     with pytest.raises(SeekError, match="no record in SEEK's answer"):
         seek.record({"data": "not a record"})
+
+
+def test_the_environment_proxy_is_still_taken(seek_server, monkeypatch):
+    """Our own session reads proxies from the environment once per host, not on
+    every request: the proxy and its exceptions are taken all the same."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    through_proxy = client(seek_server, retries=1)
+    with pytest.raises(SeekError, match="SEEK unreachable"):
+        through_proxy.current_person()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = client(seek_server)
+    assert [direct.current_person().title for _ in range(2)] == ["Alice Tester"] * 2
+
+
+class KeepsAlive(http.server.BaseHTTPRequestHandler):
+    """SEEK behind a server that keeps connections open (the sandbox's Werkzeug
+    closes each one); counts the connections it is given."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def setup(self):
+        super().setup()
+        type(self).connections += 1
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"data": {"id": "1", "type": "investigations"}}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/vnd.api+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_):
+        pass
+
+
+def test_requests_go_over_one_kept_alive_connection():
+    KeepsAlive.connections = 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), KeepsAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        seek = SeekClient(f"http://127.0.0.1:{server.server_port}", token="t")
+        for n in range(5):
+            seek.investigations.create({"title": f"Investigation {n}"}, {"projects": ["1"]})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (seek.sent["write"], KeepsAlive.connections) == (5, 1)
 
 
 class Answers(requests.adapters.BaseAdapter):

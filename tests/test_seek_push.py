@@ -143,6 +143,35 @@ def test_an_interrupted_push_resumes_without_duplicates(
     assert seek.sent["write"] == 0
 
 
+class LooksAtLinks(requests.adapters.HTTPAdapter):
+    """Before each create reaches SEEK: which links the database holds as pending."""
+
+    def __init__(self, db: Database, scope: tuple[str, str, str]):
+        super().__init__()
+        self.db, self.scope, self.pending_at_post = db, scope, []
+
+    def send(self, request, **kw):
+        if request.method == "POST":
+            links = self.db.links(*self.scope).values()
+            self.pending_at_post.append([li.kind for li in links if li.seek_id is None])
+        return super().send(request, **kw)
+
+
+def test_each_record_is_linked_as_pending_before_it_is_created(seek_server, project, tmp_db):
+    inv = describe_project(project)
+    scope = (seek_server.url, seek_server.projects["P1"].id, inv.location)
+    session = requests.Session()
+    session.mount("http://", looks := LooksAtLinks(Database(tmp_db), scope))
+    push, _ = pusher(seek_server, tmp_db, session=session)
+    report = push.push(inv)
+    # committed before the POST left, one at a time: the one being created
+    kinds = [r.kind for r in report.records]
+    assert looks.pending_at_post == [[kind] for kind in kinds]
+    links = Database(tmp_db).links(*scope)
+    done = {li.key: (li.seek_id, len(li.digest)) for li in links.values() if li.kind != "sheet"}
+    assert done == {r.key: (r.seek_id, 64) for r in report.records}
+
+
 def test_a_record_deleted_in_seek_is_created_again(seek_server, project, tmp_path, tmp_db):
     push, _ = pusher(seek_server, tmp_db)
     push.push(describe_project(project))

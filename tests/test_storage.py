@@ -175,3 +175,26 @@ def test_a_fifo_or_a_folder_read_as_a_file_is_refused_at_once(tmp_path):
         b"".join(store.read_chunks("Personal/reads.fastq.gz"))
     with pytest.raises(NotFoundError, match="is a folder"):
         b"".join(store.read_chunks("Personal/run.fastq.gz"))
+
+
+def test_a_local_read_takes_what_the_file_holds_when_read_even_if_it_grew(tmp_path):
+    from nels_core.storage.base import CHUNK
+    from nels_core.storage.local import LocalStorage
+
+    area = tmp_path / "Personal"
+    area.mkdir()
+    (area / "small.txt").write_bytes(b"0123456789")
+    (area / "big.bin").write_bytes(bytes(range(256)) * (CHUNK // 128))  # two chunks
+    store = LocalStorage(tmp_path)
+    growing = store.read_chunks("Personal/small.txt")  # opened: 10 bytes then
+    with open(area / "small.txt", "ab") as f:
+        f.write(b"abc" * 1000)
+    assert b"".join(growing) == b"0123456789" + b"abc" * 1000
+    assert b"".join(store.read_chunks("Personal/small.txt", 3, 4)) == b"3456"
+    whole = (area / "big.bin").read_bytes()
+    assert b"".join(store.read_chunks("Personal/big.bin")) == whole
+    assert (
+        b"".join(store.read_chunks("Personal/big.bin", CHUNK - 5, 10))
+        == whole[CHUNK - 5 : CHUNK + 5]
+    )
+    assert [len(c) for c in store.read_chunks("Personal/big.bin")] == [CHUNK, CHUNK]

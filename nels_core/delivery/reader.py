@@ -101,14 +101,17 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
     prefix = f"{base}/" if base else ""
     if entries is None:
         entries = store.list(base, recursive=True).entries
-    entries = [e for e in entries if not e.is_dir]
-    sizes = {e.path[len(prefix) :]: e.size for e in entries}
+    cut = len(prefix)
+    sizes = {e.path[cut:]: e.size for e in entries if not e.is_dir}
     issues: list[DeliveryIssue] = []
 
     checksums = _checksums(store, prefix, sizes, issues)
     sheet = _sample_sheet(store, prefix, sizes, issues)
-    fastqs = {rel: parse_fastq_name(rel.rpartition("/")[2]) for rel in sizes}
-    fastqs = {rel: n for rel, n in fastqs.items() if n is not None}
+    fastqs = {}
+    for rel in sizes:
+        n = parse_fastq_name(rel.rpartition("/")[2])
+        if n is not None:
+            fastqs[rel] = n
 
     def data_file(rel: str, lane=None, read=None) -> DataFile:
         return DataFile(rel, sizes[rel], checksums.get(rel), lane, read)
@@ -122,7 +125,9 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
             if n.is_undetermined:
                 undetermined.append(f)
                 continue
-            s = samples.setdefault(n.sample, Sample(n.sample, n.number))
+            s = samples.get(n.sample)
+            if s is None:  # not setdefault: a Sample made per file costs
+                s = samples[n.sample] = Sample(n.sample, n.number)
             (s.index_files if n.is_index else s.files).append(f)
         _check_illumina(samples, fastqs, sheet, issues)
     else:
@@ -139,8 +144,7 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
                 DeliveryIssue("missing-file", rel, "named in a checksum file but not delivered")
             )
     for rel in sorted(used):
-        name = posixpath.basename(rel)
-        if not _SAFE_NAME.match(name):
+        if not _SAFE_NAME.match(rel.rpartition("/")[2]):
             issues.append(
                 DeliveryIssue(
                     "unsafe-name",

@@ -130,13 +130,15 @@ def _rows(lines, source: str, section: str) -> list[SampleRow]:
     head_line, columns = lines[0]
     if "Sample_ID" not in columns:
         raise SampleSheetError(source, head_line, f"[{section}] has no Sample_ID column")
+    extra_columns = [c for c in dict.fromkeys(columns) if c not in _KNOWN_COLUMNS]
+    width = len(columns)
     rows = []
     for lineno, cells in lines[1:]:
-        if len(cells) > len(columns):
+        if len(cells) > width:
             raise SampleSheetError(
-                source, lineno, f"{len(cells)} fields where the header has {len(columns)}"
+                source, lineno, f"{len(cells)} fields where the header has {width}"
             )
-        values = dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
+        values = dict(zip(columns, cells + [""] * (width - len(cells)), strict=True))
         sample_id = values.get("Sample_ID", "")
         if not sample_id:
             raise SampleSheetError(source, lineno, "Sample_ID is empty")
@@ -150,21 +152,13 @@ def _rows(lines, source: str, section: str) -> list[SampleRow]:
                 index2=values.get("index2", values.get("Index2", "")),
                 project=values.get("Sample_Project", ""),
                 line=lineno,
-                extra={
-                    k: v
-                    for k, v in values.items()
-                    if k
-                    not in (
-                        "Sample_ID",
-                        "Lane",
-                        "Sample_Name",
-                        "index",
-                        "Index",
-                        "index2",
-                        "Index2",
-                        "Sample_Project",
-                    )
-                },
+                extra={k: values[k] for k in extra_columns},
             )
         )
     return rows
+
+
+# the columns SampleRow has fields for; any other is kept in ``extra``
+_KNOWN_COLUMNS = frozenset(
+    ("Sample_ID", "Lane", "Sample_Name", "index", "Index", "index2", "Index2", "Sample_Project")
+)

@@ -11,12 +11,18 @@ parsed with lxml and checked against ENA's schemas.
 The documents are written as escaped, indented text rather than built
 element by element: for 10,000 samples that is four times faster than
 lxml's element API, and lxml still parses every byte before it is sent.
+What many samples share (a study's alias prefix, a taxon, a set of
+attributes, a library) is checked and rendered once. The sets are built in
+chunks of samples, each chunk parsed and checked on another core while the
+next is built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .. import vocab
@@ -28,11 +34,12 @@ from ..wording import counted, first
 from .checklists import DEFAULT as DEFAULT_CHECKLIST
 from .checklists import MISSING, Checklist, EnaChecklists
 from .embargo import Release, ena_release
-from .model import Deposit, Sample
+from .model import Deposit, Library, Sample
 from .xsd import EnaSchemas, XsdError
 
 ACTIONS = ("ADD", "MODIFY", "VALIDATE")
 DOCUMENTS = ("project", "sample", "experiment", "run", "submission")
+CHECK_THREADS = 2  # documents parsed and checked at once, each thread its own schemas
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 
@@ -176,47 +183,38 @@ def prepare(
     project.close("SUBMISSION_PROJECT")
     project.close("PROJECT")
     project.close("PROJECT_SET")
-
-    samples, experiments, runs = ["<SAMPLE_SET>"], ["<EXPERIMENT_SET>"], ["<RUN_SET>"]
-    prepared = Prepared({}, release=release)
-    seen: dict[str, set[str]] = {"sample": set(), "experiment": set(), "run": set()}
-    found = _Findings()
-    missing, defaults = found.missing, found.defaults
-    center_attr = f' center_name="{_x(center_name)}"' if center_name else ""
-    project_ref = _x(project_alias)
-    # rendered attributes and checked countries: values repeat across samples
-    cache: dict = {"today": today}
-    for s in deposit.samples:
-        where = f"sample {s.study}/{s.name}"
-        s_alias = alias(deposit.identifier, s.study, s.name)
-        problems += _unique(seen, "sample", s_alias) + _unique(seen, "experiment", s_alias)
-        a = _x(s_alias)
-        samples.append(_sample(s, a, center_attr, rules, where, problems, found, cache))
-        experiments.append(_experiment(s, a, project_ref, center_attr, where, problems, defaults))
-    problems += found.refusals(rules)
     documents = {
         "project": project.bytes(),
-        "sample": _document(samples, "SAMPLE_SET"),
-        "experiment": _document(experiments, "EXPERIMENT_SET"),
         "submission": submission(deposit.identifier, action, release.date, center_name),
     }
+
+    prepared = Prepared({}, release=release)
+    found = _Findings()
+    common = _Common(deposit.identifier, center_name, today)
     checking = _Checker(schemas) if schemas is not None else None
-    if checking is not None and not problems:  # checked on another core while runs are built
-        for kind, data in documents.items():
-            checking.submit(kind, data)
+    sets = {kind: _Set(kind, checking) for kind in ("sample", "experiment", "run")}
     try:
-        # RUN_SET in two halves, each checked as soon as it is built: the schema
-        # has no constraint across runs (no xs:unique or xs:key), so two valid
-        # halves make a valid whole, checked on both cores at once
-        half = (len(deposit.samples) + 1) // 2
-        offset = 0  # lines of the whole document before a half's first run
-        for copy, part in enumerate((deposit.samples[:half], deposit.samples[half:])):
-            body = _runs(deposit, part, seen, center_attr, problems, prepared.files)
-            if checking is not None and body and not problems:
-                checking.submit("run", _document(["<RUN_SET>", *body], "RUN_SET"), copy, offset)
-            offset += sum(b.count("\n") + 1 for b in body)
-            runs.extend(body)
-        documents["run"] = _document(runs, "RUN_SET")
+        chunks = [
+            deposit.samples[at : at + _CHUNK] for at in range(0, len(deposit.samples), _CHUNK)
+        ]
+        # aliases as dict keys, not a set: in the samples' order, sorted at the end in
+        # one pass when the sheet lists them sorted
+        sample_aliases: dict[str, None] = {}
+        for chunk in chunks:
+            built = _samples_and_experiments(chunk, common, rules, problems, found, sample_aliases)
+            sets["sample"].parts += built[0]
+            sets["experiment"].parts += built[1]
+            sets["sample"].flush(not problems)
+            sets["experiment"].flush(not problems)
+        problems += found.refusals(rules)
+        run_aliases: dict[str, None] = {}
+        for chunk in chunks:
+            sets["run"].parts += _runs(chunk, common, run_aliases, problems, prepared.files)
+            sets["run"].flush(not problems)
+        if checking is not None and not problems:  # small: checked last, with the GIL free
+            for kind in ("project", "submission"):
+                checking.submit(kind, documents[kind])
+        documents |= {kind: parts.document() for kind, parts in sets.items()}
         if problems:
             raise PrepareError(problems)
         if checking is not None:
@@ -225,13 +223,14 @@ def prepare(
         if checking is not None:
             checking.close()
     prepared.documents = {kind: documents[kind] for kind in DOCUMENTS}
-    for tag, names in missing.items():
+    seen = {"sample": sample_aliases, "experiment": sample_aliases, "run": run_aliases}
+    for tag, names in found.missing.items():
         shown = first(names)
         warnings.append(
             f"{tag!r} not given for {counted(len(names), 'sample')} ({shown}): "
             "sent as 'not provided'"
         )
-    for column, names in defaults.items():
+    for column, names in found.defaults.items():
         shown = first(names)
         what = _DEFAULTED[column]
         warnings.append(
@@ -247,61 +246,193 @@ def prepare(
     return prepared
 
 
-def _runs(deposit: Deposit, samples, seen, center_attr: str, problems, files_out) -> list[str]:
-    """One RUN per sequencing run of ``samples``, its FASTQ files with their MD5s."""
+# samples per chunk of a document handed to the checker: small enough that
+# checking starts early and ends soon after the last is built, large enough
+# that handing over (a thread switch, a GIL wait) is rare
+_CHUNK = 2500
+
+
+@dataclass(slots=True)
+class _Study:
+    raw_prefix: str  # its aliases' start, as compared
+    prefix: str  # the same, escaped
+    escaped: str  # its identifier, escaped
+
+
+class _Common:
+    """What many samples share, worked out once: escaped names, the pieces of
+    XML a taxon, an attribute set or a library gives, the checks of each."""
+
+    def __init__(self, identifier: str, center_name: str | None, today: dt.date):
+        self.identifier = identifier
+        self.center_attr = f' center_name="{_x(center_name)}"' if center_name else ""
+        self.project_ref = _x(identifier)
+        self.upload_prefix = _x(f"{identifier}/")
+        self.studies: dict[str, _Study] = {}
+        self.taxa: dict[tuple[str, str], str] = {}
+        self.attribute_sets: dict[tuple, _Attributes] = {}
+        self.libraries: dict[tuple, _Library] = {}
+        self.cache: dict = {"today": today}  # checked values, rendered attributes
+
+    def study(self, study: str) -> _Study:
+        found = self.studies.get(study)
+        if found is None:
+            raw = alias(self.identifier, study, "")
+            found = self.studies[study] = _Study(raw, _x(raw), _x(study))
+        return found
+
+    def taxon(self, s: Sample) -> str:
+        """A SAMPLE_NAME's content and end, from the taxon id on."""
+        key = (s.taxon_id, s.scientific_name)
+        found = self.taxa.get(key)
+        if found is None:
+            scientific = (
+                f"      <SCIENTIFIC_NAME>{_x(s.scientific_name)}</SCIENTIFIC_NAME>\n"
+                if s.scientific_name
+                else ""
+            )
+            found = f"{_x(s.taxon_id or '0')}</TAXON_ID>\n{scientific}    </SAMPLE_NAME>\n"
+            self.taxa[key] = found
+        return found
+
+
+class _Set:
+    """One *_SET document built in chunks of parts; with a checker, each chunk
+    is checked as a document of its own (the schemas have no constraint across
+    objects: no xs:unique, xs:key or xs:ID, so valid chunks make a valid whole)."""
+
+    def __init__(self, kind: str, checking: _Checker | None):
+        root = f"{kind.upper()}_SET"
+        self.kind, self.checking = kind, checking
+        self.head = f"<?xml version='1.0' encoding='UTF-8'?>\n<{root}>"
+        self.end = f"</{root}>\n"
+        self.parts: list[str] = []  # the chunk being built
+        self.chunks: list[bytes] = []  # the chunks built, each a document: head, parts, end
+
+    def flush(self, check: bool) -> None:
+        if not self.parts:
+            return
+        self.chunks.append("\n".join([self.head, *self.parts, self.end]).encode())
+        self.parts.clear()
+        if self.checking is not None and check:
+            chunk = len(self.chunks) - 1
+            self.checking.submit(self.kind, self.chunks[chunk], partial(self._lines_before, chunk))
+
+    def _lines_before(self, chunk: int) -> int:
+        """The whole document's lines before the objects of ``chunk``, less its head."""
+        return sum(c.count(b"\n") - 3 for c in self.chunks[:chunk])  # 3: the head's and end's
+
+    def document(self) -> bytes:
+        """The chunks' objects joined between one head and end: one copy of the bytes."""
+        self.flush(False)
+        head, end = self.head.encode(), self.end.encode()
+        objects = [memoryview(c)[len(head) + 1 : -len(end) - 1] for c in self.chunks]
+        return b"\n".join([head, *objects, end])
+
+
+def _where(s: Sample) -> str:
+    return f"sample {s.study}/{s.name}"
+
+
+def _samples_and_experiments(chunk, common: _Common, rules: Checklist, problems, found, seen):
+    """One SAMPLE and one EXPERIMENT each; ``seen``: the aliases so far (a
+    sample's is its experiment's too)."""
+    samples, experiments = [], []
+    for s in chunk:
+        study = common.study(s.study)
+        s_alias = study.raw_prefix + alias(s.name)
+        if s_alias in seen:
+            problems += [f"two {kind}s would share the alias {s_alias!r}" for kind in _SHARING]
+        seen[s_alias] = None
+        a = study.prefix + _x(alias(s.name))
+        samples.append(_sample(s, a, common, rules, problems, found))
+        experiments.append(_experiment(s, a, common, problems, found.defaults))
+    return samples, experiments
+
+
+_SHARING = ("sample", "experiment")  # the objects a sample's alias names
+
+
+def _runs(samples, common: _Common, seen, problems, files_out) -> list[str]:
+    """One RUN per sequencing run of ``samples``, its FASTQ files with their MD5s;
+    ``seen``: the run aliases so far."""
     out = []
-    upload_prefix = _x(f"{deposit.identifier}/")
+    upload, upload_prefix = f"{common.identifier}/", common.upload_prefix
     for s in samples:
-        where = f"sample {s.study}/{s.name}"
         paired = s.library is not None and s.library.layout == "PAIRED"
         name = _x(s.name)
-        experiment = _x(alias(deposit.identifier, s.study, s.name))
-        run_prefix = _x(alias(deposit.identifier, s.study, ""))
+        study = common.study(s.study)
+        head = f'  <RUN alias="{study.prefix}'  # then the run's name
+        title = f'"{common.center_attr}>\n    <TITLE>{name}: '  # then the run's name
+        ref = f'</TITLE>\n    <EXPERIMENT_REF refname="{study.prefix}{_x(alias(s.name))}"/>\n'
         for run in s.runs:
-            r_alias = alias(deposit.identifier, s.study, run.name)
-            problems += _unique(seen, "run", r_alias)
+            r_alias = study.raw_prefix + alias(run.name)
+            if r_alias in seen:
+                problems.append(f"two runs would share the alias {r_alias!r}")
+            seen[r_alias] = None
             if paired and len(run.files) != 2:
                 problems.append(
-                    f"{where}, run {run.name}: a PAIRED library needs 2 files, not {len(run.files)}"
+                    f"{_where(s)}, run {run.name}: a PAIRED library needs 2 files, "
+                    f"not {len(run.files)}"
                 )
-            files = []
+            files = ""
             for f in run.files:
                 if not f.md5:
                     problems.append(f"{f.path}: no MD5 in the bundle (isa export computes them)")
                 md5 = f.md5.lower()
-                files_out.append((f"{deposit.identifier}/{f.path}", md5, f.path))
-                files.append(
+                files_out.append((upload + f.path, md5, f.path))
+                files += (
                     f'        <FILE filename="{upload_prefix}{_x(f.path)}" filetype="fastq" '
                     f'checksum_method="MD5" checksum="{_x(md5)}"/>\n'
                 )
+            run_name = _x(run.name)
             out.append(
-                f'  <RUN alias="{run_prefix}{_x(run.name)}"{center_attr}>\n'
-                f"    <TITLE>{name}: {_x(run.name)}</TITLE>\n"
-                f'    <EXPERIMENT_REF refname="{experiment}"/>\n'
-                f"    <DATA_BLOCK>\n      <FILES>\n{''.join(files)}      </FILES>\n"
+                f"{head}{run_name}{title}{run_name}{ref}"
+                f"    <DATA_BLOCK>\n      <FILES>\n{files}      </FILES>\n"
                 f"    </DATA_BLOCK>\n  </RUN>"
             )
     return out
 
 
 class _Checker:
-    """Documents parsed and validated on worker threads (lxml lets go of the GIL)."""
+    """Documents parsed and validated on CHECK_THREADS worker threads (lxml
+    lets go of the GIL), each thread with schema instances of its own (an
+    instance keeps the error log of its last validation)."""
 
     def __init__(self, schemas: EnaSchemas):
+        import itertools
         from concurrent.futures import ThreadPoolExecutor
 
         for kind in DOCUMENTS:  # compiled (or fetched) before the threads start
-            schemas.load(kind)
-        schemas.load("run", 1)
+            for copy in range(CHECK_THREADS):
+                schemas.load(kind, copy)
         self.schemas = schemas
-        self.pool = ThreadPoolExecutor(2, thread_name_prefix="ena-xsd")
+        self.local = threading.local()
+        copies = itertools.count()
+        self.pool = ThreadPoolExecutor(
+            CHECK_THREADS,
+            thread_name_prefix="ena-xsd",
+            initializer=lambda: setattr(self.local, "copy", next(copies)),
+        )
         self.pending: list[tuple[str, object]] = []
 
-    def submit(self, kind: str, data: bytes, copy: int = 0, lines: int = 0) -> None:
-        """Check ``data``; ``copy`` picks a schema instance of its own for a
-        second part checked at the same time, ``lines`` places the part."""
-        args = (self.schemas, kind, data, copy, lines)
-        self.pending.append((kind, self.pool.submit(_problems, *args)))
+    def submit(self, kind: str, data: bytes, lines_before=lambda: 0) -> None:
+        """Check ``data``; ``lines_before()``: the lines of the whole document
+        before this part's, added to the line numbers of its problems."""
+        self.pending.append((kind, self.pool.submit(self._problems, kind, data, lines_before)))
+
+    def _problems(self, kind: str, data: bytes, lines_before) -> list[str]:
+        from lxml import etree
+
+        try:
+            tree = etree.fromstring(data)
+        except etree.XMLSyntaxError as e:
+            return [f"{kind}.xml: not well-formed XML ({e})"]
+        copy = self.local.copy
+        if self.schemas.load(kind, copy).validate(tree):
+            return []
+        # rare: only now are the lines before counted, and the problems told
+        return self.schemas.problems(kind, tree, f"{kind}.xml", copy, lines_before())
 
     def raise_problems(self) -> None:
         order = {kind: i for i, kind in enumerate(DOCUMENTS)}
@@ -312,16 +443,6 @@ class _Checker:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _problems(schemas: EnaSchemas, kind: str, data: bytes, copy: int, lines: int) -> list[str]:
-    from lxml import etree
-
-    try:
-        tree = etree.fromstring(data)
-    except etree.XMLSyntaxError as e:
-        return [f"{kind}.xml: not well-formed XML ({e})"]
-    return schemas.problems(kind, tree, f"{kind}.xml", copy, lines)
 
 
 def submission(
@@ -347,19 +468,6 @@ def submission(
     doc.close("ACTIONS")
     doc.close("SUBMISSION")
     return doc.bytes()
-
-
-def _unique(seen: dict[str, set[str]], kind: str, value: str) -> list[str]:
-    if value in seen[kind]:
-        return [f"two {kind}s would share the alias {value!r}"]
-    seen[kind].add(value)
-    return []
-
-
-def _document(parts: list[str], root: str) -> bytes:
-    return (
-        "<?xml version='1.0' encoding='UTF-8'?>\n" + "\n".join(parts) + f"\n</{root}>\n"
-    ).encode()
 
 
 def _attribute(tag: str, value: str, unit: str = "") -> str:
@@ -396,10 +504,54 @@ def _count(names: list[str]) -> str:
     return f"{counted(len(names), 'sample')}: {first(names)}"
 
 
-def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found, cache) -> str:
+@dataclass(slots=True)
+class _Attributes:
+    """A set of sample attributes checked against the checklist and rendered:
+    once for every sample that has the same set."""
+
+    problems: list[str]  # each said after the sample's name
+    missing: list[str]  # mandatory fields sent as 'not provided'
+    lacking: list[str]  # mandatory fields no stand-in fits
+    misfits: list[tuple[str, str, str]]  # (field, value, why ENA refuses it)
+    rendered: str  # the SAMPLE_ATTRIBUTE elements
+
+
+def _sample(s: Sample, a: str, common: _Common, rules: Checklist, problems, found) -> str:
     if not s.taxon_id:
-        problems.append(f"{where}: no NCBI taxon id (fill 'taxon id' in the metadata sheet)")
-    values = {k: v for k, v in s.attributes.items() if v.strip() and v.strip().lower() != "nan"}
+        problems.append(f"{_where(s)}: no NCBI taxon id (fill 'taxon id' in the metadata sheet)")
+    key = tuple(s.attributes.items())
+    checked = common.attribute_sets.get(key)
+    if checked is None:
+        checked = common.attribute_sets[key] = _check_attributes(s.attributes, rules, common.cache)
+    for told in checked.problems:
+        problems.append(f"{_where(s)}{told}")
+    if checked.missing or checked.lacking or checked.misfits:
+        named = f"{s.study}/{s.name}"
+        for name in checked.missing:
+            found.missing.setdefault(name, []).append(named)
+        for name in checked.lacking:
+            found.lacking.setdefault(name, []).append(named)
+        for misfit in checked.misfits:
+            found.misfits.setdefault(misfit, []).append(named)
+    study = common.study(s.study)
+    name = _x(s.name)
+    description = s.description
+    if not description:
+        description = f"{s.scientific_name or 'Sample'} {s.name} of study {s.study}"
+        found.defaults.setdefault("sample description", []).append(s.name)
+    return (
+        f'  <SAMPLE alias="{a}"{common.center_attr}>\n'
+        f"    <TITLE>{name} ({study.escaped})</TITLE>\n"
+        f"    <SAMPLE_NAME>\n      <TAXON_ID>{common.taxon(s)}"
+        f"    <DESCRIPTION>{_x(description)}</DESCRIPTION>\n"
+        f"    <SAMPLE_ATTRIBUTES>\n{checked.rendered}    </SAMPLE_ATTRIBUTES>\n  </SAMPLE>"
+    )
+
+
+def _check_attributes(attributes: dict[str, str], rules: Checklist, cache: dict) -> _Attributes:
+    """``cache``: checked values and rendered attributes, which repeat across sets."""
+    values = {k: v for k, v in attributes.items() if v.strip() and v.strip().lower() != "nan"}
+    checked = _Attributes([], [], [], [], "")
     collected = values.get("collection date", "")
     if collected:
         key = ("future", collected)
@@ -408,7 +560,7 @@ def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found,
                 collected, cache["today"]
             )
         if cache[key]:
-            problems.append(f"{where}: collection date {collected} is after today")
+            checked.problems.append(f": collection date {collected} is after today")
     country = values.get("geographic location (country and/or sea)")
     if country and country not in vocab.INSDC_MISSING:
         if ("country", country) not in cache:
@@ -418,8 +570,7 @@ def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found,
             except GeoLocationError as e:
                 cache["country", country] = str(e)
         if cache["country", country]:
-            problems.append(f"{where}, geographic location: {cache['country', country]}")
-    named = f"{s.study}/{s.name}"
+            checked.problems.append(f", geographic location: {cache['country', country]}")
     for f in rules.mandatory():
         if f.name not in values:
             key = ("takes missing", f.name)
@@ -427,9 +578,9 @@ def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found,
                 cache[key] = f.takes_missing()
             if cache[key]:
                 values[f.name] = MISSING
-                found.missing.setdefault(f.name, []).append(named)
+                checked.missing.append(f.name)
             else:
-                found.lacking.setdefault(f.name, []).append(named)
+                checked.lacking.append(f.name)
     for tag, value in values.items():
         f = rules.fields.get(tag)
         if f is None:
@@ -438,16 +589,7 @@ def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found,
         if key not in cache:
             cache[key] = f.problem(value)
         if cache[key]:
-            found.misfits.setdefault((tag, value, cache[key]), []).append(named)
-    scientific = (
-        f"      <SCIENTIFIC_NAME>{_x(s.scientific_name)}</SCIENTIFIC_NAME>\n"
-        if s.scientific_name
-        else ""
-    )
-    description = s.description
-    if not description:
-        description = f"{s.scientific_name or 'Sample'} {s.name} of study {s.study}"
-        found.defaults.setdefault("sample description", []).append(s.name)
+            checked.misfits.append((tag, value, cache[key]))
     rendered = []
     for pair in (("ENA-CHECKLIST", rules.accession), *values.items()):
         text = cache.get(pair)
@@ -455,35 +597,61 @@ def _sample(s: Sample, a, center_attr, rules: Checklist, where, problems, found,
             f = rules.fields.get(pair[0])
             text = cache[pair] = _attribute(*pair, unit=f.units[0] if f and f.units else "")
         rendered.append(text)
-    attributes = "".join(rendered)
-    return (
-        f'  <SAMPLE alias="{a}"{center_attr}>\n'
-        f"    <TITLE>{_x(s.name)} ({_x(s.study)})</TITLE>\n"
-        f"    <SAMPLE_NAME>\n      <TAXON_ID>{_x(s.taxon_id or '0')}</TAXON_ID>\n{scientific}"
-        f"    </SAMPLE_NAME>\n"
-        f"    <DESCRIPTION>{_x(description)}</DESCRIPTION>\n"
-        f"    <SAMPLE_ATTRIBUTES>\n{attributes}    </SAMPLE_ATTRIBUTES>\n  </SAMPLE>"
-    )
+    checked.rendered = "".join(rendered)
+    return checked
 
 
-def _experiment(s: Sample, a, project_ref, center_attr, where, problems, defaults) -> str:
+@dataclass(slots=True)
+class _Library:
+    """A library's share of an EXPERIMENT, checked and rendered once for every
+    sample with the same library."""
+
+    problems: list[str]  # each said after the sample's name
+    defaults: list[str]  # the sheet's columns left empty
+    strategy: str  # escaped, for the title
+    design: str  # from the end of the title to the sample reference's name
+    rest: str  # from the end of the library name to the end of the experiment
+
+
+def _experiment(s: Sample, a: str, common: _Common, problems, defaults) -> str:
     """``defaults``: sheet columns left empty -> the samples ENA got a default for."""
     lib = s.library
     if lib is None:
-        problems.append(f"{where}: no sequencing runs in the bundle")
+        problems.append(f"{_where(s)}: no sequencing runs in the bundle")
         return ""
+    key = (
+        lib.strategy, lib.source, lib.selection, lib.layout, lib.instrument,
+        lib.design, lib.protocol, lib.nominal_length,
+    )  # fmt: skip
+    shared = common.libraries.get(key)
+    if shared is None:
+        shared = common.libraries[key] = _library(lib, common.project_ref)
+    for told in shared.problems:
+        problems.append(f"{_where(s)}{told}")
+    for column in shared.defaults:
+        defaults.setdefault(column, []).append(s.name)
+    name = _x(s.name)
+    return (
+        f'  <EXPERIMENT alias="{a}"{common.center_attr}>\n'
+        f"    <TITLE>{shared.strategy} of {name}{shared.design}{a}"
+        f'"/>\n      <LIBRARY_DESCRIPTOR>\n        <LIBRARY_NAME>{name}{shared.rest}'
+    )
+
+
+def _library(lib: Library, project_ref: str) -> _Library:
+    shared = _Library([], [], _x(lib.strategy), "", "")
     for value, allowed, column in (
         (lib.strategy, vocab.LIBRARY_STRATEGIES, "library strategy"),
         (lib.source, vocab.LIBRARY_SOURCES, "library source"),
         (lib.selection, vocab.LIBRARY_SELECTIONS, "library selection"),
     ):
         if value not in allowed:
-            problems.append(f"{where}: {column} {value!r} is not one of ENA's values")
+            shared.problems.append(f": {column} {value!r} is not one of ENA's values")
     if lib.layout not in ("SINGLE", "PAIRED"):
-        problems.append(f"{where}: library layout {lib.layout!r} is neither SINGLE nor PAIRED")
+        shared.problems.append(f": library layout {lib.layout!r} is neither SINGLE nor PAIRED")
     platform = vocab.instrument_platform(lib.instrument)
     if platform is None:
-        problems.append(f"{where}: instrument {lib.instrument!r} is not an ENA instrument model")
+        shared.problems.append(f": instrument {lib.instrument!r} is not an ENA instrument model")
         platform = "ILLUMINA"
     layout = "PAIRED" if lib.layout == "PAIRED" else "SINGLE"
     design = lib.design
@@ -492,27 +660,27 @@ def _experiment(s: Sample, a, project_ref, center_attr, where, problems, default
             f"{lib.strategy} of {lib.source.lower()} material, {lib.selection} selection, "
             f"{layout.lower()} reads on {lib.instrument}"
         )
-        defaults.setdefault("design description", []).append(s.name)
+        shared.defaults.append("design description")
     if not lib.protocol:
-        defaults.setdefault("library construction protocol", []).append(s.name)
+        shared.defaults.append("library construction protocol")
     length = ""
     if layout == "PAIRED":
         if lib.nominal_length:
             length = f' NOMINAL_LENGTH="{_x(lib.nominal_length)}"'
         else:
-            defaults.setdefault("insert size", []).append(s.name)
+            shared.defaults.append("insert size")
     protocol = ""
     if lib.protocol:
         tag = "LIBRARY_CONSTRUCTION_PROTOCOL"
         protocol = f"        <{tag}>{_x(lib.protocol)}</{tag}>\n"
-    return (
-        f'  <EXPERIMENT alias="{a}"{center_attr}>\n'
-        f"    <TITLE>{_x(lib.strategy)} of {_x(s.name)}</TITLE>\n"
+    shared.design = (
+        "</TITLE>\n"
         f'    <STUDY_REF refname="{project_ref}"/>\n'
         f"    <DESIGN>\n      <DESIGN_DESCRIPTION>{_x(design)}</DESIGN_DESCRIPTION>\n"
-        f'      <SAMPLE_DESCRIPTOR refname="{a}"/>\n'
-        f"      <LIBRARY_DESCRIPTOR>\n"
-        f"        <LIBRARY_NAME>{_x(s.name)}</LIBRARY_NAME>\n"
+        f'      <SAMPLE_DESCRIPTOR refname="'
+    )
+    shared.rest = (
+        "</LIBRARY_NAME>\n"
         f"        <LIBRARY_STRATEGY>{_x(lib.strategy)}</LIBRARY_STRATEGY>\n"
         f"        <LIBRARY_SOURCE>{_x(lib.source)}</LIBRARY_SOURCE>\n"
         f"        <LIBRARY_SELECTION>{_x(lib.selection)}</LIBRARY_SELECTION>\n"
@@ -523,6 +691,7 @@ def _experiment(s: Sample, a, project_ref, center_attr, where, problems, default
         f"        <INSTRUMENT_MODEL>{_x(lib.instrument)}</INSTRUMENT_MODEL>\n"
         f"      </{platform}>\n    </PLATFORM>\n  </EXPERIMENT>"
     )
+    return shared
 
 
 def check(prepared: Prepared, schemas: EnaSchemas) -> None:
