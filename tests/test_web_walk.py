@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from conftest import ARTIFACTS
-from test_web_browser import sign_in
+from test_web_browser import connect_seek, sign_in
 
 from nels_cli.demo import RUN, SEQ_PROJECT
 from nels_sandbox.web_site import (
@@ -61,14 +61,6 @@ def walk(tmp_path, specs):
     yield sandboxes, web
     web.stop()
     sandboxes.stop()
-
-
-def connect_seek(page, web, sandboxes):
-    page.goto(f"{web.url}/seek")
-    page.select_option("select[name=seek_url]", sandboxes.seek_url)
-    page.fill("input[name=token]", sandboxes.seek_token)
-    page.click("#connect-form button")
-    page.wait_for_selector(".flash.ok")
 
 
 def push(page, web, project: str, path: str = RUN_PATH) -> str:
