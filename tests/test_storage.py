@@ -198,3 +198,43 @@ def test_a_local_read_takes_what_the_file_holds_when_read_even_if_it_grew(tmp_pa
         == whole[CHUNK - 5 : CHUNK + 5]
     )
     assert [len(c) for c in store.read_chunks("Personal/big.bin")] == [CHUNK, CHUNK]
+
+
+@pytest.mark.parametrize("proc", [True, False], ids=["proc-fd", "checked-then-opened"])
+def test_a_link_out_to_a_fifo_or_device_is_refused_without_opening_it(tmp_path, monkeypatch, proc):
+    from nels_core.storage import local
+    from nels_core.storage.local import LocalStorage
+
+    if not proc:
+        monkeypatch.setattr(local, "_PROC_FD", "")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    os.mkfifo(outside / "pipe")  # opened for reading, it would wait for a writer for ever
+    area = tmp_path / "home" / "Personal"
+    area.mkdir(parents=True)
+    os.symlink(outside / "pipe", area / "reads.fastq.gz")
+    os.symlink("/dev/zero", area / "zeros.fastq.gz")  # read, it would never end
+    os.mkfifo(area / "inside.fastq.gz")
+    store = LocalStorage(tmp_path / "home")
+    for name in ("reads.fastq.gz", "zeros.fastq.gz"):
+        with pytest.raises(UnsafePathError, match="outside its NeLS area"):
+            b"".join(store.read_chunks(f"Personal/{name}"))
+    with pytest.raises(NotFoundError, match="not a regular file"):
+        b"".join(store.read_chunks("Personal/inside.fastq.gz"))
+    (area / "ok.txt").write_bytes(b"fine")
+    assert b"".join(store.read_chunks("Personal/ok.txt")) == b"fine"
+
+
+def test_a_local_read_never_started_leaves_no_file_open(tmp_path):
+    import gc
+
+    from nels_core.storage.local import LocalStorage
+
+    (tmp_path / "Personal").mkdir()
+    (tmp_path / "Personal" / "a.txt").write_bytes(b"a")
+    store = LocalStorage(tmp_path)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(50):
+        store.read_chunks("Personal/a.txt")  # opened, then dropped unread
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before

@@ -104,34 +104,44 @@ class LocalStorage(Storage):
         return _read_file(*self._open_inside(path), offset, length)
 
     def _open_inside(self, path: str):
-        """The file opened for reading, then checked for where it really is:
-        the kernel names the open file (``/proc/self/fd``), so no symlink put
-        in between a check and the open leads out of the area, and a read
-        costs one open and one readlink, not an lstat per folder of its path
-        (an export reads thousands of small files)."""
+        """The file opened for reading, and its size; checked for where it
+        really is before it is opened for reading. On Linux the path is
+        opened as a bare handle (``O_PATH``: nothing is read, no device is
+        woken, a FIFO does not block), the kernel names what it points at
+        (``/proc/self/fd``), and only a regular file inside the area is then
+        opened through that handle: no symlink put in between leads out, and
+        a file costs two opens and a readlink, not an lstat per folder of its
+        path (an export reads thousands of small files)."""
         if not _PROC_FD:
-            full = self._real(path)  # checked, then opened
-        else:
-            full = os.path.join(self.root, path) if path else self.root
+            return self._open_checked(path)
+        full = os.path.join(self.root, path) if path else self.root
         try:
-            # non-blocking: a FIFO named like a file must not hang the reader
-            fd = os.open(full, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            handle = os.open(full, os.O_PATH | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFoundError(f"no such file in NeLS: {path!r}") from None
         try:
-            st = os.fstat(fd)
-            if stat.S_ISDIR(st.st_mode):
-                raise NotFoundError(f"{path!r} is a folder, not a file")
-            if not stat.S_ISREG(st.st_mode):
-                raise NotFoundError(f"{path!r} is not a regular file")
-            if _PROC_FD:
-                self._check_inside(path, os.readlink(f"{_PROC_FD}/{fd}"))
-            # unbuffered: the reads below are sized to the file. Left non-blocking,
-            # which a regular file's reads ignore (two fcntl calls fewer per file)
-            return os.fdopen(fd, "rb", buffering=0), st.st_size
+            self._check_inside(path, os.readlink(f"{_PROC_FD}/{handle}"))
+            size = _regular_size(path, os.fstat(handle))
+            fd = os.open(f"{_PROC_FD}/{handle}", os.O_RDONLY | os.O_CLOEXEC)
+        finally:
+            os.close(handle)
+        # a file object, not the bare descriptor: one never read is closed when dropped
+        return os.fdopen(fd, "rb", buffering=0), size
+
+    def _open_checked(self, path: str):
+        """Without /proc: the path resolved and checked, then opened."""
+        real = self._real(path)
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO: no wait
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFoundError(f"no such file in NeLS: {path!r}") from None
+        try:
+            size = _regular_size(path, os.fstat(fd))
+            os.set_blocking(fd, True)
         except BaseException:
             os.close(fd)
             raise
+        return os.fdopen(fd, "rb", buffering=0), size
 
     def _check_inside(self, path: str, real: str) -> None:
         area = area_root(path)
@@ -221,11 +231,20 @@ class LocalStorage(Storage):
         self._changed(path.split("/")[0] if parents else path)
 
 
+def _regular_size(path: str, st: os.stat_result) -> int:
+    if stat.S_ISDIR(st.st_mode):
+        raise NotFoundError(f"{path!r} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise NotFoundError(f"{path!r} is not a regular file")
+    return st.st_size
+
+
 def _read_file(f, size: int, offset: int, length: int | None) -> Iterator[bytes]:
-    """The file's bytes from ``offset``, ``length`` of them or to its end. Each
-    read asks for what the file holds (``size``, when it was opened), at most
-    a chunk, so a file of 100 bytes costs no 1 MiB buffer; at that size one
-    byte more is asked for, which says it ended (or grew: then chunks again)."""
+    """The bytes of ``f`` (unbuffered) from ``offset``, ``length`` of them or
+    to its end. Each read asks for what the file holds (``size``, when it
+    was opened), at most a chunk, so a file of 100 bytes costs no 1 MiB
+    buffer; at that size one byte more is asked for, which says it ended
+    (or grew: then chunks again)."""
     with f:
         if offset:
             f.seek(offset)
@@ -242,8 +261,9 @@ def _read_file(f, size: int, offset: int, length: int | None) -> Iterator[bytes]
             yield chunk
 
 
-# where the kernel names a process's open files (Linux); elsewhere paths are checked, then opened
-_PROC_FD = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else ""
+# where the kernel names a process's open files (Linux, with O_PATH); elsewhere
+# paths are resolved and checked, then opened
+_PROC_FD = "/proc/self/fd" if hasattr(os, "O_PATH") and os.path.isdir("/proc/self/fd") else ""
 
 
 def _under(real: str, bound: str) -> bool:
