@@ -10,17 +10,13 @@ from pathlib import Path
 
 import click
 
-from .worker import WEB_CONFIG
+from .context import web_config_option
 
 SCHEDULE_FILE = "beat-schedule"  # in WORK_DIR, which every site has and can write to
 
 
 @click.command("beat")
-@click.option(
-    "--web-config",
-    type=WEB_CONFIG,
-    help="The web app's settings (TOML), as given to serve (else $NELS_BUNDLE_WEB_CONFIG).",
-)
+@web_config_option
 @click.option(
     "--schedule-file",
     type=click.Path(dir_okay=False, path_type=Path),

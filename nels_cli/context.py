@@ -20,6 +20,14 @@ from nels_core.paths import normalise
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
+# the web service's settings file, as serve, worker, beat and db take it
+WEB_CONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
+web_config_option = click.option(
+    "--web-config",
+    type=WEB_CONFIG,
+    help="The web app's settings (TOML), as given to serve (else $NELS_BUNDLE_WEB_CONFIG).",
+)
+
 # set by the Galaxy tools: the job's file sources (Galaxy's JSON), whose NeLS
 # source then stands in for the config file, with the Galaxy user's token
 GALAXY_FILE_SOURCES = "NELS_GALAXY_FILE_SOURCES"

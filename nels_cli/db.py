@@ -8,13 +8,8 @@ from pathlib import Path
 
 import click
 
-from .worker import WEB_CONFIG
+from .context import web_config_option
 
-web_config_option = click.option(
-    "--web-config",
-    type=WEB_CONFIG,
-    help="The web app's settings (TOML), as given to serve (else $NELS_BUNDLE_WEB_CONFIG).",
-)
 db_option = click.option(
     "--db",
     "db_url",

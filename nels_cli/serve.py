@@ -13,8 +13,8 @@ import click
 
 from nels_core import config as nels_config
 
+from .context import WEB_CONFIG
 from .show import visible
-from .worker import WEB_CONFIG
 
 # the access log never shows a query string: the sign-in callback's holds an OAuth2 code
 ACCESS_LOG = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

@@ -9,15 +9,11 @@ from pathlib import Path
 
 import click
 
-WEB_CONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
+from .context import web_config_option
 
 
 @click.command("worker")
-@click.option(
-    "--web-config",
-    type=WEB_CONFIG,
-    help="The web app's settings (TOML), as given to serve (else $NELS_BUNDLE_WEB_CONFIG).",
-)
+@web_config_option
 @click.option(
     "--concurrency", type=click.IntRange(1, 64), help="Jobs at once (default: JOB_WORKERS)."
 )

@@ -8,9 +8,8 @@ a membership NeLS withdrew, or data a delivery added, shows within that
 time (and the moment NeLS takes to answer anew: while one request makes
 the new value, the others take the old one). A description is also keyed
 by the folder's newest sheet version, so a sheet saved by any process (a
-worker's pull) shows at once. Every
-request still checks the session and the user's access to the folder; only
-the answers of NeLS are reused.
+worker's pull) shows at once. Every request still checks the session and
+the user's access to the folder; only the answers of NeLS are reused.
 """
 
 from __future__ import annotations

@@ -142,16 +142,16 @@ class Storage(ABC):
     def _in_order(
         self, path: str, with_stat: bool, partials: bool, order: _Order, reuse: bool
     ) -> tuple[list[Entry], bool]:
-        """The folder's entries in ``order``, with ``reuse`` from this
+        """The folder's entries in ``order``; with ``reuse``, from this
         process's listings while the folder is unchanged (``listing_cache``:
-        the next page of a 100,000-file folder is not read, nor sorted, again);
-        whether they were kept ones. A listing read is kept either way."""
-        owner = self._cache_owner()
-        mtime = None
+        the next page of a 100,000-file folder is not read, nor sorted, again),
+        and kept there once read; whether they were kept ones. A whole folder
+        asked for is read as before, without the folder's ``stat``."""
+        owner = self._cache_owner() if reuse else None
         if owner is not None:
             mtime = self.stat(path).mtime  # checked as every path is, and one round trip
             key = (owner, path, with_stat, partials, order)
-            found = listings().get(key, mtime) if reuse else None
+            found = listings().get(key, mtime)
             if found is not None:
                 return found, True
         read_at = time.time()
