@@ -200,13 +200,28 @@ def test_a_local_read_takes_what_the_file_holds_when_read_even_if_it_grew(tmp_pa
     assert [len(c) for c in store.read_chunks("Personal/big.bin")] == [CHUNK, CHUNK]
 
 
-@pytest.mark.parametrize("proc", [True, False], ids=["proc-fd", "checked-then-opened"])
-def test_a_link_out_to_a_fifo_or_device_is_refused_without_opening_it(tmp_path, monkeypatch, proc):
-    from nels_core.storage import local
+READ_ROUTES = ["openat2", "proc-fd", "checked-then-opened"]
+
+
+def _take_route(route: str, monkeypatch) -> None:
+    """Reads go the first way the system offers: openat2 (checked while the
+    kernel resolves), else an O_PATH handle named by /proc, else resolve,
+    check, then open. Each is made the first way here."""
+    from nels_core.storage import beneath, local
+
+    if route == "openat2":
+        assert beneath.AVAILABLE, "this Linux refuses openat2 (before 5.6, or seccomp)"
+    else:
+        monkeypatch.setattr(beneath, "AVAILABLE", False)
+    if route == "checked-then-opened":
+        monkeypatch.setattr(local, "_PROC_FD", "")
+
+
+@pytest.mark.parametrize("route", READ_ROUTES)
+def test_a_link_out_to_a_fifo_or_device_is_refused_without_opening_it(tmp_path, monkeypatch, route):
     from nels_core.storage.local import LocalStorage
 
-    if not proc:
-        monkeypatch.setattr(local, "_PROC_FD", "")
+    _take_route(route, monkeypatch)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     os.mkfifo(outside / "pipe")  # opened for reading, it would wait for a writer for ever
@@ -225,6 +240,45 @@ def test_a_link_out_to_a_fifo_or_device_is_refused_without_opening_it(tmp_path, 
     assert b"".join(store.read_chunks("Personal/ok.txt")) == b"fine"
 
 
+@pytest.mark.parametrize("route", READ_ROUTES)
+def test_links_inside_an_area_read_and_links_between_areas_refused(tmp_path, monkeypatch, route):
+    from nels_core.storage import beneath
+    from nels_core.storage.local import LocalStorage
+
+    _take_route(route, monkeypatch)
+    home = tmp_path / "home"
+    run = home / "Projects" / "A" / "run"
+    run.mkdir(parents=True)
+    (home / "Projects" / "B").mkdir()
+    (home / "Projects" / "B" / "secret.txt").write_bytes(b"B's")
+    (run / "reads.txt").write_bytes(b"A's reads")
+    os.symlink("reads.txt", run / "relative.txt")
+    os.symlink(run / "reads.txt", run / "absolute.txt")  # inside, named from /
+    os.symlink("../../B/secret.txt", run / "to-b.txt")  # up and into another project
+    os.symlink(home / "Projects" / "B" / "secret.txt", run / "to-b-absolute.txt")
+    store = LocalStorage(home)
+    served = []  # what the quick way opened itself
+
+    def open_below(folder, path):
+        fd = real_open_below(folder, path)
+        if fd is not None:
+            served.append(path)
+        return fd
+
+    real_open_below = beneath.open_below
+    monkeypatch.setattr(beneath, "open_below", open_below)
+    for name in ("reads.txt", "relative.txt", "absolute.txt"):
+        assert b"".join(store.read_chunks(f"Projects/A/run/{name}")) == b"A's reads"
+    for name in ("to-b.txt", "to-b-absolute.txt"):
+        with pytest.raises(UnsafePathError, match="outside its NeLS area"):
+            b"".join(store.read_chunks(f"Projects/A/run/{name}"))
+    with pytest.raises(NotFoundError):
+        b"".join(store.read_chunks("Projects/A/run/missing.txt"))
+    # the quick way opened what stays below the area by relative steps; the
+    # rest (an absolute link, a way out, a missing file) went the checked way
+    assert served == (["run/reads.txt", "run/relative.txt"] if route == "openat2" else [])
+
+
 def test_a_local_read_never_started_leaves_no_file_open(tmp_path):
     import gc
 
@@ -238,3 +292,21 @@ def test_a_local_read_never_started_leaves_no_file_open(tmp_path):
         store.read_chunks("Personal/a.txt")  # opened, then dropped unread
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_a_source_that_reuses_its_buffer_is_written_as_it_was_each_time(alice):
+    """Uploads send views of the bytes they were given, not copies, so a
+    buffer the source fills again must be taken as it was when handed over."""
+    buffer = bytearray(300_000)
+    expected = []
+
+    def refilled():
+        for i in range(12):  # several writes each, more than the pipe holds at once
+            buffer[:] = bytes([i]) * len(buffer)
+            expected.append(bytes(buffer))
+            yield buffer
+
+    entry = alice.write(f"{WORK}/refilled.bin", refilled())
+    data = alice.read_bytes(f"{WORK}/refilled.bin")
+    assert data == b"".join(expected)
+    assert entry.md5 == hashlib.md5(data).hexdigest()

@@ -543,6 +543,8 @@ class SftpStorage(Storage):
 
         try:
             for chunk in chunks:
+                if not isinstance(chunk, bytes):
+                    chunk = bytes(chunk)  # sent uncopied: a reused buffer must not change
                 hasher.update(chunk)
                 view = memoryview(chunk)
                 if not all(
