@@ -3,7 +3,8 @@
 Galaxy calls a file source once per listing, import or export; opening SSH
 connections and asking the NeLS API who the user is each time would cost
 more than the work. Homes are kept per configuration (which includes the
-user's credentials) for a few minutes.
+user's credentials) for a few minutes. With the user's NeLS API token a home
+also shows ``StoreBioinfo/`` (read-only), reached through that API.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import OrderedDict
 
 from nels_core.connect import NelsSettings, build_home
 from nels_core.home import Home
+from nels_core.sbi.tree import with_storebioinfo
 
 __all__ = ["HOMES", "HomeCache", "NelsSettings", "build_home"]
 
@@ -37,7 +39,9 @@ class HomeCache:
                 return hit[1]
         if hit:
             hit[1].close()
-        home = build_home(settings)
+        home = with_storebioinfo(
+            build_home(settings), settings.api_url, settings.access_token, settings.timeout
+        )
         with self._lock:
             self._homes[key] = (now, home)
             while len(self._homes) > self.size:

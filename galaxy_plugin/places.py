@@ -5,6 +5,9 @@ Needs nothing from Galaxy, so it is tested in the main environment too.
 - Projects are shown by their NeLS name ("UiB Test Project"), their folder
   ("UiB-Test-Project") staying in the URI, with what limits them marked:
   ``[sensitive]`` (such data belongs in TSD), ``[locked]``, ``[read-only]``.
+- ``StoreBioinfo`` (SBI projects, datasets, subtypes) is read-only here: its
+  projects are shown by their names as they are, and a write picker finds
+  no folder in it.
 - A folder picker for a write lists only folders a file may go into. NeLS
   refuses files straight in the home, ``Personal``, ``Projects`` or a project
   root, so where one of those is open the picker shows the folders one level
@@ -17,7 +20,7 @@ from __future__ import annotations
 from nels_core import access
 from nels_core.access import Op
 from nels_core.errors import NelsError
-from nels_core.home import Home
+from nels_core.home import SBI_ROOT, Home
 from nels_core.model import Entry, Role
 from nels_core.paths import PERSONAL, PROJECTS, locate
 
@@ -53,6 +56,9 @@ def may_write_into(home: Home, folder: str) -> bool:
 
 def write_targets(home: Home, where: str) -> list[tuple[Entry, str]]:
     """The folders a write-intent picker offers at ``where``, with their names."""
+    if where.split("/")[0] == SBI_ROOT:
+        home.stat(where)  # what is not there is not found, as when reading
+        return []  # read-only: archiving into StoreBioinfo is nels-bundle sbi archive's
     if where:
         home.stat(where)  # a project not the user's is not found, as when reading
     if may_write_into(home, where):

@@ -30,6 +30,7 @@ DEMO_USER = "demo"
 SEQ_PROJECT = "UiB_Hansen_SalmonLice_2023"
 OWN_PROJECT = "NTNU_Berg_Microbiome_2024"
 RUN = "231107_A01447_0123_AHXYZ2DRX3"
+ARCHIVED_RUN = "230512_A01447_0098_AHWVK7DRX2"  # the sandbox's earlier run, in StoreBioinfo
 
 
 def seed(directory: Path) -> Path:

@@ -36,6 +36,7 @@ from .ena import ena_cmd
 from .galaxy import galaxy_cmd
 from .isa import isa_cmd
 from .sandbox import sandbox_cmd
+from .sbi import sbi_cmd
 from .seek import seek_cmd
 from .serve import serve_cmd
 from .show import literal, visible
@@ -116,7 +117,7 @@ def _progress() -> Progress:
 )
 @click.pass_context
 def ls_cmd(ctx, uri, as_json, limit, offset, query, sort_by, reverse, recursive, show_partials):
-    """List a NeLS folder."""
+    """List a NeLS folder (nels://StoreBioinfo/... too, with a NeLS API token)."""
     page = home_of(ctx).list(
         uri,
         limit=limit,
@@ -244,6 +245,7 @@ main.add_command(ena_cmd)
 main.add_command(galaxy_cmd)
 main.add_command(isa_cmd)
 main.add_command(sandbox_cmd)
+main.add_command(sbi_cmd)
 main.add_command(seek_cmd)
 main.add_command(serve_cmd)
 main.add_command(worker_cmd)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import click
 
-from .demo import OWN_PROJECT, RUN, SEQ_PROJECT
+from .demo import ARCHIVED_RUN, OWN_PROJECT, RUN, SEQ_PROJECT
 from .show import visible
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -245,7 +245,7 @@ def _serve(directory: Path, sshd, port: int):
     from werkzeug.serving import make_server
 
     from nels_sandbox.nels_api import create_app
-    from nels_sandbox.norseq import DeliverySpec, make_delivery
+    from nels_sandbox.norseq import DeliverySpec, archived_delivery, make_delivery
     from nels_sandbox.world import World
 
     world = World(directory / "nels", sshd)
@@ -256,8 +256,13 @@ def _serve(directory: Path, sshd, port: int):
     world.add_member(seq, user, 3)
     world.add_member(own, user, 1)
     make_delivery(world.project_dir(seq) / "NorSeq" / RUN, DeliverySpec(run=RUN))
+    # an earlier run, already in StoreBioinfo (its NeLS copy gone, as after the sync)
+    archived_delivery(world, seq, DeliverySpec(run=ARCHIVED_RUN, lanes=1, seed=2))
     client_secret = secrets.token_urlsafe(16)
     world.add_client("nels-bundle", client_secret)
+    token_file = directory / "access_token"  # demo's, to try the API at once (not printed)
+    token_file.touch(mode=0o600)
+    token_file.write_text(world.issue(user.nels_id, "nels-bundle")["access_token"] + "\n")
     known_hosts = directory / "known_hosts"
     known_hosts.write_text(sshd.known_hosts)
     base = f"http://127.0.0.1:{port}"
@@ -282,8 +287,26 @@ def _serve(directory: Path, sshd, port: int):
     shown = visible(str(directory))
     click.echo(f"NeLS sandbox in {shown}")
     click.echo(f"  API     {base}/nels-api2  (SBI: {base}/nels-api)")
-    click.echo(f"  sign-in {base}/oauth2/authorize  user 'demo', password {password}")
+    click.echo(
+        f"  sign-in {base}/oauth2/authorize?response_type=code&client_id=nels-bundle  "
+        f"user 'demo', password {password}"
+    )
     click.echo(f"  OAuth2 client 'nels-bundle', secret in {shown}/client_secret")
     click.echo(f"  SFTP    127.0.0.1:{sshd.port}, host key pinned in {visible(str(known_hosts))}")
     click.echo(f"  config  {visible(str(config))}  (set NELS_TOKEN to a token from the sign-in)")
+    _print_tries(config, token_file, world.token_lifetime)
     return server
+
+
+def _print_tries(config: Path, token_file: Path, lifetime: float) -> None:
+    """Commands to paste: demo's token, StoreBioinfo listed, a run archived, one staged back."""
+    c = f"nels-bundle --config {_shell(str(config))}"
+    run = f"nels://Projects/{SEQ_PROJECT}/NorSeq/{RUN}"
+    old = f"sbi://{SEQ_PROJECT}/{ARCHIVED_RUN}/reads/{ARCHIVED_RUN}"
+    click.echo(
+        f'  token   export NELS_TOKEN="$(cat {_shell(str(token_file))})"  '
+        f"(user 'demo', valid {lifetime / 60:.0f} min)"
+    )
+    click.echo(f"  try     {c} sbi ls {SEQ_PROJECT}")
+    click.echo(f"          {c} sbi archive {run} --dataset {RUN}")
+    click.echo(f"          {c} sbi stage {old} nels://Projects/{SEQ_PROJECT}/restored/")

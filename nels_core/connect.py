@@ -23,7 +23,15 @@ from .storage.local import LocalStorage
 
 
 def open_home(settings: Settings) -> Home:
-    """The home a CLI configuration names."""
+    """The home a CLI configuration names, with its ``StoreBioinfo/`` root when
+    the configuration's API token reaches it (whatever the storage backend)."""
+    from .sbi.tree import with_storebioinfo
+
+    home = _storage_home(settings)
+    return with_storebioinfo(home, settings.api.url, settings.api.token, settings.api.timeout)
+
+
+def _storage_home(settings: Settings) -> Home:
     if settings.backend == "local":
         if settings.root is None:
             raise ConfigError(

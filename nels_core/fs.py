@@ -4,10 +4,15 @@
 and anything else that speaks fsspec. Without arguments the filesystem is
 built from the user's configuration (``nels_core.config``); pass ``home=``
 to use an already opened one. Every call goes through the NeLS rules.
+
+With a NeLS API token, ``nels://StoreBioinfo/<project>/<dataset>/<subtype>/...``
+reads StoreBioinfo (read-only): each file is one download job, read front to
+back as it arrives (seeking back starts another).
 """
 
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +23,7 @@ from fsspec.spec import AbstractBufferedFile
 from .config import load
 from .connect import open_home
 from .errors import NotFoundError
-from .home import Home
+from .home import SBI_ROOT, Home
 from .local_files import replacing
 from .model import Entry
 from .paths import normalise
@@ -30,7 +35,7 @@ class NelsFileSystem(AbstractFileSystem):
 
     def __init__(self, home: Home | None = None, config: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.home = home if home is not None else open_home(load(config))
+        self.home = home or open_home(load(config))
 
     @classmethod
     def _strip_protocol(cls, path):
@@ -76,6 +81,9 @@ class NelsFileSystem(AbstractFileSystem):
 
     def _open(self, path, mode="rb", block_size=None, autocommit=True, **kwargs):
         path = normalise(self._strip_protocol(path))
+        if "r" in mode and path.split("/")[0] == SBI_ROOT:
+            size = self.home.stat(path).size
+            return io.BufferedReader(_StreamedRead(self.home, path, size), block_size or 1 << 20)
         if "r" in mode:
             return _NelsReadFile(self, path, mode, block_size or 4 * 1024 * 1024, **kwargs)
         if "w" in mode:
@@ -124,6 +132,62 @@ class NelsFileSystem(AbstractFileSystem):
 class _NelsReadFile(AbstractBufferedFile):
     def _fetch_range(self, start, end):
         return self.fs.cat_file(self.path, start, end)
+
+
+class _StreamedRead(io.RawIOBase):
+    """A file read front to back from one stream of chunks (a StoreBioinfo
+    download job); a seek elsewhere than where it is starts a new stream."""
+
+    def __init__(self, home: Home, path: str, size: int):
+        self.home, self.path, self.size = home, path, size
+        self._pos = 0
+        self._chunks = None
+        self._left = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self._chunks is None:
+            if self._pos >= self.size:
+                return 0
+            self._chunks = iter(self.home.read_chunks(self.path, self._pos))
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._left = memoryview(chunk)
+        n = min(len(b), len(self._left))
+        b[:n] = self._left[:n]
+        self._left = self._left[n:]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        target = max(0, base + offset)
+        if target != self._pos:
+            self._stop()
+            self._pos = target
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._stop()
+        super().close()
+
+    def _stop(self) -> None:
+        if self._chunks is not None:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()  # the download's connection is let go, not read to its end
+        self._chunks = None
+        self._left = memoryview(b"")
 
 
 class _NelsWriteFile:

@@ -11,17 +11,28 @@ from typing import BinaryIO
 
 from . import access
 from .access import Op
-from .errors import AlreadyExistsError, NotFoundError, UnsafePathError
+from .errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    NotFoundError,
+    TokenMissingError,
+    UnsafePathError,
+)
 from .model import Account, Entry, ListPage
 from .paths import PERSONAL, PROJECTS, normalise
 from .storage.base import Storage
 from .storage.partials import MARK, is_partial
 
+# StoreBioinfo's datasets, read-only, beside the two roots (nels_core.sbi.tree)
+SBI_ROOT = "StoreBioinfo"
+
 
 class Home:
-    def __init__(self, storage: Storage, account: Account):
+    def __init__(self, storage: Storage, account: Account, sbi=None):
         self.storage = storage
         self.account = account
+        # a nels_core.sbi.tree.SbiTree when a NeLS API token reaches StoreBioinfo
+        self.sbi = sbi
 
     def close(self) -> None:
         self.storage.close()
@@ -37,12 +48,33 @@ class Home:
         access.check(self.account, path, op)
         return path
 
+    def _sbi(self, path: str, op: Op):
+        """The StoreBioinfo tree when ``path`` lies in it (writes refused), else None."""
+        path = normalise(path)
+        if path.split("/")[0] != SBI_ROOT:
+            return None
+        if op is not Op.READ:
+            raise AccessDeniedError(
+                f"cannot {op.value} {path!r}: {SBI_ROOT} is read-only here (archive a run "
+                "into it with 'nels-bundle sbi archive')"
+            )
+        if self.sbi is None:
+            raise TokenMissingError(
+                f"{SBI_ROOT} is reached through the NeLS API: it needs your NeLS access "
+                "token (NELS_TOKEN or the config file's [api] token)"
+            )
+        return self.sbi
+
     def list(self, path: str = "", **kw) -> ListPage:
-        """A page of ``path``; the home shows the two roots, ``Projects`` only
-        the user's own projects."""
+        """A page of ``path``; the home shows the two roots (and StoreBioinfo
+        when a token reaches it), ``Projects`` only the user's own projects."""
+        if sbi := self._sbi(path, Op.READ):
+            return sbi.list(normalise(path), **kw)
         path = self._check(path, Op.READ)
         if path == "":
             roots = [self.storage.stat(p) for p in (PERSONAL, PROJECTS) if self.storage.exists(p)]
+            if self.sbi is not None and not kw.get("recursive"):
+                roots.append(self.sbi.root())
             return _page(roots, **kw)
         if path == PROJECTS and not kw.get("recursive"):
             mine = set(self.account.memberships)
@@ -54,6 +86,8 @@ class Home:
         return self.storage.list(path, **kw)
 
     def stat(self, path: str) -> Entry:
+        if sbi := self._sbi(path, Op.READ):
+            return sbi.stat(normalise(path))
         return self.storage.stat(self._check(path, Op.READ))
 
     def exists(self, path: str) -> bool:
@@ -64,6 +98,8 @@ class Home:
             return False
 
     def read_chunks(self, path: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        if sbi := self._sbi(path, Op.READ):
+            return sbi.read_chunks(normalise(path), offset, length)
         return self.storage.read_chunks(self._check(path, Op.READ), offset, length)
 
     def read_bytes(self, path: str) -> bytes:
@@ -95,6 +131,7 @@ class Home:
         self._check_write(path, overwrite)
 
     def _check_write(self, path: str, overwrite: bool) -> tuple[str, bool]:
+        self._sbi(path, Op.CREATE)
         path = self._check(path, Op.CREATE)
         _refuse_unfit_name(path)
         exists = self.storage.exists(path)
@@ -105,11 +142,13 @@ class Home:
         return path, exists
 
     def mkdir(self, path: str, parents: bool = True) -> None:
+        self._sbi(path, Op.MKDIR)
         path = self._check(path, Op.MKDIR)
         _refuse_unfit_name(path)
         self.storage.mkdir(path, parents)
 
     def remove(self, path: str, recursive: bool = False) -> None:
+        self._sbi(path, Op.DELETE)
         path = normalise(path)
         if is_partial(path.rpartition("/")[2]):
             # debris of a cut upload, not a file of the project: whoever may

@@ -16,19 +16,27 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import random
 import re
 import secrets
+import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from functools import wraps
 from html import escape
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, g, redirect, request
+from werkzeug.formparser import parse_form_data
 
+from .sbi_jobs import DONE
 from .world import AuthCode, SandboxProject, World
 
 TEXT_JSON = "text/plain; charset=UTF-8"
+CHUNK = 1024 * 1024
 PKCE_TEXT = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636's verifier and challenge
 
 
@@ -38,6 +46,7 @@ def create_app(world: World, public_url: str = "http://127.0.0.1", ssh_host: str
     app.config["PUBLIC_URL"] = public_url.rstrip("/")
     app.config["SSH_HOST"] = ssh_host
     app.config["FAULTS"] = []  # (method, path regex, status, body), each used once
+    app.config["CHAOS"] = Chaos()
     app.register_blueprint(_oauth(), url_prefix="/oauth2")
     app.register_blueprint(_api2(), url_prefix="/nels-api2")
     app.register_blueprint(_sbi(), url_prefix="/nels-api")
@@ -50,6 +59,8 @@ def create_app(world: World, public_url: str = "http://127.0.0.1", ssh_host: str
             if request.method == method and re.search(pattern, request.path):
                 app.config["FAULTS"].remove(fault)
                 return Response(body, status, content_type=TEXT_JSON)
+        if app.config["CHAOS"].error_now(request.path):
+            return Response("Error", 500, content_type=TEXT_JSON)  # as get_projects_500 shows
         return None
 
     return app
@@ -58,6 +69,58 @@ def create_app(world: World, public_url: str = "http://127.0.0.1", ssh_host: str
 def inject_fault(app: Flask, method: str, path_pattern: str, status: int, body: str = "Error"):
     """Make the next matching request fail, as the real service sometimes does."""
     app.config["FAULTS"].append((method, path_pattern, status, body))
+
+
+@dataclass
+class Chaos:
+    """Faults now and then, as the real service has them, seeded so that a
+    test meets the same ones on every run."""
+
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    error_rate: float = 0.0  # share of matching calls answered 500 "Error"
+    job_failure_rate: float = 0.0  # share of transfer jobs that end in 102
+    failing_jobs: int = 0  # the next this many transfer jobs end in 102, whatever the rates
+    paths: str = r"^/nels-api/"  # which calls may be answered 500
+
+    def error_now(self, path: str) -> bool:
+        return (
+            bool(self.error_rate)
+            and bool(re.search(self.paths, path))
+            and self._draw(self.error_rate)
+        )
+
+    def job_fails(self) -> bool:
+        if self.failing_jobs > 0:
+            self.failing_jobs -= 1
+            return True
+        return bool(self.job_failure_rate) and self._draw(self.job_failure_rate)
+
+    def _draw(self, rate: float) -> bool:
+        return self.rng.random() < rate
+
+
+def make_chaotic(
+    app: Flask,
+    *,
+    seed: int = 0,
+    error_rate: float = 0.0,
+    job_failure_rate: float = 0.0,
+    paths: str = r"^/nels-api/",
+) -> None:
+    """From now on answer a share of calls 500 "Error" and end a share of
+    transfer jobs in 102, drawn from ``seed``."""
+    app.config["CHAOS"] = Chaos(random.Random(seed), error_rate, job_failure_rate, 0, paths)
+
+
+def fail_next_jobs(app: Flask, count: int = 1) -> None:
+    """Make the next ``count`` transfer jobs end in 102 (failed) once processed."""
+    app.config["CHAOS"].failing_jobs += count
+
+
+def _chaos() -> Chaos:
+    from flask import current_app
+
+    return current_app.config["CHAOS"]
 
 
 def _world() -> World:
@@ -356,6 +419,7 @@ def _sbi() -> Blueprint:
     def project(pid):
         p, role = _project_for_member(pid)
         used = sum(f.stat().st_size for f in _world().project_dir(p).rglob("*") if f.is_file())
+        stored = _world().sbi_used(p)  # the quota counts what the datasets hold
         return _json(
             {
                 "id": p.id,
@@ -369,10 +433,10 @@ def _sbi() -> Blueprint:
                 "quotaid": p.id,
                 "institution_id": -1,
                 "quota_sizeallocated": p.quota_allocated,
-                "quota_sizeused": used,
+                "quota_sizeused": stored,
                 "quota_name": p.folder,
                 "issensitive": p.issensitive,
-                "quota_utilization": used / p.quota_allocated if p.quota_allocated else 0.0,
+                "quota_utilization": stored / p.quota_allocated if p.quota_allocated else 0.0,
                 "disk_stats": [
                     {
                         "id": p.id,
@@ -419,7 +483,16 @@ def _sbi() -> Blueprint:
             return _empty(400)
         if role == 4 or p.locked:
             return _empty(405)
-        _world().add_dataset(p, name, type_name, description=body.get("description", ""))
+        w = _world()
+        w.add_dataset(
+            p,
+            name,
+            type_name,
+            description=body.get("description", ""),
+            owner_name=g.user.name,
+            creationtime=int(time.time() * 1000),
+            subtypes=dict.fromkeys(w.type_subtypes.get(type_name, ()), 0),
+        )
         return _empty(200)
 
     @bp.post("/sbi/projects/<int:pid>/datasets/<int:did>/do")
@@ -498,49 +571,89 @@ def _sbi() -> Blueprint:
         p, role = _project_for_member(pid)
         d = p.datasets.get(did) or abort(_empty(404))
         body = request.get_json(silent=True) or {}
-        w = _world()
         method, payload = body.get("method"), body.get("payload") or {}
         if method == "initiate_upload":
-            if d.islocked or role == 4:
-                return _empty(405)
-            name = payload.get("file_name", "")
-            if not name or "/" in name or " " in name:
-                return _empty(406)
-            job_id = w.new_id()
-            token = str(uuid.uuid4())
-            w.uploads[token] = {"job": job_id}
-            w.jobs[job_id] = {
-                "state_id": 100,
-                "target": (p.id, d.id, subtype, payload.get("location_in_sub_type", ""), name),
-                "polls": 0,
-            }
-            return _json(
-                {"url": f"{_public()}/nels-upload2/{token}", "jobId": job_id}, content_type=None
-            )
-        job = w.jobs.get(int(payload.get("job_id", -1)))
-        if job is None:
-            return _empty(404)
-        if method == "upload_done":
-            job["state_id"] = 103 if job.get("data") is not None else 102
-            return _empty(204)
-        if method == "job_state":
-            if job["state_id"] == 103:
-                job["polls"] += 1
-                if job["polls"] > 1:  # processing takes a poll, as recorded
-                    _finish_upload(p, d, job)
-                    job["state_id"] = 101
-            completion = 100 if job["state_id"] == 101 else 0
-            return _json({"state_id": job["state_id"], "completion": completion}, content_type=None)
+            return _initiate_upload(p, d, role, subtype, payload)
+        if method == "initiate_download":
+            return _initiate_download(p, d, subtype, payload)
+        w = _world()
+        try:
+            job_id = int(payload.get("job_id", -1))
+        except (TypeError, ValueError):
+            return _empty(400)
+        job = w.jobs.get(job_id)
+        if job is None or job["target"][:3] != (p.id, d.id, subtype):
+            return _empty(404)  # another dataset's job is no business of this call
+        with w.lock:
+            if method == "upload_done" and job["kind"] == "upload":
+                w.transfer_jobs.upload_done(job, fails=_chaos().job_fails)
+                return _empty(204)
+            if method == "job_state":
+                job = w.transfer_jobs.settle(job_id)
+                done = job["state_id"] == DONE
+                return _json(
+                    {"state_id": job["state_id"], "completion": 100 if done else 0},
+                    content_type=None,
+                )
+            if method == "download_reference" and job["kind"] == "download":
+                # the shape is inferred (no recording of downloads): {url}, as upload's url
+                if job["state_id"] != DONE or "staged" not in job:
+                    return _empty(404)
+                token = str(uuid.uuid4())
+                w.downloads[token] = job_id
+                return _json({"url": f"{_public()}/nels-download2/{token}"}, content_type=None)
         return _empty(400)
 
     return bp
 
 
-def _finish_upload(p, d, job) -> None:
-    _, _, subtype, folder, name = job["target"]
-    target = _world().root / "sbi" / p.folder / d.name / subtype / folder
-    target.mkdir(parents=True, exist_ok=True)
-    (target / name).write_bytes(job.pop("data"))
+def _initiate_upload(p, d, role, subtype, payload) -> Response:
+    if d.islocked or p.locked or role == 4:
+        return _empty(405)  # as upload_file_405_error
+    name = payload.get("file_name", "")
+    folder = payload.get("location_in_sub_type", "")
+    if not name or "/" in name or " " in name or not _fit_folder(folder):
+        return _empty(406)  # NeLS refuses names with spaces
+    if subtype not in d.subtypes:
+        return _empty(404)
+    w = _world()
+    job_id = w.new_id()
+    token = str(uuid.uuid4())
+    with w.lock:
+        w.uploads[token] = {"job": job_id}
+        w.transfer_jobs.new(job_id, "upload", (p.id, d.id, subtype, folder, name))
+    return _json({"url": f"{_public()}/nels-upload2/{token}", "jobId": job_id}, content_type=None)
+
+
+def _initiate_download(p, d, subtype, payload) -> Response:
+    """Shape inferred, no recording of downloads: the payload names the file as
+    initiate_upload's does (``location_in_sub_type``, ``file_name``), the answer
+    is upload's without the url (``{jobId}``): the url comes from download_reference."""
+    name = payload.get("file_name", "")
+    folder = payload.get("location_in_sub_type", "")
+    if not name or "/" in name or not _fit_folder(folder) or subtype not in d.subtypes:
+        return _empty(404)
+    w = _world()
+    source = w.sbi_dir(p, d.name, subtype, *_parts(folder), name)
+    if name.startswith(".") or not source.is_file():
+        return _empty(404)
+    job_id = w.new_id()
+    w.transfer_jobs.new(  # processing from the start: fetched from the store at once
+        job_id, "download", (p.id, d.id, subtype, folder, name), fails=_chaos().job_fails()
+    )
+    return _json({"jobId": job_id}, content_type=None)
+
+
+def _parts(folder: str) -> list[str]:
+    return [x for x in folder.split("/") if x]
+
+
+def _fit_folder(folder) -> bool:
+    return (
+        isinstance(folder, str)
+        and " " not in folder
+        and not any(x in (".", "..") or x.startswith(".") for x in _parts(folder))
+    )
 
 
 def _public() -> str:
@@ -599,12 +712,47 @@ def _portal() -> Blueprint:
     @bp.post("/nels-upload2/<token>")
     def upload(token):
         w = _world()
-        entry = w.uploads.pop(token, None)
-        f = request.files.get("file")
-        if entry is None or f is None:
+        with w.lock:
+            entry = w.uploads.pop(token, None)  # single use, even when the body is cut
+        if entry is None:
             return _empty(404)
-        w.jobs[entry["job"]]["data"] = f.read()
+        jobs = w.transfer_jobs
+        jobs.receiving(entry["job"], True)
+        try:
+            staged = _receive(w.transfers_dir(), f"upload-{entry['job']}")
+        finally:
+            jobs.receiving(entry["job"], False)
+        if staged is None or not jobs.received(entry["job"], staged):
+            return _empty(404)
         return _empty(204)
+
+    @bp.get("/nels-download2/<token>")
+    def download(token):
+        w = _world()
+        with w.lock:
+            job_id = w.downloads.pop(token, None)  # single use
+            job = w.jobs.get(job_id) if job_id is not None else None
+            staged = job.pop("staged", None) if job else None
+        if staged is None:
+            return _empty(404)
+        return _stream(Path(staged), job["target"][4])
+
+    @bp.get("/")
+    def out_of_band():
+        # where a sign-in with no callback lands: the code shown, to be exchanged by hand
+        code = request.args.get("code")
+        if not code:
+            return _empty(404)
+        token_url = f"{_public()}/oauth2/token"
+        return Response(
+            "<!doctype html><title>NeLS sign-in (sandbox)</title><h1>Signed in</h1>"
+            f"<p>Authorization code (valid 10 minutes, once): <code>{escape(code)}</code></p>"
+            "<p>Exchange it for a token with your client id and secret:</p>"
+            f"<pre>curl -u CLIENT_ID:CLIENT_SECRET -d grant_type=authorization_code "
+            f"-d code={escape(code)} {escape(token_url)}</pre>",
+            200,
+            content_type="text/html; charset=utf-8",
+        )
 
     @bp.route("/nels/pages/sbi/sbi.xhtml", methods=["GET", "HEAD"])
     def sbi_page():
@@ -620,3 +768,52 @@ def _portal() -> Blueprint:
         )
 
     return bp
+
+
+def _receive(folder: Path, name: str) -> Path | None:
+    """The multipart field ``file`` streamed to a temporary file in ``folder``
+    and renamed to ``name`` once whole; None when there is no such field.
+    A body cut short leaves nothing behind."""
+    made: list = []
+
+    def on_disk(*_args, **_kw):
+        f = tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False)  # noqa: SIM115
+        made.append(f)
+        return f
+
+    try:
+        _, _, files = parse_form_data(request.environ, stream_factory=on_disk)
+        received = files.get("file")
+        if received is None:
+            return None
+        received.stream.flush()
+        os.replace(received.stream.name, folder / name)
+        return folder / name
+    finally:
+        for f in made:  # every other part, and whatever a cut body left
+            f.close()
+            Path(f.name).unlink(missing_ok=True)
+
+
+def _stream(path: Path, name: str) -> Response:
+    """The file, handed out once: unlinked as it is opened, read from the handle."""
+    f = path.open("rb")
+    size = os.fstat(f.fileno()).st_size
+    path.unlink()
+
+    def chunks():
+        with f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+
+    r = Response(chunks(), 200, content_type="application/octet-stream", direct_passthrough=True)
+    r.headers["Content-Length"] = str(size)
+    r.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quoted(name)}"
+    r.call_on_close(f.close)
+    return r
+
+
+def _quoted(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

@@ -141,3 +141,22 @@ def make_delivery(target: str | Path, spec: DeliverySpec = DeliverySpec()) -> li
     md5.write_text("\n".join(md5_lines) + "\n")
     written.append(md5)
     return written
+
+
+def archived_delivery(
+    world, project, spec: DeliverySpec, dataset: str | None = None, subtype: str = "reads"
+):
+    """A delivery already in StoreBioinfo, as the helpdesk's sync leaves it:
+    ``<dataset>/<subtype>/<run>/`` in the sandbox's SBI storage (the dataset
+    named after the run unless ``dataset`` says otherwise), the subtypes'
+    sizes counted from what was written. Returns the dataset."""
+    name = dataset or spec.run
+    type_ = "Illumina_seq_data"
+    written = make_delivery(world.sbi_dir(project, name, subtype, spec.run), spec)
+    subtypes = dict.fromkeys(world.type_subtypes.get(type_, (subtype,)), 0)
+    subtypes[subtype] = sum(p.stat().st_size for p in written)
+    for other in subtypes:
+        world.sbi_dir(project, name, other).mkdir(parents=True, exist_ok=True)
+    return world.add_dataset(
+        project, name, type_, description=f"NorSeq run {spec.run}", subtypes=subtypes
+    )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from nels_core.paths import project_folder_name
 
+from .sbi_jobs import TransferJobs
 from .sshd import Sshd
 
 
@@ -99,9 +100,21 @@ class World:
         self.access_tokens: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
         self.uploads: dict[str, dict] = {}  # upload uuid -> job
+        self.downloads: dict[str, int] = {}  # single-use download uuid -> job id
         self.jobs: dict[int, dict] = {}
+        # the subtypes a new dataset of each type starts with
+        self.type_subtypes: dict[str, tuple[str, ...]] = {
+            "Illumina_seq_data": ("reads", "analysis"),
+            "Proteomics_data": ("raw", "analysis"),
+        }
         self.token_lifetime = 3600.0
+        # transfer jobs end this long after upload_done, polled or not (recorded:
+        # one poll in 103, then 101); their bytes, left unfinished, go after a while
+        self.processing_seconds = 0.05
+        self.abandoned_after = 3600.0
+        self.clock = time.monotonic  # what the jobs' times are read from
         self.lock = threading.RLock()
+        self.transfer_jobs = TransferJobs(self)
         self._next_id = 1000
 
     def new_id(self) -> int:
@@ -162,6 +175,23 @@ class World:
             setattr(d, k, v)
         project.datasets[d.id] = d
         return d
+
+    # --- StoreBioinfo storage ---------------------------------------------------
+    def sbi_dir(self, project: SandboxProject, *parts: str) -> Path:
+        """Where a project's SBI datasets lie: ``<root>/sbi/<Folder>/<dataset>/<subtype>/...``."""
+        return self.root.joinpath("sbi", project.folder, *parts)
+
+    def sbi_used(self, project: SandboxProject) -> int:
+        """Bytes the project's datasets hold: what its quota counts."""
+        top = self.sbi_dir(project)
+        return sum(f.stat().st_size for f in top.rglob("*") if f.is_file()) if top.is_dir() else 0
+
+    def transfers_dir(self) -> Path:
+        """Where transfer jobs keep their bytes until they are done: the
+        sandbox's own disk, never memory (a 512 MiB run passes through here)."""
+        folder = self.root / "sbi-transfers"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def add_client(self, client_id: str, secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
         self.clients[client_id] = secret

@@ -31,6 +31,7 @@ from .crypto import Vault
 from .jobs import JobRunner
 from .kept import KeptForRequests
 from .keys import check_keys
+from .mail import check_mail_settings
 from .queue import make_celery
 from .wording import counted
 
@@ -84,6 +85,18 @@ DEFAULTS = {
     # message (Redis restarted without persistence loses them; such a job is marked failed)
     "JOB_QUEUED_CHECK_AFTER": 300,
     "SWEEP_EVERY": 300,  # seconds between beat's sweeps: old pulls, abandoned and lost jobs
+    # new deliveries noticed (for users who ask on their account page): seconds between
+    # beat's looks at their projects; a delivery is told once two looks agree on it
+    "WATCH_EVERY": 600,
+    # e-mail about new deliveries: none without SMTP_HOST; SMTP_FROM is then required
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_FROM": None,
+    "SMTP_USER": None,  # with SMTP_PASSWORD: log in before sending
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,  # STARTTLS before logging in (port 587 servers)
+    "SMTP_CA": None,  # a CA file to trust besides the system's, for STARTTLS
+    "SMTP_TIMEOUT": 30,
     # reverse proxies in front that set X-Forwarded-For/-Proto/-Host/-Prefix (0: none;
     # then those headers are ignored, as anyone can send them)
     "PROXY_FIX": 0,
@@ -96,6 +109,7 @@ DEFAULTS = {
 def create_app(config_file: str | os.PathLike | None = None, overrides: dict | None = None):
     app = _configured(config_file, overrides)
     check_keys(app.config)  # before anything is made with them
+    check_mail_settings(app.config)
     if not app.config.get("NELS_CLIENT_ID"):
         raise ConfigError("the web app needs NELS_CLIENT_ID in its configuration")
     app.config["PUBLIC_URL"] = _public_url(app.config["PUBLIC_URL"])
@@ -120,15 +134,19 @@ def create_app(config_file: str | os.PathLike | None = None, overrides: dict | N
         )
 
     from .auth import bp as auth_bp
+    from .delivery_views import bp as deliveries_bp
     from .deposit_views import bp as deposit_bp
     from .health import bp as health_bp
     from .nels_views import bp as nels_bp
+    from .sbi_views import bp as sbi_bp
     from .seek_views import bp as seek_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(nels_bp)
     app.register_blueprint(seek_bp)
     app.register_blueprint(deposit_bp)
+    app.register_blueprint(deliveries_bp)
+    app.register_blueprint(sbi_bp)
     app.register_blueprint(health_bp)
     # names that are not UTF-8: every text shown with \xNN for their odd bytes
     # (UTF-8 output refuses them: a 500), carried in links and forms in a form

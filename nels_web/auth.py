@@ -22,7 +22,7 @@ from flask import (
 from sqlalchemy import delete, select
 
 from nels_core.api import NelsApi, OAuth2Client
-from nels_core.api.oauth import code_challenge, new_code_verifier
+from nels_core.api.oauth import TokenSet, code_challenge, new_code_verifier
 from nels_core.errors import ApiError
 
 from . import sessions
@@ -75,19 +75,23 @@ def callback():
         me = NelsApi(current_app.config["NELS_API_URL"], tokens.access_token).my_account()
     except ApiError as e:
         return _refused(f"NeLS refused the sign-in: {e.message}")
-    sessions.begin(_save_user(me, tokens.access_token))  # a new session id on each sign-in
+    sessions.begin(_save_user(me, tokens))  # a new session id on each sign-in
     return redirect(attempt.after)
 
 
-def _save_user(me, access_token: str) -> int:
-    """The signed-in NeLS user's row, made or brought up to date; its id."""
+def _save_user(me, tokens: TokenSet) -> int:
+    """The signed-in NeLS user's row, made or brought up to date; its id.
+    NeLS's refresh token is kept too, sealed like the access token: the
+    delivery watcher gets fresh access tokens with it while the user is away."""
     with db().sessions() as s, s.begin():
         user = s.scalars(select(WebUser).where(WebUser.nels_id == me.nels_id)).first()
         if user is None:
             user = WebUser(nels_id=me.nels_id, name=me.name)
             s.add(user)
         user.name = me.name
-        user.nels_token = vault().seal(access_token)
+        user.nels_token = vault().seal(tokens.access_token)
+        if tokens.refresh_token:  # none given: the one kept, if any, still stands
+            user.nels_refresh = vault().seal(tokens.refresh_token)
         s.flush()
         return user.id
 
@@ -145,7 +149,8 @@ def _duration(seconds) -> str:
 def _forget_nels_token(user_id: int) -> None:
     kept().forget_user(user_id)  # this process's kept home and API client of theirs
     with db().sessions() as s, s.begin():
-        s.get(WebUser, user_id).nels_token = None
+        user = s.get(WebUser, user_id)
+        user.nels_token = user.nels_refresh = None  # the watcher pauses until a sign-in
 
 
 def _remember_attempt(state: str, verifier: str, after: str) -> None:

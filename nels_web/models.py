@@ -6,7 +6,16 @@ import json
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seek_plugin.db import Base
@@ -17,7 +26,7 @@ def _now() -> datetime:
 
 
 class WebUser(Base):
-    """A person who signed in with NeLS; their NeLS token, encrypted, while it lives."""
+    """A person who signed in with NeLS; their NeLS tokens, encrypted, while they live."""
 
     __tablename__ = "web_users"
 
@@ -25,6 +34,9 @@ class WebUser(Base):
     nels_id: Mapped[int] = mapped_column(Integer, unique=True)
     name: Mapped[str] = mapped_column(String(200))
     nels_token: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # NeLS's refresh token: the delivery watcher gets access tokens with it while the
+    # user is away (migration 0003); forgotten with the access token on sign-out
+    nels_refresh: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -79,6 +91,55 @@ class PushedFolder(Base):
     seek_url: Mapped[str] = mapped_column(String(500))
     seek_project: Mapped[str] = mapped_column(String(50))
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class DeliveryWatch(Base):
+    """A user's wish to hear of new deliveries in their projects, and how
+    the watcher (``nels_web.delivery_watch``) fares for them."""
+
+    __tablename__ = "delivery_watches"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str] = mapped_column(String(254), default="")  # "": notices on the site only
+    # the last look that went through; None: the next one only learns what is there
+    looked: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # a look under way since then (one at a time per user: two looks at once would
+    # agree with each other without time between them for a copy to go on)
+    looking: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the watcher stopped for this user (NeLS refused the stored sign-in), and why
+    stopped: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    stopped_why: Mapped[str] = mapped_column(Text, default="")
+
+
+class SeenDelivery(Base):
+    """A run folder the watcher saw in one of the user's projects: present
+    at the first look ("there"), still arriving, or told as new ("new")."""
+
+    __tablename__ = "seen_deliveries"
+    __table_args__ = (UniqueConstraint("user_id", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"))
+    folder: Mapped[str] = mapped_column(String(1000))  # the NeLS path of the run folder
+    state: Mapped[str] = mapped_column(String(20))  # there, arriving, new
+    sizes: Mapped[str] = mapped_column(Text, default="{}")  # JSON: file -> bytes, last look
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    lanes: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    told: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # "" none to send, "due", "sending" (claimed by one look), "sent"
+    mail: Mapped[str] = mapped_column(String(10), default="")
+    dismissed: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    @property
+    def run(self) -> str:
+        return self.folder.rsplit("/", 1)[-1]
+
+    @property
+    def project(self) -> str:
+        parts = self.folder.split("/")
+        return parts[1] if len(parts) > 2 and parts[0] == "Projects" else ""
 
 
 # a job's subject: "nels://<folder>", a deposit's followed by " to ENA (test)"

@@ -51,10 +51,11 @@ def make_celery(app: Flask) -> Celery:
         worker_redirect_stdouts=False,
         broker_connection_retry_on_startup=True,
     )
-    from . import sweeps, worker
+    from . import delivery_watch, sweeps, worker
 
     worker.register(celery, app)
     sweeps.register(celery, app)
+    delivery_watch.register(celery, app)  # adds to the sweeps' beat schedule
     return celery
 
 

@@ -8,6 +8,13 @@ first, so each can refer to earlier ones by key. The records:
   its NeLS location (SEEK links NeLS data, it never copies it);
 - a sample type from the sample columns the metadata sheet filled, and one
   sample per sample, linked to its assay.
+A run archived in StoreBioinfo gives its data files a second link, to the
+subtype's permalink: a SEEK discussion link (label and URL), as archive
+accessions are (``seek_plugin.accessions``). SEEK takes those on a PATCH
+too, so a data file pushed before the run was archived gets it on the next
+push; its content blobs cannot change after creation (dataFilePatch has no
+``content_blobs``: new content is a new version). A link in the description
+would be plain text mixed into what researchers write there.
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ class Planned:
     title: str
     attributes: dict
     relationships: dict = field(default_factory=dict)  # name -> id | Ref | [id | Ref]
+    # (label, url) the record links to besides its content: SEEK's discussion links
+    links: tuple[tuple[str, str], ...] = ()
 
     def refs(self) -> list[Ref]:
         out = []
@@ -102,6 +111,7 @@ def plan(
             {"projects": projects},
         )
     ]
+    archived = _archived_in(sbi)
     sample_assay: dict[str, str] = {}  # sample key -> its assay's key
     study_assays: dict[str, list[str]] = {}  # study identifier or folder name -> assay keys
     for study in inv.studies:
@@ -168,6 +178,7 @@ def plan(
                             "policy": policy,
                         },
                         {"projects": projects, "assays": [Ref(akey)]},
+                        _sbi_links(archived, _run_name(inv, study)),
                     )
                 )
     items += _sbi_items(inv, sbi, projects, policy, study_assays)
@@ -254,6 +265,27 @@ def _sbi_items(inv, sbi, projects, policy, study_assays) -> list[Planned]:
             )
         )
     return out
+
+
+def _archived_in(sbi) -> dict[str, list]:
+    """Run folder name -> the StoreBioinfo subtypes holding a folder of that name."""
+    out: dict[str, list] = {}
+    for st in sbi:
+        for run in getattr(st, "holds", ()):
+            out.setdefault(run, []).append(st)
+    return out
+
+
+def _run_name(inv: InvestigationRecord, study) -> str:
+    """The name of the folder a study came from (the pushed folder itself for its top)."""
+    key = study.key.strip("/")
+    if key and key != ".":
+        return posixpath.basename(key)
+    return posixpath.basename(inv.location.rstrip("/"))
+
+
+def _sbi_links(archived: dict[str, list], run: str) -> tuple[tuple[str, str], ...]:
+    return tuple((st.label(run), st.permalink) for st in archived.get(run, ()))
 
 
 def _sample_key(study_key: str, name: str) -> str:

@@ -11,6 +11,11 @@ creating a second one.
 When the database already links records, one listing per record type
 (one read per page) confirms they still exist in SEEK; a record deleted
 there is created again.
+
+An item's discussion links (a run's StoreBioinfo permalink) go with its
+create; on an update the record is read first and only the links it lacks
+are sent: SEEK adds every link sent without an id, so sending them again
+would make them twice.
 """
 
 from __future__ import annotations
@@ -87,7 +92,7 @@ class Pusher:
                     skipped.add(item.key)
                     continue
                 relationships = _resolve(item, ids)
-                digest = _digest(item.attributes, relationships)
+                digest = _digest(item.attributes, relationships, item.links)
                 link = links.get(item.key)
                 try:
                     done = self._one(item, relationships, digest, link, seen, scope, writes)
@@ -139,7 +144,12 @@ class Pusher:
                     item.key, item.kind, link.seek_id, self._url(item, link.seek_id), "unchanged"
                 )
             attributes = {k: v for k, v in item.attributes.items() if k not in CREATE_ONLY}
-            record = getattr(self.client, item.kind).update(link.seek_id, attributes, relationships)
+            resource = getattr(self.client, item.kind)
+            if item.links:
+                missing = _missing_links(resource.get(link.seek_id), item.links)
+                if missing:
+                    attributes["discussion_links"] = missing
+            record = resource.update(link.seek_id, attributes, relationships)
             writes.complete(link, link.seek_id, digest)
             action = "adopted" if adopted else "updated"
             return Pushed(item.key, item.kind, record.id, record.url, action)
@@ -153,7 +163,10 @@ class Pusher:
                 kind=item.kind,
             )
         )
-        record = getattr(self.client, item.kind).create(item.attributes, relationships)
+        attributes = item.attributes
+        if item.links:
+            attributes = {**attributes, "discussion_links": _missing_links(None, item.links)}
+        record = getattr(self.client, item.kind).create(attributes, relationships)
         writes.complete(link, record.id, digest)
         return Pushed(item.key, item.kind, record.id, record.url, "created")
 
@@ -203,6 +216,17 @@ def _resolve(item: Planned, ids: dict[str, str]) -> dict:
     }
 
 
-def _digest(attributes: dict, relationships: dict) -> str:
-    text = json.dumps([attributes, relationships], sort_keys=True, separators=(",", ":"))
+def _missing_links(record: SeekRecord | None, links) -> list[dict]:
+    """``links`` the record does not hold yet (by URL), as SEEK takes new ones."""
+    have = (
+        {li.get("url") for li in (record.attributes.get("discussion_links") or [])}
+        if record
+        else set()
+    )
+    return [{"label": label, "url": url} for label, url in links if url not in have]
+
+
+def _digest(attributes: dict, relationships: dict, links=()) -> str:
+    sent = [attributes, relationships] + ([[list(li) for li in links]] if links else [])
+    text = json.dumps(sent, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from nels_core.api import NelsApi, OAuth2Client, TokenSet
+from nels_core.api.sbi_transfer import SbiJobError
 from nels_core.errors import ApiError, AuthError, TokenExpiredError
 from nels_core.model import Role
 from nels_sandbox.nels_api import inject_fault
@@ -163,9 +164,9 @@ def test_sbi_upload_job(nels_server):
         ("little_file.txt", 11, False)
     ]
     d.islocked = True
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(SbiJobError) as err:
         api.upload_to_sbi(cast.project.id, d.id, "analysis", "x.txt", b"x", poll_interval=0.01)
-    assert err.value.status == 405
+    assert err.value.status == 405 and "x.txt" in str(err.value) and "locked" in str(err.value)
 
 
 def test_api_calls_are_thread_safe_under_refresh(nels_server):

@@ -196,3 +196,123 @@ def test_sandbox_matches_recording(name, specs, tmp_path):
                     substitutions[str(recorded[key])] = str(answered[key])
         else:
             assert resp.data.decode() == rec_body, where
+
+
+# --- what the recordings do not show, held to the shapes they do show -----------
+def _recorded(specs, name):
+    return _interactions(specs / "nels" / "cassettes" / f"{name}.yml")
+
+
+def _replay_upload(world, specs):
+    """upload_file.yml against a fresh sandbox; the app, its client and the job's answers."""
+    _seed(world, "upload_file", specs)
+    app = create_app(world, public_url="https://test-fe.cbu.uib.no")
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    do = "/nels-api/seek/sbi/projects/1125299/datasets/1124840/analysis/data/do"
+    return app, client, auth, do
+
+
+def _frozen_clock(world):
+    """The jobs' clock stopped, and a way to move it on: a job ends by time
+    alone, so what each poll answers is then the same on every run."""
+    now = [0.0]
+    world.clock = lambda: now[0]
+
+    def later():
+        now[0] += world.processing_seconds
+
+    return later
+
+
+def _job_state(client, auth, do, job_id):
+    body = json.dumps({"method": "job_state", "payload": {"job_id": job_id}})
+    return client.post(do, data=body, headers=auth)
+
+
+def test_download_job_follows_the_recorded_upload_shapes(specs, tmp_path):
+    """No recording of a download exists: initiate_download answers as
+    initiate_upload does (less the url), job_state as recorded, and
+    download_reference with a url as initiate_upload's."""
+    world = World(tmp_path / "nels")
+    later = _frozen_clock(world)
+    app, client, auth, do = _replay_upload(world, specs)
+    recorded = _recorded(specs, "upload_file")
+    initiate, states = recorded[0]["response"], [i["response"] for i in recorded[3:]]
+    stored = world.root / "sbi" / "seek_pilot3" / "upload-target" / "analysis"
+    stored.mkdir(parents=True)
+    (stored / "little_file.txt").write_text("little file")
+    payload = {"location_in_sub_type": "", "file_name": "little_file.txt"}
+    r = client.post(
+        do, data=json.dumps({"method": "initiate_download", "payload": payload}), headers=auth
+    )
+    assert r.status_code == 200 and r.headers.get("Content-Type") is None
+    recorded_keys = json.loads(initiate["body"]["string"])
+    answered = json.loads(r.data)
+    assert set(answered) == set(recorded_keys) - {"url"}
+    assert_same_shape({"jobId": recorded_keys["jobId"]}, answered, "initiate_download")
+    job_id = answered["jobId"]
+    seen = []
+    for i, rec in enumerate(states):
+        if i:
+            later()  # the job's time passes between the polls, as it did recorded
+        r = _job_state(client, auth, do, job_id)
+        assert r.status_code == rec["status"]["code"] and r.headers.get("Content-Type") is None
+        assert_same_shape(json.loads(rec["body"]["string"]), json.loads(r.data), "job_state")
+        seen.append(json.loads(r.data)["state_id"])
+    assert seen == [103, 101]  # as the recorded upload: processing, then done
+    body = json.dumps({"method": "download_reference", "payload": {"job_id": job_id}})
+    r = client.post(do, data=body, headers=auth)
+    assert r.status_code == 200 and r.headers.get("Content-Type") is None
+    assert_same_shape({"url": recorded_keys["url"]}, json.loads(r.data), "download_reference")
+    url = urlparse(json.loads(r.data)["url"])
+    got = client.get(url.path)
+    assert got.status_code == 200 and got.data == b"little file"
+    again = client.get(url.path)
+    assert again.status_code == 404 and again.data == b""  # single use
+    assert client.post(do, data=body, headers=auth).status_code == 404  # handed out once
+
+
+def test_failed_job_and_500_answer_as_recorded(specs, tmp_path):
+    from nels_sandbox.nels_api import fail_next_jobs, make_chaotic
+
+    world = World(tmp_path / "nels")
+    later = _frozen_clock(world)
+    app, client, auth, do = _replay_upload(world, specs)
+    recorded = _recorded(specs, "upload_file")
+    fail_next_jobs(app, 1)
+    start = json.loads(recorded[0]["request"]["body"]["string"])
+    job_id = json.loads(client.post(do, data=json.dumps(start), headers=auth).data)["jobId"]
+    second = json.loads(client.post(do, data=json.dumps(start), headers=auth).data)["jobId"]
+    upload = recorded[1]["request"]
+    for job in (job_id, second):
+        url = next(t for t, u in world.uploads.items() if u["job"] == job)
+        r = client.post(
+            f"/nels-upload2/{url}",
+            data=upload["body"]["string"].encode(),
+            headers={"Content-Type": upload["headers"]["Content-Type"][0]},
+        )
+        assert r.status_code == 204
+        client.post(
+            do, data=json.dumps({"method": "upload_done", "payload": {"job_id": job}}), headers=auth
+        )
+    rec = recorded[-1]["response"]
+    for job, final in ((job_id, 102), (second, 101)):
+        assert json.loads(_job_state(client, auth, do, job).data)["state_id"] in (103, final)
+        later()
+        r = _job_state(client, auth, do, job)
+        assert r.headers.get("Content-Type") is None
+        assert_same_shape(json.loads(rec["body"]["string"]), json.loads(r.data), "job_state")
+        assert json.loads(r.data)["state_id"] == final
+    stored = world.root / "sbi" / "seek_pilot3" / "upload-target" / "analysis"
+    assert [p.name for p in stored.iterdir()] == ["little_file.txt"]  # the one job that ended 101
+    assert list(world.transfers_dir().iterdir()) == []  # the failed job's bytes are gone
+    # 500 "Error" now and then: exactly as get_projects_500 recorded it
+    make_chaotic(app, seed=1, error_rate=1.0)
+    rec500 = _recorded(specs, "get_projects_500")[0]["response"]
+    r = client.get("/nels-api/seek/sbi/projects", headers=auth)
+    assert r.status_code == rec500["status"]["code"] == 500
+    assert r.data.decode() == rec500["body"]["string"]
+    assert r.headers["Content-Type"].replace(" ", "").lower() == (
+        rec500["headers"]["Content-Type"][0].replace(" ", "").lower()
+    )

@@ -13,6 +13,7 @@ import hashlib
 import time
 
 import pytest
+import sbi_seed
 from conftest import ARTIFACTS, need
 from galaxy_stack import RUN, nels_token, wait_for
 from galaxy_ui import GalaxyUI
@@ -76,7 +77,7 @@ def test_a_researcher_picks_fastqs_of_a_run_in_both_uploaders(galaxy_stack, ui):
     assert ui.save_nels_token(nels_token(stack, "bob")) == SAVED
 
     ui.open_nels_from_upload()
-    assert ui.rows() == ["Personal", "Projects"]
+    assert ui.rows() == ["Personal", "Projects", "StoreBioinfo"]
     ui.open_row("Projects")
     # projects by their NeLS names, the locked one marked
     assert ui.rows() == ["Locked_2020 [locked]", "UiB Test Project"]
@@ -110,6 +111,35 @@ def test_a_researcher_picks_fastqs_of_a_run_in_both_uploaders(galaxy_stack, ui):
     # the bytes Galaxy holds are those the facility delivered
     landed = landed_md5s(as_api(stack, "ingrid"))
     assert landed == {name: stack.delivered[name] for name in pair + beta}
+
+
+def test_a_researcher_picks_a_fastq_from_storebioinfo(galaxy_stack, ui):
+    stack = galaxy_stack
+    cast = stack.cast
+    dataset = sbi_seed.seed(cast.world, cast.project)  # this test's only
+    name = "Liver-1_S1_L001_R1_001.fastq.gz"
+    try:
+        ui.register("olav")
+        ui.save_nels_token(nels_token(stack, "bob"))
+        ui.open_nels_from_upload()
+        ui.open_row("StoreBioinfo")
+        # SBI projects by their names as they are, then datasets, subtypes, files
+        assert ui.rows() == ["Locked_2020", "UiB Test Project"]
+        ui.open_row("UiB Test Project")
+        assert ui.rows() == [sbi_seed.DATASET]
+        ui.open_row(sbi_seed.DATASET)
+        assert ui.rows() == ["qc", sbi_seed.SUBTYPE]
+        ui.open_row(sbi_seed.SUBTYPE)
+        ui.open_row("run")
+        assert ui.rows() == [name, "SampleSheet.csv"]
+        ui.click_row(name)
+        ui.select()
+        ui.start_upload()
+        assert ui.wait_history_items(1) == ["ok"]  # after the SBI download job ran
+        landed = landed_md5s(as_api(stack, "olav"))
+        assert landed == {name: hashlib.md5(sbi_seed.READS).hexdigest()}
+    finally:
+        sbi_seed.unseed(cast.world, cast.project, dataset)
 
 
 def test_pasting_a_nels_address_imports_the_file(galaxy_stack, ui):

@@ -111,9 +111,43 @@ def test_the_second_migration_brings_the_first_release_to_the_models(database_ur
     engine.dispose()
     missing = {(diff[0], diff[-1].name) for diff in differences(database_url)}
     new_columns = ("params", "attempts", "worker", "heartbeat", "finished")
-    assert missing == {*(("add_column", c) for c in new_columns), ("add_index", "ix_jobs_state")}
+    assert missing == {
+        *(("add_column", c) for c in new_columns),
+        ("add_index", "ix_jobs_state"),
+        *DELIVERY_WATCH,
+    }
     assert schema.upgrade(database_url) == (schema.FIRST_RELEASE, schema.head())
     assert differences(database_url) == []
+
+
+# what the third migration adds: NeLS's refresh token, the delivery watcher's tables
+DELIVERY_WATCH = {
+    ("add_column", "nels_refresh"),
+    ("add_table", "delivery_watches"),
+    ("add_table", "seen_deliveries"),
+}
+
+
+def test_the_third_migration_adds_the_delivery_watch_and_keeps_the_users(database_url):
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0002_job_workers")
+    engine.dispose()
+    run_sql(
+        database_url,
+        "INSERT INTO web_users (id, nels_id, name, nels_token, created)"
+        " VALUES (1, 261, 'Alice', :sealed, :now)",
+        sealed=b"gAAAA-sealed",
+        now=datetime.now(UTC),
+    )
+    assert {(diff[0], diff[-1].name) for diff in differences(database_url)} == DELIVERY_WATCH
+    assert schema.upgrade(database_url) == ("0002_job_workers", schema.head())
+    assert differences(database_url) == []
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        user = conn.execute(text("SELECT nels_token, nels_refresh FROM web_users")).one()
+    engine.dispose()
+    assert (bytes(user.nels_token), user.nels_refresh) == (b"gAAAA-sealed", None)
 
 
 def test_an_old_release_database_is_refused_until_db_upgrade(database_url, tmp_path):

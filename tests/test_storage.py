@@ -97,6 +97,11 @@ def test_missing_things_are_named(alice):
         alice.read_bytes(f"{WORK}/nope.txt")
     with pytest.raises(NotFoundError, match="missing"):
         alice.write(f"{WORK}/missing/x.txt", b"x")
+    alice.write(f"{WORK}/a-file.txt", b"x")
+    for below_a_file in (f"{WORK}/a-file.txt/x", f"{WORK}/a-file.txt/x/y"):
+        with pytest.raises(NotFoundError, match="no such file or folder"):
+            alice.stat(below_a_file)
+        assert not alice.exists(below_a_file)
 
 
 def home_path(home, rel):

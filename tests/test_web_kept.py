@@ -43,7 +43,15 @@ def site(tmp_path, monkeypatch):
 
 
 def about_the_user(asked: list[str]) -> list[str]:
-    return [p for p in asked if p.endswith(("/my-account", "/projects")) or "/users/" in p]
+    return [
+        p
+        for p in asked
+        if not is_storebioinfo(p) and (p.endswith(("/my-account", "/projects")) or "/users/" in p)
+    ]
+
+
+def is_storebioinfo(path: str) -> bool:
+    return "/sbi/" in path or path.endswith("/sbi/projects")
 
 
 def test_pages_reuse_what_nels_said_for_a_while(site):
@@ -51,9 +59,11 @@ def test_pages_reuse_what_nels_said_for_a_while(site):
     client, _ = sign_in(app, sandboxes)
     assert client.get("/").status_code == 200
     asked.clear()
-    for page in ("/", f"/browse/{FOLDER}", f"/browse/{FOLDER}/NorSeq", "/"):
+    for page in ("/", f"/browse/{FOLDER}", f"/browse/{FOLDER}/NorSeq", f"/browse/{FOLDER}", "/"):
         assert client.get(page).status_code == 200
-    assert about_the_user(asked) == []  # four pages, NeLS not asked again
+    assert about_the_user(asked) == []  # five pages, NeLS not asked again
+    sbi = [p for p in asked if is_storebioinfo(p)]  # the project page's StoreBioinfo section
+    assert sbi and len(sbi) == len(set(sbi))  # asked once, kept for the second visit
     time.sleep(KEEP + 0.2)
     assert client.get("/").status_code == 200
     assert about_the_user(asked) != []  # asked again once the time is up

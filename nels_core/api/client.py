@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import requests
 
 from ..credentials import SshCredentials
-from ..errors import ApiError, AuthError, TokenExpiredError, TransferError
+from ..errors import ApiError, AuthError, TokenExpiredError
 from ..model import Dataset, Membership, Project, User
 from ..redact import basic, scrub
 from . import shapes
 from .oauth import StaticToken, TokenSource
+from .sbi_transfer import SbiPlace, SbiTransfer
 
 RETRY_STATUSES = (502, 503, 504)
-SBI_DONE, SBI_FAILED = 101, 102
 
 
 class NelsApi:
@@ -61,8 +61,10 @@ class NelsApi:
         raw: bool = False,
         auth: tuple[str, str] | None = None,
         files=None,
+        retry_statuses: tuple[int, ...] = RETRY_STATUSES,
     ):
-        """Send one call; return parsed JSON (or the Response when ``raw``)."""
+        """Send one call; return parsed JSON (or the Response when ``raw``).
+        ``retry_statuses``: answers worth asking again for, when ``idempotent``."""
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
         attempts = self.retries if idempotent else 1
@@ -93,7 +95,7 @@ class NelsApi:
                 refreshed = True
                 attempt -= 1  # a refresh is not a retry
                 continue
-            if r.status_code in RETRY_STATUSES and attempt < attempts:
+            if r.status_code in retry_statuses and attempt < attempts:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
             # the answer may echo our request headers: never show what we sent
@@ -194,6 +196,11 @@ class NelsApi:
             raise
         return r.content
 
+    def sbi_data_url(self, project_id: int, dataset_id: int, subtype: str) -> str:
+        """Where a subtype's transfer jobs are started and polled."""
+        sub = quote(subtype, safe="")
+        return self._sbi(f"seek/sbi/projects/{project_id}/datasets/{dataset_id}/{sub}/data/do")
+
     def upload_to_sbi(
         self,
         project_id: int,
@@ -205,38 +212,11 @@ class NelsApi:
         poll_interval: float = 1.0,
         poll_timeout: float = 3600.0,
     ) -> None:
-        """Upload through an SBI transfer job and wait for it to finish."""
-        do = self._sbi(f"seek/sbi/projects/{project_id}/datasets/{dataset_id}/{subtype}/data/do")
-        job = self.request(
-            "POST",
-            do,
-            json={
-                "method": "initiate_upload",
-                "payload": {"location_in_sub_type": folder, "file_name": name},
-            },
-        )
-        if not isinstance(job, dict) or "url" not in job or "jobId" not in job:
-            raise ApiError(200, "initiate_upload answer lacks url or jobId", do)
-        self.request("POST", job["url"], files={"file": (name, data)}, raw=True)
-        self.request(
-            "POST", do, json={"method": "upload_done", "payload": {"job_id": job["jobId"]}}
-        )
-        deadline = time.monotonic() + poll_timeout
-        while True:
-            state = self.request(
-                "POST",
-                do,
-                json={"method": "job_state", "payload": {"job_id": job["jobId"]}},
-                idempotent=True,
-            )
-            code = state.get("state_id") if isinstance(state, dict) else None
-            if code == SBI_DONE:
-                return
-            if code == SBI_FAILED:
-                raise TransferError(f"StoreBioinfo transfer job {job['jobId']} failed")
-            if time.monotonic() > deadline:
-                raise TransferError(f"StoreBioinfo transfer job {job['jobId']} still running")
-            time.sleep(poll_interval)
+        """Upload through an SBI transfer job and wait for it to finish
+        (``sbi_transfer.SbiTransfer`` streams files of any size)."""
+        transfer = SbiTransfer(self, poll_interval=poll_interval, poll_timeout=poll_timeout)
+        place = SbiPlace(project_id, dataset_id, subtype, folder)
+        transfer.upload(place, name, [data], len(data))
 
 
 def _error_class(r: requests.Response) -> type[ApiError]:

@@ -45,7 +45,7 @@ class LocalStorage(Storage):
         real = self._real(path)
         try:
             st = os.stat(real)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # the latter: below a file
             raise NotFoundError(f"no such file or folder in NeLS: {path!r}") from None
         return self._entry(path, st, os.path.isdir(real))
 

@@ -1,0 +1,22 @@
+"""What a move tells whoever watches it: files, bytes, each job's state."""
+
+from __future__ import annotations
+
+
+class TransferProgress:
+    """Callbacks of an archive or a stage; each does nothing here."""
+
+    def planned(self, files: int, total_bytes: int, already: int) -> None:
+        """``files`` to move (``total_bytes`` together); ``already`` there, skipped."""
+
+    def file_started(self, path: str, size: int) -> None:
+        """``path`` (relative to what is moved) starts moving."""
+
+    def bytes_moved(self, n: int) -> None:
+        """``n`` more bytes went through."""
+
+    def job_state(self, name: str, job_id: int, state: int | None) -> None:
+        """The file's transfer job is in ``state`` (100, 103, 101, 102)."""
+
+    def file_done(self, path: str) -> None:
+        """``path`` is in place and its job done."""
