@@ -10,6 +10,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from nels_core import config as nels_config
 from nels_core.connect import open_home
@@ -72,3 +80,17 @@ def read_secret(path: Path | None, variable: str) -> str | None:
     """A token or password from the file given, else from ``$variable``:
     never from the command line, where other users' ``ps`` would show it."""
     return path.read_text().strip() if path else os.environ.get(variable)
+
+
+def transfer_bars() -> Progress:
+    """Bars of bytes moved, on a terminal's stderr only (gone when done)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )

@@ -11,14 +11,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -29,7 +21,7 @@ from nels_core.paths import normalise
 
 from .beat import beat_cmd
 from .biostudies import biostudies_cmd
-from .context import err, home_of, out
+from .context import err, home_of, out, transfer_bars
 from .db import db_cmd
 from .demo import demo_cmd
 from .ena import ena_cmd
@@ -82,19 +74,6 @@ def _show_warnings() -> None:
         log.addHandler(handler)
         log.setLevel(logging.WARNING)
         log.propagate = False
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
 
 
 @main.command("ls")
@@ -176,7 +155,7 @@ def get_cmd(ctx, uri, dest, no_verify):
     from nels_core.checksums import StreamHasher
 
     hasher = StreamHasher(sha256=False)
-    with _progress() as progress, replacing(target) as f:
+    with transfer_bars() as progress, replacing(target) as f:
         task = progress.add_task(escape(visible(entry.name)), total=entry.size)
         for chunk in home.read_chunks(path):
             hasher.update(chunk)
@@ -203,7 +182,7 @@ def put_cmd(ctx, local, uri, overwrite):
     if uri.endswith("/") or (home.exists(path) and home.stat(path).is_dir):
         path = f"{path}/{Path(local).name}"
     size = Path(local).stat().st_size
-    with _progress() as progress, open(local, "rb") as f:
+    with transfer_bars() as progress, open(local, "rb") as f:
         task = progress.add_task(escape(visible(Path(local).name)), total=size)
         entry = home.write(
             path, _counting(f, progress, task), overwrite=overwrite, expected_size=size

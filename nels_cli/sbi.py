@@ -14,14 +14,7 @@ from contextlib import contextmanager
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
@@ -32,7 +25,7 @@ from nels_core.errors import AuthError, ConfigError, NelsError, NotFoundError
 from nels_core.sbi import TransferProgress
 from nels_core.sbi.places import STORAGE_ROOT, find_dataset, sbi_membership
 
-from .context import err, open_nels, out
+from .context import err, open_nels, out, transfer_bars
 from .show import literal, visible
 
 
@@ -138,17 +131,18 @@ def ls_cmd(ctx, address):
 
 
 class _Shown(TransferProgress):
-    """Files, bytes and each job's state, as rich bars on a terminal and as
-    one line per file elsewhere (logs, pipes)."""
+    """Files, bytes and each job's state, as rich bars on a terminal (a bar
+    per file still moving or processing) and as one line per file elsewhere
+    (logs, pipes)."""
 
     def __init__(self, progress: Progress, verb: str):
         self.progress = progress
         self.verb = verb
         self.total = None
-        self.current = None
+        self.bars: dict[str, object] = {}  # a file's path: its bar, until it is done
+        self.sending = None  # the bar the bytes go to
         self.files = 0
         self.done = 0
-        self.name = ""
 
     def planned(self, files, total_bytes, already):
         self.files = files
@@ -157,38 +151,28 @@ class _Shown(TransferProgress):
         self.total = self.progress.add_task(f"{self.verb} 0/{files} files", total=total_bytes)
 
     def file_started(self, path, size):
-        self.name = visible(path)
-        self.current = self.progress.add_task(escape(self.name), total=size)
+        self.sending = self.bars[path] = self.progress.add_task(escape(visible(path)), total=size)
 
     def bytes_moved(self, n):
         self.progress.advance(self.total, n)
-        self.progress.advance(self.current, n)
+        if self.sending is not None:
+            self.progress.advance(self.sending, n)
 
-    def job_state(self, name, job_id, state):
-        if self.current is not None:
-            what = escape(f"{self.name} [job {job_id}: {state_name(state)}]")
-            self.progress.update(self.current, description=what)
+    def job_state(self, path, job_id, state):
+        if path in self.bars:
+            what = escape(f"{visible(path)} [job {job_id}: {state_name(state)}]")
+            self.progress.update(self.bars[path], description=what)
 
     def file_done(self, path):
         self.done += 1
-        self.progress.remove_task(self.current)
-        self.current = None
+        bar = self.bars.pop(path, None)
+        if bar is not None:
+            self.progress.remove_task(bar)
+        if bar == self.sending:
+            self.sending = None
         self.progress.update(self.total, description=f"{self.verb} {self.done}/{self.files} files")
         if not err.is_terminal:
             err.print(literal(f"{self.verb.lower()} {path}"), highlight=False)
-
-
-def _bars() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
 
 
 @sbi_cmd.command("archive")
@@ -204,7 +188,7 @@ def archive_cmd(ctx, uri, dataset, dataset_type, subtype, project):
 
     home, _ = open_nels(ctx, uri)
     api = _api(ctx)
-    with _token_advice(), _bars() as bars:
+    with _token_advice(), transfer_bars() as bars:
         report = archive(
             home,
             api,
@@ -246,7 +230,7 @@ def stage_cmd(ctx, source, dest):
 
     home, _ = open_nels(ctx, dest)
     api = _api(ctx)
-    with _token_advice(), _bars() as bars:
+    with _token_advice(), transfer_bars() as bars:
         report = stage(home, api, source, dest, progress=_Shown(bars, "Fetched"))
     got = sum(f.size for f, _ in report.received)
     lines = [

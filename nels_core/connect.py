@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from . import token_advice
 from .api import NelsApi
+from .api.oauth import TokenSource
 from .config import Settings
 from .credentials import SshCredentials
 from .errors import AuthError, ConfigError, NelsError, TokenMissingError
@@ -97,12 +98,11 @@ class NelsSettings:
         return hashlib.sha256(raw).hexdigest()
 
 
-def build_home(s: NelsSettings) -> Home:
-    api = (
-        NelsApi(s.api_url, s.access_token, timeout=s.timeout)
-        if s.api_url and s.access_token
-        else None
-    )
+def build_home(s: NelsSettings, token: TokenSource | None = None) -> Home:
+    """``token``: in place of ``s.access_token``, one that can be renewed (a
+    job that outlives the hour an access token lives)."""
+    token = token or s.access_token
+    api = NelsApi(s.api_url, token, timeout=s.timeout) if s.api_url and token else None
     account: Account | None = None
     if api is not None:
         user = api.my_account()

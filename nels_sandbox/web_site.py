@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nels_cli.demo import OWN_PROJECT, RUN, SEQ_PROJECT
+from nels_cli.demo import ARCHIVED_RUN, OWN_PROJECT, RUN, SEQ_PROJECT
 from nels_sandbox.deposit import DepositSandboxes, start_deposit
 
 DEMO_USER = "demo"
@@ -60,7 +60,7 @@ def start_sandboxes(
     ports; with ``sshd`` (``nels_sandbox.sshd.Sshd``, started) the tree is
     also served over SFTP, as the NeLS data host serves it."""
     from nels_sandbox.nels_api import create_app as nels_app
-    from nels_sandbox.norseq import DeliverySpec, make_delivery
+    from nels_sandbox.norseq import DeliverySpec, archived_delivery, make_delivery
     from nels_sandbox.seek import create_app as seek_app
     from nels_sandbox.seek_world import SeekWorld
     from nels_sandbox.serving import Served, quiet
@@ -76,14 +76,8 @@ def start_sandboxes(
     world.add_member(own, user, 1)
     spec = DeliverySpec(run=RUN) if samples is None else DeliverySpec(run=RUN, samples=samples)
     make_delivery(world.project_dir(seq) / "NorSeq" / RUN, spec)
-    # the same run, synced by the helpdesk to StoreBioinfo
-    world.add_dataset(
-        seq,
-        RUN,
-        "Illumina_seq_data",
-        description=f"NorSeq run {RUN}",
-        subtypes={"reads": 1_234_567, "analysis": 45_678},
-    )
+    # an earlier run, synced by the helpdesk to StoreBioinfo: files to stage back
+    archived_delivery(world, seq, DeliverySpec(run=ARCHIVED_RUN, lanes=1, seed=2))
     # the web app finds a home by NeLS id, as a site that mounts NeLS homes would
     by_id = directory / "nels" / "by-id"
     by_id.mkdir(parents=True, exist_ok=True)

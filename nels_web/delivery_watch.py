@@ -30,7 +30,6 @@ from celery import Celery
 from flask import Flask, url_for
 from sqlalchemy import delete, or_, select, update
 
-from nels_core.api import OAuth2Client
 from nels_core.api.oauth import TokenSet
 from nels_core.byte_names import to_text
 from nels_core.connect import build_home
@@ -38,10 +37,10 @@ from nels_core.errors import AuthError, NelsError
 from nels_core.paths import PROJECTS
 from nels_core.redact import visible
 
-from .auth import callback_url
 from .context import nels_settings
 from .mail import MailError, mail_configured, send
 from .models import DeliveryWatch, SeenDelivery, WebUser
+from .nels_tokens import keep_rotated, oauth_client
 from .run_folders import RunFolder, arrival, run_folders
 from .wording import counted
 
@@ -144,14 +143,7 @@ class _Look:
         if refresh is None:
             self._stop(UNREADABLE, sealed)
             return "stopped"
-        c = self.config
-        oauth = OAuth2Client(
-            c["NELS_OAUTH_URL"],
-            c["NELS_CLIENT_ID"],
-            c["NELS_CLIENT_SECRET"],
-            redirect_uri=callback_url(c["PUBLIC_URL"]),
-            tokens=TokenSet(access_token="", refresh_token=refresh),
-        )
+        oauth = oauth_client(self.config, refresh)
         try:
             oauth.refresh()
         except AuthError as e:
@@ -165,14 +157,7 @@ class _Look:
                 e.status or "none: unreachable",
             )
             return "unreachable"
-        renewed = oauth.tokens.refresh_token
-        if renewed and renewed != refresh:  # a server that rotates them: keep the new one
-            with self.db.sessions() as s, s.begin():
-                s.execute(  # unless a sign-in stored a newer one meanwhile
-                    update(WebUser)
-                    .where(WebUser.id == self.user_id, WebUser.nels_refresh == sealed)
-                    .values(nels_refresh=self.vault.seal(renewed))
-                )
+        keep_rotated(self.app, self.user_id, sealed, refresh, oauth.tokens.refresh_token)
         return oauth.tokens
 
     def _stop(self, why: str, sealed: bytes) -> None:

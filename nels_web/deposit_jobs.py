@@ -42,6 +42,7 @@ from seek_plugin.client import SeekClient
 from .context import db, nels_settings
 from .deposits import DepositFolder
 from .locks import WAITING, folder_lock
+from .nels_tokens import renewed
 from .seek_jobs import seek_account
 from .wording import counted, in_bytes
 from .worker import JobInput, Progress
@@ -210,10 +211,11 @@ def ena_job(job: JobInput, progress: Progress) -> dict:
     timeout = float(config["ENA_TIMEOUT"])
     taxonomy = Taxonomy(config["ENA_TAXONOMY_URL"])
 
+    token = renewed(job)  # reads sent for hours outlive the hour a token lives
     log: list[str] = []
     with folder_lock(f"deposit {folder.path}", waiting=lambda: progress(0, 3, WAITING)):
         progress(0, 3, "")
-        home = build_home(settings)
+        home = build_home(settings, token)
         try:
             _export(folder, home, ask.target, ask.biostudies_target, taxonomy)
             progress(1, 3)
@@ -241,7 +243,7 @@ def ena_job(job: JobInput, progress: Progress) -> dict:
             home.close()
         progress(2, 3, "")  # the upload note said its last
         sent = run.plan is None and bool(run.outcome.receipts)
-        kept = _keep(folder, settings, run.warnings) if sent else ""
+        kept = _keep(folder, build_home(settings, token), run.warnings) if sent else ""
         linked = Counter()
         if link is not None and client is not None:
             linked = _link(
@@ -254,9 +256,10 @@ def ena_job(job: JobInput, progress: Progress) -> dict:
 def biostudies_job(job: JobInput, progress: Progress) -> dict:
     folder, ask, link, settings = _deposit_input(job, BioStudiesRequest)
     taxonomy_url = current_app.config["ENA_TAXONOMY_URL"]
+    token = renewed(job)
     with folder_lock(f"deposit {folder.path}", waiting=lambda: progress(0, 2, WAITING)):
         progress(0, 2, "")
-        home = build_home(settings)
+        home = build_home(settings, token)
         try:
             _export(folder, home, ask.ena_target, ask.target, Taxonomy(taxonomy_url))
         finally:
@@ -281,7 +284,7 @@ def biostudies_job(job: JobInput, progress: Progress) -> dict:
             ena_server=ask.ena_target,
         )
         accno = done.accno
-        kept = "" if done.unchanged else _keep(folder, settings, warnings)
+        kept = "" if done.unchanged else _keep(folder, build_home(settings, token), warnings)
         linked = Counter()
         if link is not None:
             linked = _link(job.user_id, link, deposit, ena.objects, ask.server, accno, kept=kept)
@@ -325,9 +328,8 @@ def _sending(progress: Progress):
     return sending
 
 
-def _keep(folder: DepositFolder, settings, warnings: list[str]) -> str:
+def _keep(folder: DepositFolder, home, warnings: list[str]) -> str:
     """The deposited bundle zipped beside the data; the deposit stands if this fails."""
-    home = build_home(settings)
     try:
         return keep_bundle(home, folder.path, folder.bundle, identifier_for(folder.path))
     except NelsError as e:

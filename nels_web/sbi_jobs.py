@@ -22,6 +22,7 @@ from nels_core.sbi import TransferProgress, archive, stage
 
 from .context import nels_settings
 from .locks import WAITING, folder_lock
+from .nels_tokens import renewed
 from .wording import in_bytes
 from .worker import JobInput, Progress
 
@@ -43,16 +44,18 @@ def sbi_lock(folder: str) -> str:
 
 
 class JobPageProgress(TransferProgress):
-    """The job page's bar (files) and note: "file 3 of 16 (name), 1.2 MB of
-    4.0 MB; transfer job 1234: processing"."""
+    """The job page's bar (files done) and note: "file 3 of 16 (name), 1.2 MB
+    of 4.0 MB; transfer job 1234: processing", about the file under way (an
+    archive sends it while the jobs of earlier files still process)."""
 
     def __init__(self, progress: Progress, verb: str):
         self.progress, self.verb = progress, verb
         self.files = 0  # to move in this run
         self.n = 0  # the file under way, from 1
-        self.name = ""
+        self.done = 0  # files in place
+        self.path = self.name = ""
         self.size = self.moved = 0
-        self.job: tuple[int, int | None] | None = None  # (job id, state)
+        self.job: tuple[int, int | None] | None = None  # (job id, state) of the file under way
 
     def planned(self, files: int, total_bytes: int, already: int) -> None:
         self.files = files
@@ -60,19 +63,21 @@ class JobPageProgress(TransferProgress):
 
     def file_started(self, path: str, size: int) -> None:
         self.n += 1
-        self.name, self.size, self.moved, self.job = visible(path), size, 0, None
+        self.path, self.name, self.size, self.moved, self.job = path, visible(path), size, 0, None
         self._tell()
 
     def bytes_moved(self, n: int) -> None:
         self.moved += n
         self._tell()
 
-    def job_state(self, name: str, job_id: int, state: int | None) -> None:
-        self.job = (job_id, state)
-        self._tell()
+    def job_state(self, path: str, job_id: int, state: int | None) -> None:
+        if path == self.path:
+            self.job = (job_id, state)
+            self._tell()
 
     def file_done(self, path: str) -> None:
-        self.progress(self.n, self.files)
+        self.done += 1
+        self.progress(self.done, self.files)
 
     def _tell(self) -> None:
         note = (
@@ -82,17 +87,18 @@ class JobPageProgress(TransferProgress):
         if self.job is not None:
             job_id, state = self.job
             note += f"; StoreBioinfo transfer job {job_id}: {state_name(state)}"
-        self.progress(self.n - 1, self.files, note)
+        self.progress(self.done, self.files, note)
 
 
 def archive_job(job: JobInput, progress: Progress) -> dict:
     p = job.params
     path = p["path"]
     settings = nels_settings(job.secrets["nels"])
-    api = NelsApi(settings.api_url, settings.access_token)
+    token = renewed(job)  # a big run takes longer than a token lives
+    api = NelsApi(settings.api_url, token)
     with folder_lock(sbi_lock(path), waiting=lambda: progress(0, 1, WAITING)):
         progress(0, 1, "")
-        home = build_home(settings)
+        home = build_home(settings, token)
         try:
             report = archive(
                 home,
@@ -135,10 +141,11 @@ def stage_job(job: JobInput, progress: Progress) -> dict:
     p = job.params
     target = p["path"]
     settings = nels_settings(job.secrets["nels"])
-    api = NelsApi(settings.api_url, settings.access_token)
+    token = renewed(job)  # a big run takes longer than a token lives
+    api = NelsApi(settings.api_url, token)
     with folder_lock(sbi_lock(target), waiting=lambda: progress(0, 1, WAITING)):
         progress(0, 1, "")
-        home = build_home(settings)
+        home = build_home(settings, token)
         try:
             report = stage(
                 home,

@@ -35,6 +35,7 @@ from .context import db, nels_settings, vault
 from .issues import issue_lines
 from .locks import WAITING, folder_lock
 from .models import PushedFolder, SeekAccount
+from .nels_tokens import renewed
 from .nels_views import HIDDEN, storable
 from .worker import JobInput, Progress
 
@@ -44,16 +45,16 @@ JOB_ID = re.compile(r"[0-9a-f]{32}")  # a pull's folder in WORK_DIR
 def push_job(job: JobInput, progress: Progress) -> dict:
     path, project = job.params["path"], job.params["project"]
     account = seek_account(job.user_id, job.params["account"])
-    settings = nels_settings(job.secrets["nels"])
+    settings, token = nels_settings(job.secrets["nels"]), renewed(job)
     database = db()
     # ten pushes at once make one record of each, one after the other
     with folder_lock(f"push {account.url} {path}", waiting=lambda: progress(0, 1, WAITING)):
         progress(0, 1, "")
-        home = build_home(settings)
+        home = build_home(settings, token)
         try:
             inv, issues = describe(home, path, f"nels://{path}", identifier_for(path))
             sbi_id = job.params.get("sbi")
-            sbi = sbi_subtypes(_nels_api(settings), sbi_id) if sbi_id is not None else []
+            sbi = sbi_subtypes(_nels_api(settings, token), sbi_id) if sbi_id is not None else []
             client = SeekClient(account.url, token=account.token)
             report = Pusher(client, database, project, progress=progress).push(inv, sbi)
         finally:
@@ -71,7 +72,7 @@ def push_job(job: JobInput, progress: Progress) -> dict:
 def pull_job(job: JobInput, progress: Progress) -> dict:
     url, take = job.params["investigation"], job.params.get("take")
     account = seek_account(job.user_id, job.params["account"])
-    home = build_home(nels_settings(job.secrets["nels"]))
+    home = build_home(nels_settings(job.secrets["nels"]), renewed(job))
     out = Path(current_app.config["WORK_DIR"]) / job.id
     shutil.rmtree(out, ignore_errors=True)  # a second run starts from nothing
     try:
@@ -162,7 +163,7 @@ def _remember_push(database: Database, user_id: int, path: str, seek_url: str, p
         pushed.seek_project, pushed.updated = project, datetime.now(UTC)
 
 
-def _nels_api(settings: NelsSettings):
+def _nels_api(settings: NelsSettings, token):
     from nels_core.api import NelsApi
 
-    return NelsApi(settings.api_url, settings.access_token)
+    return NelsApi(settings.api_url, token)

@@ -171,4 +171,9 @@ def test_a_failed_job_is_a_clear_error(setup):
     message = " ".join(r.stderr.split())
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "ended in state 102 (failed)" in message and "Run the same archive again" in message
-    assert _files(s.stored) == {} if s.stored.exists() else True
+    # the first file's job failed; the files sent while it processed ended whole
+    stored = _files(s.stored) if s.stored.exists() else {}
+    source = _files(s.run)
+    first = sorted(source)[0]
+    assert first not in stored and all(stored[rel] == source[rel] for rel in stored)
+    assert first.rsplit("/", 1)[-1] in message

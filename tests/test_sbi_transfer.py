@@ -158,7 +158,10 @@ def test_a_failed_job_stops_the_archive_and_the_next_run_resumes(sbi):
     assert "ended in state 102 (failed)" in said and "Run the same archive again" in said
     first = sorted(_source(sbi))[0]
     assert first.rsplit("/", 1)[-1] in said  # names the file
-    assert _stored(sbi) == {}  # nothing half-written
+    # the files sent while its job processed ended whole; it is not there
+    stored, source = _stored(sbi), _source(sbi)
+    assert first not in stored and all(stored[rel] == source[rel] for rel in stored)
+    assert f"{len(stored)} of 15 files are in StoreBioinfo" in said
     _nothing_in_flight(sbi)
     # a later file fails: the files before it stay, whole
     sbi.server.app.config["CHAOS"].failing_jobs = 0
@@ -173,16 +176,20 @@ def test_a_failed_job_stops_the_archive_and_the_next_run_resumes(sbi):
         return original(*a, **kw)
 
     sbi.transfer.upload = upload_then_fail
-    with pytest.raises(TransferError, match="4 of 15 files are in StoreBioinfo"):
+    with pytest.raises(TransferError) as err:
         _archive(sbi, progress=with_fault)
-    assert len(_stored(sbi)) == 4
+    stored = _stored(sbi)
+    fifth = calls[4]
+    assert fifth in str(err.value) and not any(rel.endswith(f"/{fifth}") for rel in stored)
+    assert f"{len(stored)} of 15 files are in StoreBioinfo" in str(err.value)
+    assert len(stored) >= 4 and all(stored[rel] == source[rel] for rel in stored)
     sbi.transfer.upload = original
     uploads_before = sum(1 for j in sbi.world.jobs.values() if j["kind"] == "upload")
     resumed = _archive(sbi)
-    assert len(resumed.sent) == 11 and len(resumed.skipped) == 4
+    assert len(resumed.sent) == 15 - len(stored) and len(resumed.skipped) == len(stored)
     assert _stored(sbi) == _source(sbi)
     uploads = sum(1 for j in sbi.world.jobs.values() if j["kind"] == "upload")
-    assert uploads - uploads_before == 11  # each file sent once more at most
+    assert uploads - uploads_before == 15 - len(stored)  # each file sent once more at most
 
 
 def test_500_error_on_a_step_that_cannot_be_repeated_is_a_clear_error(sbi):

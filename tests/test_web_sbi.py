@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from test_web import KEEP, csrf, sign_in, wait
 
-from nels_cli.demo import RUN, SEQ_PROJECT
+from nels_cli.demo import ARCHIVED_RUN, RUN, SEQ_PROJECT
 from nels_core.checksums import parse_md5_list
 from nels_sandbox.nels_api import fail_next_jobs, inject_fault
 from nels_sandbox.web_site import demo_web_config, start_job_worker, start_sandboxes
@@ -98,9 +98,11 @@ def test_archive_a_run_with_per_file_progress_then_stage_it_back(site):
     assert len(source) > 16  # two lanes of two samples (R1, R2, I1, I2), Undetermined, sheet
 
     page = client.get(f"/browse/{FOLDER}").get_data(as_text=True)
-    assert 'id="sbi-datasets"' in page and RUN in page  # the helpdesk's copy of the run
-    assert "1,234,567" in page and "45,678" in page  # its subtypes' sizes
-    assert re.search(r"Quota: 0 bytes used of 1,099,511,627,776 allocated", page)
+    assert 'id="sbi-datasets"' in page and ARCHIVED_RUN in page  # the helpdesk's earlier run
+    earlier = next(d for d in site.project.datasets.values() if d.name == ARCHIVED_RUN)
+    assert f"{earlier.subtypes['reads']:,}" in page  # its subtypes' sizes
+    used = site.world.sbi_used(site.project)
+    assert used and f"Quota: {used:,} bytes used of 1,099,511,627,776 allocated" in page
     assert "sbi-archive" not in page  # the project's folder is no run folder
     run_page = client.get(f"/browse/{RUN_FOLDER}").get_data(as_text=True)
     assert "Archive this run to StoreBioinfo" in run_page and "sbi-datasets" not in run_page
@@ -187,6 +189,27 @@ def test_a_failed_transfer_job_is_retried_and_the_archive_resumes(site):
     assert site.app.extensions["nels_bundle"]["jobs"].get(job_id, 1).attempts == 2
 
 
+def test_an_archive_outliving_its_token_goes_on_with_the_kept_refresh_token(site):
+    """NeLS's access tokens live an hour, a big run's archive longer: when NeLS
+    refuses the token the job's message brought, the job takes a new one with
+    the refresh token kept from the sign-in, and carries on."""
+    client, _ = sign_in(site.app, site.sb)
+    site.world.processing_seconds = 0.3
+    job_url = _archive(client).headers["Location"]
+    deadline = time.monotonic() + 60
+    while not site.stored.is_dir() or len(_files(site.stored)) < 2:
+        assert time.monotonic() < deadline, "no file archived"
+        time.sleep(0.01)
+    issued = len(site.world.access_tokens)
+    site.world.expire_all_tokens()  # an hour has passed: every token refused
+    state, _ = _watch(client, job_url)
+    assert state["state"] == "done", state["message"]
+    assert _files(site.stored) == _files(site.run)
+    assert len(site.world.access_tokens) > issued  # a new one, from the refresh token
+    job_id = job_url.rsplit("/", 1)[1]
+    assert site.app.extensions["nels_bundle"]["jobs"].get(job_id, 1).attempts == 1  # no retry
+
+
 def test_sbi_faults_end_the_job_with_the_file_named(site):
     client, _ = sign_in(site.app, site.sb)
     first = sorted(_files(site.run))[0].rsplit("/", 1)[-1]
@@ -201,22 +224,25 @@ def test_sbi_faults_end_the_job_with_the_file_named(site):
     )
     assert "0 of" in said and "tried 2 times" in said
 
-    fail_next_jobs(site.nels, 2)  # each try's first transfer job ends in 102
+    # every transfer job ends in 102 (a try sends the next files while the
+    # first one's job processes: those fail too)
+    fail_next_jobs(site.nels, 1000)
     state, _ = _watch(client, _archive(client).headers["Location"])
     assert state["state"] == "failed"
     assert re.search(
         rf"{re.escape(first)}: StoreBioinfo transfer job \d+ ended in state 102", state["message"]
     )
+    assert "0 of" in state["message"] and "tried 2 times" in state["message"]
 
 
 def test_the_forms_refuse_with_every_reason_before_anything_is_queued(site):
     client, _ = sign_in(site.app, site.sb)
-    helpdesk = next(d for d in site.project.datasets.values() if d.name == RUN)
+    helpdesk = next(d for d in site.project.datasets.values() if d.name == ARCHIVED_RUN)
     helpdesk.islocked = True
-    r = _archive(client, dataset=RUN, type_="Proteomics_data", subtype="raw")
+    r = _archive(client, dataset=ARCHIVED_RUN, type_="Proteomics_data", subtype="raw")
     page = r.get_data(as_text=True)
     assert r.status_code == 400 and "Nothing was queued or sent: 3 problems" in page
-    assert f"the dataset &#39;{RUN}&#39; is locked: nothing may be added to it" in page
+    assert f"the dataset &#39;{ARCHIVED_RUN}&#39; is locked: nothing may be added to it" in page
     assert "is of type &#39;Illumina_seq_data&#39;, not &#39;Proteomics_data&#39;" in page
     assert "has no subtype &#39;raw&#39; (it has reads, analysis)" in page
     r = _archive(client, dataset="Run 1")
@@ -229,9 +255,7 @@ def test_the_forms_refuse_with_every_reason_before_anything_is_queued(site):
     assert _queued(site.app) == 0 and site.world.jobs == {}  # nothing queued, nothing sent
 
     # staging: into a file, refused with the reason, nothing queued
-    d = helpdesk
-    (site.world.sbi_dir(site.project, RUN, "reads")).mkdir(parents=True)
-    (site.world.sbi_dir(site.project, RUN, "reads", "a.txt")).write_bytes(b"a")
+    d = helpdesk  # its earlier run's files are there to stage
     listing = f"/sbi/{site.project.id}/{d.id}/reads/"
     r = client.post(
         "/sbi/stage",

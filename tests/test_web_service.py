@@ -275,6 +275,45 @@ def test_a_worker_killed_while_ena_holds_its_answer_leaves_no_duplicate(service)
     assert row["attempts"] == 2 and f":{victim_pid}:" not in row["worker"]
 
 
+def test_a_worker_killed_mid_archive_leaves_each_file_in_storebioinfo_once(service):
+    """The StoreBioinfo archive of a run, its worker killed with SIGKILL after
+    a few files: the other worker takes the job over, sends only what SBI
+    does not hold whole, and every file is stored once, byte for byte."""
+    sandboxes, url, _workers, _, settings, _ = service
+    world = sandboxes.nels_world
+    project = world.projects[sandboxes.seq_project_id]
+    run = world.project_dir(project) / "NorSeq" / RUN
+    stored = world.sbi_dir(project, "Run1", "reads", RUN)
+    world.processing_seconds = 0.3  # each transfer job a while: room to kill mid-run
+    browser = sign_in(url, sandboxes)
+    job = start_job(
+        browser, url, f"/sbi/archive/{RUN_FOLDER}", "/sbi/archive",
+        path=RUN_FOLDER, dataset="Run1", type="Illumina_seq_data", subtype="reads",
+    )  # fmt: skip
+    job_id = job.rsplit("/", 1)[1]
+    victim_pid = _claimed_by(settings["DATABASE_URL"], job_id)
+    deadline = time.monotonic() + 60
+    while not stored.is_dir() or sum(1 for p in stored.rglob("*") if p.is_file()) < 3:
+        assert time.monotonic() < deadline, "no file archived"
+        time.sleep(0.02)
+    os.kill(victim_pid, signal.SIGKILL)
+    state = wait_job(browser, url, job, seconds=120)
+    assert state["state"] == "done", state["message"]
+
+    def files(folder):
+        return {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file()
+        }
+
+    assert files(stored) == files(run)
+    uploads = [j for j in world.jobs.values() if j["kind"] == "upload" and j["state_id"] == 101]
+    assert len(uploads) == len(files(run))  # each file stored by one transfer job
+    row = _job_row(settings["DATABASE_URL"], job_id)
+    assert row["attempts"] == 2 and f":{victim_pid}:" not in row["worker"]
+
+
 def test_deposits_of_two_projects_at_once_make_each_object_once(service):
     from nels_sandbox.norseq import DeliverySpec, make_delivery
 

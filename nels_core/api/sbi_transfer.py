@@ -105,8 +105,11 @@ class SbiTransfer:
         on_bytes: BytesMoved | None = None,
         expected_md5: str | None = None,
         on_state: StateSeen | None = None,
+        wait: bool = True,
     ) -> Moved:
-        """Send ``size`` bytes from ``source`` as ``name`` and wait for the job.
+        """Send ``size`` bytes from ``source`` as ``name`` and wait for the job
+        (with ``wait`` off, return once it is told the upload is done: NeLS
+        processes it on its own, and :meth:`wait` waits for it later).
 
         With ``expected_md5`` the job is left unfinished (``upload_done`` never
         sent, so SBI stores nothing) when the bytes sent do not match it.
@@ -131,7 +134,8 @@ class SbiTransfer:
                 f"{expected_md5}; job {job_id} left unfinished, nothing stored"
             )
         self._call(place, "upload_done", {"job_id": job_id}, name=name, job_id=job_id)
-        self.wait(place, job_id, name, on_state=seen)
+        if wait:
+            self.wait(place, job_id, name, on_state=seen)
         return Moved(name, job_id, body.sent, hasher.md5 or "")
 
     def _send_body(self, url: str, body: _MultipartBody, name: str, job_id: int) -> None:

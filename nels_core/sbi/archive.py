@@ -10,6 +10,7 @@ files already there with their size.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from ..api.sbi_transfer import Moved, SbiPlace, SbiTransfer
@@ -70,28 +71,80 @@ def archive(
     if plan.dataset is None:
         plan.dataset = _create(api, plan)
         report.created_dataset = True
-    pid, did = plan.membership.project.id, plan.dataset.id
     progress.planned(len(plan.to_send), plan.bytes_to_send, len(plan.files) - len(plan.to_send))
-    for f in plan.to_send:
-        progress.file_started(f.rel, f.size)
-        try:
-            moved = transfer.upload(
-                SbiPlace(pid, did, subtype, f.folder),
-                f.name,
-                home.read_chunks(f.source),
-                f.size,
-                on_bytes=progress.bytes_moved,
-                on_state=progress.job_state,
-                expected_md5=f.md5,
-            )
-        except (TransferError, ChecksumMismatchError) as e:
-            raise ArchiveStopped(
-                e, f.rel, len(report.sent) + len(report.skipped), len(plan.files)
-            ) from e
-        report.sent.append((f, moved))
-        progress.file_done(f.rel)
+    _Sending(home, transfer, progress, report).all()
     _verify(api, plan)
     return report
+
+
+# files whose transfer jobs NeLS processes while the next file is sent: a job
+# takes seconds after its bytes are in, which one at a time is all waiting
+PROCESSING_AT_ONCE = 4
+
+
+class _Sending:
+    """The plan's files sent one after the other, each job left to process
+    while the next files go, up to ``PROCESSING_AT_ONCE`` at a time."""
+
+    def __init__(self, home, transfer: SbiTransfer, progress: TransferProgress, report):
+        self.home, self.transfer, self.progress, self.report = home, transfer, progress, report
+        plan = report.plan
+        self.pid, self.did, self.subtype = plan.membership.project.id, plan.dataset.id, plan.subtype
+        self.processing: deque[tuple[ArchiveFile, Moved]] = deque()
+
+    def all(self) -> None:
+        for f in self.report.plan.to_send:
+            self.progress.file_started(f.rel, f.size)
+            try:
+                moved = self.transfer.upload(
+                    self._place(f),
+                    f.name,
+                    self.home.read_chunks(f.source),
+                    f.size,
+                    on_bytes=self.progress.bytes_moved,
+                    on_state=self._states_of(f),
+                    expected_md5=f.md5,
+                    wait=False,
+                )
+            except (TransferError, ChecksumMismatchError) as e:
+                raise self._stopped(e, f) from e
+            self.processing.append((f, moved))
+            if len(self.processing) >= PROCESSING_AT_ONCE:
+                self._settle_first()
+        while self.processing:
+            self._settle_first()
+
+    def _settle_first(self) -> None:
+        f, moved = self.processing.popleft()
+        try:
+            self._wait(f, moved)
+        except (TransferError, ChecksumMismatchError) as e:
+            raise self._stopped(e, f) from e
+
+    def _wait(self, f: ArchiveFile, moved: Moved) -> None:
+        self.transfer.wait(self._place(f), moved.job_id, f.name, on_state=self._states_of(f))
+        self.report.sent.append((f, moved))
+        self.progress.file_done(f.rel)
+
+    def _stopped(self, cause: Exception, f: ArchiveFile) -> ArchiveStopped:
+        """The stop, once the jobs already sent have ended: they hold whole
+        files, and a run again should find them there, not send them twice."""
+        while self.processing:
+            other, moved = self.processing.popleft()
+            try:
+                self._wait(other, moved)
+            except (TransferError, ChecksumMismatchError):
+                pass  # the first failure is the one told; a run again resends this one
+        plan = self.report.plan
+        done = len(self.report.sent) + len(self.report.skipped)
+        return ArchiveStopped(cause, f.rel, done, len(plan.files))
+
+    def _place(self, f: ArchiveFile) -> SbiPlace:
+        return SbiPlace(self.pid, self.did, self.subtype, f.folder)
+
+    def _states_of(self, f: ArchiveFile):
+        """The job's states told with the file's path (several are under way)."""
+        return lambda _name, job_id, state: self.progress.job_state(f.rel, job_id, state)
 
 
 class ArchiveStopped(TransferError):
@@ -100,7 +153,7 @@ class ArchiveStopped(TransferError):
     def __init__(self, cause: Exception, rel: str, done: int, total: int):
         super().__init__(
             f"{cause}\nArchive stopped: {done} of {total} files are in StoreBioinfo; "
-            f"{rel} and the rest are not. Run the same archive again to send them."
+            f"{rel} is not. Run the same archive again to send what is missing."
         )
         self.cause = cause
         self.rel = rel

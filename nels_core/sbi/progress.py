@@ -15,8 +15,11 @@ class TransferProgress:
     def bytes_moved(self, n: int) -> None:
         """``n`` more bytes went through."""
 
-    def job_state(self, name: str, job_id: int, state: int | None) -> None:
-        """The file's transfer job is in ``state`` (100, 103, 101, 102)."""
+    def job_state(self, path: str, job_id: int, state: int | None) -> None:
+        """``path``'s transfer job is in ``state`` (100, 103, 101, 102). An
+        archive sends the next files while earlier jobs process, so this may
+        be about a file started before the one under way."""
 
     def file_done(self, path: str) -> None:
-        """``path`` is in place and its job done."""
+        """``path`` is in place and its job done (files end in the order they
+        started, perhaps after later ones started)."""

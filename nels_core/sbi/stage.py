@@ -251,7 +251,9 @@ def stage(
                 SbiPlace(pid, did, plan.address.subtype, f.folder),
                 f.name,
                 on_bytes=progress.bytes_moved,
-                on_state=progress.job_state,
+                on_state=lambda _name, job_id, state, path=f.target: progress.job_state(
+                    path, job_id, state
+                ),
                 md5=False,  # the write below hashes what it stores, against md5sum.txt
             )
             entry = home.write(

@@ -144,15 +144,7 @@ class LocalStorage(Storage):
         if not below:
             return None
         fd = beneath.open_below(os.path.join(self.root, area) if area else self.root, below)
-        if fd is None:
-            return None
-        try:
-            size = _regular_size(path, os.fstat(fd))
-            os.set_blocking(fd, True)
-        except BaseException:
-            os.close(fd)
-            raise
-        return os.fdopen(fd, "rb", buffering=0), size
+        return None if fd is None else _opened_file(path, fd)
 
     def _open_checked(self, path: str):
         """Without /proc: the path resolved and checked, then opened."""
@@ -161,13 +153,7 @@ class LocalStorage(Storage):
             fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO: no wait
         except (FileNotFoundError, NotADirectoryError):
             raise NotFoundError(f"no such file in NeLS: {path!r}") from None
-        try:
-            size = _regular_size(path, os.fstat(fd))
-            os.set_blocking(fd, True)
-        except BaseException:
-            os.close(fd)
-            raise
-        return os.fdopen(fd, "rb", buffering=0), size
+        return _opened_file(path, fd)
 
     def _check_inside(self, path: str, real: str) -> None:
         area = area_root(path)
@@ -255,6 +241,18 @@ class LocalStorage(Storage):
         except FileExistsError:
             pass
         self._changed(path.split("/")[0] if parents else path)
+
+
+def _opened_file(path: str, fd: int):
+    """A descriptor opened without waiting, as a file (blocking again) and
+    its size; closed and refused when it is no regular file."""
+    try:
+        size = _regular_size(path, os.fstat(fd))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb", buffering=0), size
 
 
 def _regular_size(path: str, st: os.stat_result) -> int:
