@@ -34,10 +34,20 @@ def check_mail_settings(config) -> None:
         raise ConfigError("SMTP_HOST is set: SMTP_FROM must be the address e-mail is sent from")
     if bool(config.get("SMTP_USER")) != bool(config.get("SMTP_PASSWORD")):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD go together: give both or neither")
+    if config.get("SMTP_USER") and not config.get("SMTP_STARTTLS") and not _loopback(config):
+        raise ConfigError(
+            "SMTP_USER is set without SMTP_STARTTLS: the password would cross the network "
+            "in clear; set SMTP_STARTTLS = true (a relay on this host may go without)"
+        )
     try:
         int(config.get("SMTP_PORT"))
     except (TypeError, ValueError):
         raise ConfigError("SMTP_PORT must be a port number") from None
+
+
+def _loopback(config) -> bool:
+    host = str(config.get("SMTP_HOST") or "")
+    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
 def valid_address(text: str) -> str | None:

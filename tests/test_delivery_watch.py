@@ -583,6 +583,17 @@ def test_mail_settings_are_checked_at_start(tmp_path):
                 tmp_path, SMTP_HOST="mail", SMTP_FROM="a@example.org", SMTP_USER="u"
             ),
         )
+    with pytest.raises(ConfigError, match="the password would cross the network in clear"):
+        create_app(
+            None,
+            production_settings(
+                tmp_path,
+                SMTP_HOST="mail.example.org",
+                SMTP_FROM="a@example.org",
+                SMTP_USER="u",
+                SMTP_PASSWORD="p",
+            ),
+        )
     app = create_app(
         None,
         production_settings(

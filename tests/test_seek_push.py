@@ -224,8 +224,14 @@ def test_storebioinfo_subtypes_are_linked_by_nels_permalink(tmp_path, specs):
     try:
         user = sb.nels_world.user_by_username(sb.username)
         token = sb.nels_world.issue(user.nels_id, sb.client_id)["access_token"]
-        sbi = sbi_subtypes(NelsApi(f"{sb.nels_url}/nels-api2", token), sb.seq_project_id)
+        # the helpdesk's copy of the same run (the demo's StoreBioinfo holds an earlier one)
+        project = sb.nels_world.projects[sb.seq_project_id]
+        sizes = {"reads": 1_234_567, "analysis": 45_678}
+        sb.nels_world.add_dataset(project, RUN, "Illumina_seq_data", subtypes=sizes)
+        every = sbi_subtypes(NelsApi(f"{sb.nels_url}/nels-api2", token), sb.seq_project_id)
+        sbi = [s for s in every if s.dataset == RUN]
         assert sorted(s.subtype for s in sbi) == ["analysis", "reads"]
+        assert {s.subtype: s.size for s in sbi} == sizes
         assert all(
             s.permalink.startswith(f"{sb.nels_url}/nels/pages/sbi/sbi.xhtml?ref=") for s in sbi
         )
