@@ -11,6 +11,7 @@ files not yet whole at the other end.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from nels_core.api import NelsApi
@@ -90,30 +91,38 @@ class JobPageProgress(TransferProgress):
         self.progress(self.done, self.files, note)
 
 
-def archive_job(job: JobInput, progress: Progress) -> dict:
-    p = job.params
-    path = p["path"]
+@contextlib.contextmanager
+def _moving(job: JobInput, folder: str, progress: Progress, what: str):
+    """The user's NeLS home and API for one archive or staging of ``folder``,
+    under its lock; a NeLS failure said behind ``what``."""
     settings = nels_settings(job.secrets["nels"])
     token = renewed(job)  # a big run takes longer than a token lives
     api = NelsApi(settings.api_url, token)
-    with folder_lock(sbi_lock(path), waiting=lambda: progress(0, 1, WAITING)):
+    with folder_lock(sbi_lock(folder), waiting=lambda: progress(0, 1, WAITING)):
         progress(0, 1, "")
         home = build_home(settings, token)
         try:
-            report = archive(
-                home,
-                api,
-                f"nels://{path}",
-                dataset=p["dataset"],
-                dataset_type=p["type"],
-                subtype=p["subtype"],
-                transfer=SbiTransfer(api),
-                progress=JobPageProgress(progress, SENDING),
-            )
+            yield home, api
         except NelsError as e:
-            raise SbiMoveFailed(f"Archive to StoreBioinfo: {e}") from e
+            raise SbiMoveFailed(f"{what}: {e}") from e
         finally:
             home.close()
+
+
+def archive_job(job: JobInput, progress: Progress) -> dict:
+    p = job.params
+    path = p["path"]
+    with _moving(job, path, progress, "Archive to StoreBioinfo") as (home, api):
+        report = archive(
+            home,
+            api,
+            f"nels://{path}",
+            dataset=p["dataset"],
+            dataset_type=p["type"],
+            subtype=p["subtype"],
+            transfer=SbiTransfer(api),
+            progress=JobPageProgress(progress, SENDING),
+        )
     plan = report.plan
     files = len(plan.files)
     progress(files, files, "")
@@ -140,25 +149,15 @@ def archive_job(job: JobInput, progress: Progress) -> dict:
 def stage_job(job: JobInput, progress: Progress) -> dict:
     p = job.params
     target = p["path"]
-    settings = nels_settings(job.secrets["nels"])
-    token = renewed(job)  # a big run takes longer than a token lives
-    api = NelsApi(settings.api_url, token)
-    with folder_lock(sbi_lock(target), waiting=lambda: progress(0, 1, WAITING)):
-        progress(0, 1, "")
-        home = build_home(settings, token)
-        try:
-            report = stage(
-                home,
-                api,
-                p["source"],
-                f"nels://{target}",
-                transfer=SbiTransfer(api),
-                progress=JobPageProgress(progress, FETCHING),
-            )
-        except NelsError as e:
-            raise SbiMoveFailed(f"Staging from StoreBioinfo: {e}") from e
-        finally:
-            home.close()
+    with _moving(job, target, progress, "Staging from StoreBioinfo") as (home, api):
+        report = stage(
+            home,
+            api,
+            p["source"],
+            f"nels://{target}",
+            transfer=SbiTransfer(api),
+            progress=JobPageProgress(progress, FETCHING),
+        )
     files = len(report.plan.files)
     progress(files, files, "")
     return {

@@ -23,7 +23,16 @@ from nels_core.redact import visible
 from nels_core.sbi import StageRefused, parse_sbi_uri, plan_archive, plan_stage
 from nels_core.sbi.places import storage_path
 
-from .context import current_user, home, jobs, login_required, nels_answer, nels_api, nels_secret
+from .context import (
+    current_user,
+    home,
+    jobs,
+    login_required,
+    nels_answer,
+    nels_api,
+    nels_secret,
+    sbi_project_for,
+)
 from .nels_views import HIDDEN, may_write
 from .wording import told
 
@@ -63,7 +72,7 @@ def sbi_section(path: str, page) -> SbiSection | None:
     if not (section.top or section.run):
         return None
     try:
-        pid = _sbi_project_id(parts[1])
+        pid = sbi_project_for(path)
         if pid is None:
             return None
         section.project_id = pid
@@ -81,16 +90,6 @@ def _is_run_folder(page) -> bool:
     """A delivery's run folder: a sample sheet and a checksum file in it."""
     names = {e.name for e in page.entries if not e.is_dir}
     return bool(names & set(SAMPLE_SHEET_NAMES)) and any(is_checksum_file(n) for n in names)
-
-
-def _sbi_project_id(folder: str) -> int | None:
-    membership = home().account.memberships.get(folder)
-    if membership is None:
-        return None
-    for p in nels_answer(("sbi_projects",), lambda: nels_api().sbi_projects()):
-        if p.id == membership.project.id or p.name == membership.project.name:
-            return p.id
-    return None
 
 
 def _membership(pid: int) -> Membership:
@@ -176,7 +175,7 @@ def _run_path(given: str) -> str:
 
 
 def _archive_page(form: ArchiveForm, problems: list[str], status: int = 200):
-    pid = _sbi_project_id(form.path.split("/")[1])
+    pid = sbi_project_for(form.path)
     types, datasets = [], []
     if pid is not None:
         api = nels_api()

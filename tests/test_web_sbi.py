@@ -74,6 +74,21 @@ def _archive(client, dataset="Run1", type_="Illumina_seq_data", subtype="reads",
     )
 
 
+def _stage(client, listing: str, project_id: int, dataset_id: int, sbi_path: str, target: str):
+    """The stage-back form of the SBI folder page ``listing``, sent."""
+    return client.post(
+        "/sbi/stage",
+        data={
+            "csrf_token": csrf(client, listing),
+            "project_id": project_id,
+            "dataset_id": dataset_id,
+            "subtype": "reads",
+            "sbi_path": sbi_path,
+            "target": target,
+        },
+    )
+
+
 def _watch(client, job_url: str, tries: int = 3000) -> tuple[dict, list[str]]:
     """The job's final state, and every note its page showed meanwhile."""
     notes: list[str] = []
@@ -144,17 +159,7 @@ def test_archive_a_run_with_per_file_progress_then_stage_it_back(site):
     listing = f"/sbi/{site.project.id}/{d.id}/reads/{RUN}"
     page = client.get(listing).get_data(as_text=True)
     assert "md5sum.txt" in page and "fastq/" in page.replace("</a>", "")
-    r = client.post(
-        "/sbi/stage",
-        data={
-            "csrf_token": csrf(client, listing),
-            "project_id": site.project.id,
-            "dataset_id": d.id,
-            "subtype": "reads",
-            "sbi_path": RUN,
-            "target": f"{FOLDER}/restored",
-        },
-    )
+    r = _stage(client, listing, site.project.id, d.id, RUN, f"{FOLDER}/restored")
     assert r.status_code == 302, r.get_data(as_text=True)
     state, notes = _watch(client, r.headers["Location"])
     assert state["state"] == "done", state["message"]
@@ -257,17 +262,7 @@ def test_the_forms_refuse_with_every_reason_before_anything_is_queued(site):
     # staging: into a file, refused with the reason, nothing queued
     d = helpdesk  # its earlier run's files are there to stage
     listing = f"/sbi/{site.project.id}/{d.id}/reads/"
-    r = client.post(
-        "/sbi/stage",
-        data={
-            "csrf_token": csrf(client, listing),
-            "project_id": site.project.id,
-            "dataset_id": d.id,
-            "subtype": "reads",
-            "sbi_path": "",
-            "target": f"{RUN_FOLDER}/md5sum.txt",
-        },
-    )
+    r = _stage(client, listing, site.project.id, d.id, "", f"{RUN_FOLDER}/md5sum.txt")
     page = r.get_data(as_text=True)
     assert r.status_code == 400 and "is a file, not a folder to stage into" in page
     assert _queued(site.app) == 0

@@ -7,6 +7,7 @@ listing takes paths ``Storebioinfo/<project folder>/<dataset>/<subtype>/...``.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 
 from ..errors import ApiError, NotFoundError
@@ -14,6 +15,21 @@ from ..model import Dataset, Membership
 from ..paths import PROJECTS, project_folder_name
 
 STORAGE_ROOT = "Storebioinfo"
+
+
+class BelowSubtype:
+    """A file's place below a dataset's subtype (``rel``, "/"-separated): the
+    folder a transfer job names, and the file's name in it."""
+
+    rel: str
+
+    @property
+    def folder(self) -> str:
+        return posixpath.dirname(self.rel)
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.rel)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,14 @@ from ..errors import NotFoundError, ProblemsError
 from ..home import Home
 from ..model import Dataset, Membership, Role
 from ..paths import normalise
-from .places import find_dataset, list_files, project_of, sbi_membership, subtype_names
+from .places import (
+    BelowSubtype,
+    find_dataset,
+    list_files,
+    project_of,
+    sbi_membership,
+    subtype_names,
+)
 
 
 class ArchiveRefused(ProblemsError):
@@ -25,20 +32,12 @@ class ArchiveRefused(ProblemsError):
 
 
 @dataclass(frozen=True)
-class ArchiveFile:
+class ArchiveFile(BelowSubtype):
     source: str  # the NeLS path
     rel: str  # where it goes below the subtype: "<run>/fastq/x.fastq.gz"
     size: int
     md5: str | None  # as delivered (md5sum.txt or <file>.md5), if any
     in_sbi: bool = False  # there already with this size: not sent again
-
-    @property
-    def folder(self) -> str:
-        return posixpath.dirname(self.rel)
-
-    @property
-    def name(self) -> str:
-        return posixpath.basename(self.rel)
 
 
 @dataclass

@@ -34,7 +34,14 @@ from ..errors import (
 from ..home import Home
 from ..model import Dataset, Entry, Membership
 from ..paths import normalise
-from .places import find_dataset, list_files, sbi_membership, storage_path, subtype_names
+from .places import (
+    BelowSubtype,
+    find_dataset,
+    list_files,
+    sbi_membership,
+    storage_path,
+    subtype_names,
+)
 from .plan import _Checksums
 from .progress import TransferProgress
 
@@ -73,19 +80,11 @@ def parse_sbi_uri(uri: str) -> SbiAddress:
 
 
 @dataclass(frozen=True)
-class StageFile:
+class StageFile(BelowSubtype):
     rel: str  # below the subtype: where the job finds it
     target: str  # the NeLS path it is written to
     size: int
     already: bool = False  # in NeLS with this size: not fetched again
-
-    @property
-    def folder(self) -> str:
-        return posixpath.dirname(self.rel)
-
-    @property
-    def name(self) -> str:
-        return posixpath.basename(self.rel)
 
 
 @dataclass
@@ -268,10 +267,11 @@ def stage(
         report.received.append((f, entry))
         report.md5_checked += md5 is not None
         progress.file_done(f.target)
+    held = {f.target: home.stat(f.target).size for f in plan.files}
     wrong = [
-        f"{f.target}: {home.stat(f.target).size:,} bytes in NeLS, {f.size:,} in StoreBioinfo"
+        f"{f.target}: {held[f.target]:,} bytes in NeLS, {f.size:,} in StoreBioinfo"
         for f in plan.files
-        if home.stat(f.target).size != f.size
+        if held[f.target] != f.size
     ]
     if wrong:
         raise ChecksumMismatchError("NeLS does not hold what was staged:\n" + "\n".join(wrong))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import fcntl
+import itertools
 import os
 
 _IOV_MAX = 64  # parts per writev: well under Linux's 1024
@@ -76,7 +77,7 @@ class PipeWriter:
 
     def _flush(self) -> None:
         try:
-            n = os.writev(self._fd, list(self._first_parts()))
+            n = os.writev(self._fd, list(itertools.islice(self._parts, _IOV_MAX)))
         except BlockingIOError:
             return
         except OSError as e:  # EPIPE: the child went away
@@ -94,12 +95,6 @@ class PipeWriter:
             self._loop.remove_writer(self._fd)
         if self.buffered <= self._high_water:
             self._wake()
-
-    def _first_parts(self):
-        for i, p in enumerate(self._parts):
-            if i == _IOV_MAX:
-                return
-            yield p
 
     def _stop(self, error: Exception) -> None:
         if self.error is None:
