@@ -77,3 +77,18 @@ def test_archive_a_run_from_the_browser_and_watch_it_to_done(site, page):
     assert page.is_visible("#stage-form")
     for width in (375, 1280):
         assert fits(page, "#stage-form", width) == []
+
+    # and back: the run staged into another NeLS folder from the same page
+    page.fill("#stage-form input[name=target]", f"{FOLDER}/restored")
+    page.click("#stage-form button")
+    expect(state).to_have_text("done", timeout=60_000)
+    assert page.inner_text("#summary").startswith("21 files fetched (")
+    restored = sandboxes.nels_world.project_dir(project) / "restored" / RUN
+    run = sandboxes.nels_world.project_dir(project) / "NorSeq" / RUN
+    assert {
+        p.relative_to(restored).as_posix(): p.read_bytes()
+        for p in restored.rglob("*")
+        if p.is_file()
+    } == {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    for width in (375, 1280):
+        assert fits(page, "#summary", width) == []
