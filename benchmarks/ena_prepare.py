@@ -99,6 +99,7 @@ def child(mode: str, bundle: Path, out: Path) -> tuple[float, float]:
     for kind in DOCUMENTS:  # loading the schemas is start-up, not work per bundle
         for copy in range(CHECK_THREADS):  # an instance for each checking thread
             schemas.load(kind, copy)
+        schemas.stream(kind)  # and the quick check's, where the system has libxml2
     out.mkdir(parents=True)
     checks = _checks(out)  # the checklist and taxonomy checks on, as every deposit runs them
     if mode == "ours":  # the whole command: read the bundle, XML, schema checks, files

@@ -16,14 +16,13 @@ headers, so tables laid out by other ISA tools read too:
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
 
+from .. import collector
 from ..errors import NelsError
 from ..isa.manifest import read_manifest
 from ..vocab import NCBI_TAXON
@@ -40,7 +39,7 @@ def read_bundle(folder: Path) -> Deposit:
         raise BundleError(f"{folder} is not an ISA bundle: no isa-tab/i_investigation.txt")
     fields, studies = read_investigation(tab / "i_investigation.txt")
     samples = []
-    with _collector_paused():
+    with collector.paused():
         for study in studies:
             by_name = _study_table(tab, study)
             for assay_file in study["assays"]:
@@ -70,20 +69,6 @@ def read_bundle(folder: Path) -> Deposit:
         },
         contacts=read_contacts(tab / "i_investigation.txt"),
     )
-
-
-@contextmanager
-def _collector_paused():
-    """Python's cyclic collector held off: the tables make some 15 objects a
-    sample and no reference cycles, and the collector, started every 700 new
-    objects, would walk them again and again (a third of the reading time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _rows(path: Path) -> Iterator[list[str]]:

@@ -54,6 +54,14 @@ class EnaSchemas:
             self._loaded[kind, copy] = etree.XMLSchema(etree.parse(str(self.folder / name)))
         return self._loaded[kind, copy]
 
+    def stream(self, kind: str):
+        """The same schema for the system's libxml2 to check a document as it
+        parses it (``xsd_stream``), or None where that cannot be had."""
+        from .xsd_stream import StreamSchema
+
+        self._schema(kind)  # fetched and cached, with what it imports
+        return StreamSchema.load(self.folder / SCHEMAS[kind])
+
     def _ensure(self, name: str) -> None:
         target = self.folder / name
         if target.exists():

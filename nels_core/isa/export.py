@@ -7,8 +7,6 @@ whole. A folder that is not an earlier bundle is never replaced.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import shutil
 import uuid
@@ -16,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import collector
 from ..delivery import DeliveryError, DeliveryIssue
 from ..errors import NelsError
 from ..paths import locate
@@ -148,19 +147,6 @@ def _empty_reads(store, base: str, inv: InvestigationRecord) -> list[DeliveryIss
     return found
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc():
-    """Pause the cycle collector: building 100,000s of small records makes its
-    full passes the only part of an export that grows faster than linearly."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def export_bundle(
     store,
     base: str,
@@ -173,7 +159,7 @@ def export_bundle(
     tick=None,
     taxonomy: Taxonomy | None = None,
 ) -> ExportResult:
-    with _no_cyclic_gc():
+    with collector.paused():
         inv, issues = describe(store, base, location, identifier, metadata, strict, taxonomy)
         return _export_described(store, base, inv, issues, out, check, tick)
 
@@ -181,7 +167,7 @@ def export_bundle(
 def export_described(store, base, inv, issues, out: Path, check=False, tick=None) -> ExportResult:
     """Write the bundle of an investigation already described (and perhaps
     annotated since, as ``seek pull`` does); ``store``/``base`` hold its files."""
-    with _no_cyclic_gc():
+    with collector.paused():
         return _export_described(store, base, inv, issues, out, check, tick)
 
 
