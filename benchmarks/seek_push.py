@@ -4,11 +4,13 @@ Measured: requests sent (reads, writes) and wall time of the first push and
 of a re-push of the unchanged project. Targets: the re-push sends zero
 writes and at most one read per listing page; the first push sends no more
 than one request per created record plus one per page read. Wall time is
-reported against a floor taken in the same run: as many bare requests
-(``GET /people/current``) to the same sandbox as the first push sent. Beside
-it, the sandbox's own share: the very bodies the first push sent, POSTed again
-by a bare ``requests.Session`` to a fresh sandbox (its ids come out the same),
-so that what is left over is the push's own work. The sandbox checks what it is
+reported against two floors taken in the same run. The one issue 22's
+target (<= 1.5x "as many bare requests") is read against: the very requests
+the first push sent, sent again by a bare ``requests.Session`` to a fresh
+sandbox (its ids come out the same), so that what is left over is the push's
+own work. Beside it, as many bare ``GET /people/current`` to the same
+sandbox: that ratio says as much about the sandbox (a create costs it 1.6x
+a GET) as about the client. The sandbox checks what it is
 sent against SEEK's schemas, as SEEK does, but not its own answers (a test of
 the sandbox, not work SEEK does). Each round starts from a
 fresh sandbox and database; ratios are the rounds' median. The CPU seconds of
@@ -101,6 +103,7 @@ def main() -> None:
         "same_writes_sent_bare_cpu_seconds_of_this_thread": each("bare_cpu"),
         "first_push_over_same_writes_sent_bare": statistics.median(ratios("bare_s")),
         "first_push_over_same_writes_sent_bare_each_round": ratios("bare_s"),
+        "target_1_5x_met": statistics.median(ratios("bare_s")) <= 1.5,
         "targets_met": again_sent["write"] == 0
         and again_sent["read"] <= pages
         and sum(first_sent.values()) <= created + pages,
