@@ -205,6 +205,45 @@ def test_a_local_read_takes_what_the_file_holds_when_read_even_if_it_grew(tmp_pa
     assert [len(c) for c in store.read_chunks("Personal/big.bin")] == [CHUNK, CHUNK]
 
 
+def test_a_small_local_file_is_read_in_one_read_to_its_end(tmp_path, monkeypatch):
+    """An export reads 40,000 small files: each costs one read, which comes back
+    short at the file's end, not a second read to find the end; a file cut
+    short after it was opened gives what it still holds."""
+    from nels_core.storage import local
+
+    reads = []
+
+    class Counted:
+        def __init__(self, f):
+            self.f = f
+
+        def read(self, n):
+            reads.append(n)
+            return self.f.read(n)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    opened = local.os.fdopen
+    monkeypatch.setattr(local.os, "fdopen", lambda *a, **k: Counted(opened(*a, **k)))
+    area = tmp_path / "Personal"
+    area.mkdir()
+    (area / "reads.fastq").write_bytes(b"@r\nACGT\n+\nIIII\n")
+    (area / "empty.fastq").write_bytes(b"")
+    store = local.LocalStorage(tmp_path)
+    assert b"".join(store.read_chunks("Personal/reads.fastq")) == b"@r\nACGT\n+\nIIII\n"
+    assert reads == [15 + 1]  # its 15 bytes and one more, which did not come
+    reads.clear()
+    assert b"".join(store.read_chunks("Personal/empty.fastq")) == b""
+    assert reads == [1]
+    cut = store.read_chunks("Personal/reads.fastq")
+    (area / "reads.fastq").write_bytes(b"@r\n")
+    assert b"".join(cut) == b"@r\n"
+
+
 READ_ROUTES = ["openat2", "proc-fd", "checked-then-opened"]
 
 

@@ -266,23 +266,25 @@ def _regular_size(path: str, st: os.stat_result) -> int:
 def _read_file(f, size: int, offset: int, length: int | None) -> Iterator[bytes]:
     """The bytes of ``f`` (unbuffered) from ``offset``, ``length`` of them or
     to its end. Each read asks for what the file holds (``size``, when it
-    was opened), at most a chunk, so a file of 100 bytes costs no 1 MiB
-    buffer; at that size one byte more is asked for, which says it ended
-    (or grew: then chunks again)."""
+    was opened) and one byte more, at most a chunk, so a file of 100 bytes
+    costs no 1 MiB buffer and one read: a regular file's read comes back
+    short only at its end, and a full one says it grew (then chunks again)."""
     with f:
         if offset:
             f.seek(offset)
         at, remaining = offset, length
         while remaining is None or remaining > 0:
-            left = size - at
-            n = min(CHUNK, left) if left > 0 else (1 if left == 0 else CHUNK)
-            chunk = f.read(n if remaining is None else min(n, remaining))
-            if not chunk:
-                return
-            at += len(chunk)
+            n = min(CHUNK, max(size - at + 1, 1)) if at <= size else CHUNK
             if remaining is not None:
-                remaining -= len(chunk)
-            yield chunk
+                n = min(n, remaining)
+            chunk = f.read(n)
+            if chunk:
+                at += len(chunk)
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+            if len(chunk) < n:
+                return
 
 
 # where the kernel names a process's open files (Linux, with O_PATH); elsewhere
