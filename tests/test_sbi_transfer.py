@@ -447,14 +447,14 @@ def test_staging_checks_md5_once_in_the_write_and_refuses_changed_bytes(sbi):
     changed[-1] ^= 0xFF  # same size: only the MD5 tells
     stored.write_bytes(bytes(changed))
     hashed = []
-    original = sbi.transfer.download
+    original = sbi.transfer.finish_download
 
-    def download(*a, **kw):
+    def finish_download(*a, **kw):
         receiving = original(*a, **kw)
         hashed.append(receiving.hasher.md5)
         return receiving
 
-    sbi.transfer.download = download
+    sbi.transfer.finish_download = finish_download
     with pytest.raises(TransferError) as err:
         stage(
             sbi.home,
@@ -469,6 +469,79 @@ def test_staging_checks_md5_once_in_the_write_and_refuses_changed_bytes(sbi):
     back = sbi.world.project_dir(sbi.cast.project) / "checked" / SPEC.run
     assert not (back / rel).exists()
     assert (back / "md5sum.txt").read_text() == (sbi.stored / "md5sum.txt").read_text()
+
+
+def _log_jobs(sbi, events: list, fail_at: int | None = None) -> None:
+    """Record when each file's download job is started and when its bytes are
+    taken; with ``fail_at``, the job started as the fail_at-th ends in 102."""
+    start, finish = sbi.transfer.start_download, sbi.transfer.finish_download
+
+    def start_download(place, name, **kw):
+        if fail_at is not None and sum(e[0] == "start" for e in events) + 1 == fail_at:
+            fail_next_jobs(sbi.server.app, 1)
+        events.append(("start", name))
+        return start(place, name, **kw)
+
+    def finish_download(place, name, job_id, **kw):
+        events.append(("finish", name))
+        return finish(place, name, job_id, **kw)
+
+    sbi.transfer.start_download = start_download
+    sbi.transfer.finish_download = finish_download
+
+
+def test_staging_starts_the_next_files_jobs_while_one_moves(sbi):
+    """NeLS prepares each download by itself: the jobs of the next files are
+    started before an earlier file's bytes are taken, a few at a time, each
+    once, and every file lands as it was."""
+    from nels_core.sbi.stage import STARTED_AHEAD
+
+    _archive(sbi)
+    events: list[tuple[str, str]] = []
+    _log_jobs(sbi, events)
+    report = stage(
+        sbi.home,
+        sbi.api,
+        f"sbi://UiB-Test-Project/Run1/reads/{SPEC.run}",
+        "nels://Projects/UiB-Test-Project/ahead",
+        transfer=sbi.transfer,
+    )
+    started = [name for what, name in events if what == "start"]
+    taken = [name for what, name in events if what == "finish"]
+    assert sorted(started) == sorted(taken) and len(set(started)) == len(started) > STARTED_AHEAD
+    assert events[:STARTED_AHEAD] == [("start", name) for name in started[:STARTED_AHEAD]]
+    assert events.index(("start", started[1])) < events.index(("finish", started[0]))
+    waiting = 0  # jobs started and not yet taken
+    for what, _ in events:
+        waiting += 1 if what == "start" else -1
+        assert waiting <= STARTED_AHEAD
+    back = sbi.world.project_dir(sbi.cast.project) / "ahead" / SPEC.run
+    assert len(report.received) == len(started)
+    assert {rel: (back / rel).read_bytes() for rel in sbi.delivered} == {
+        rel: (sbi.stored / rel).read_bytes() for rel in sbi.delivered
+    }
+
+
+def test_a_later_files_job_failing_stops_staging_at_that_file(sbi):
+    """The third file's job, started while the first moved, fails: the files
+    before it are in NeLS, the message names it, and no later file is written."""
+    _archive(sbi)
+    events: list[tuple[str, str]] = []
+    _log_jobs(sbi, events, fail_at=3)
+    with pytest.raises(TransferError) as err:
+        stage(
+            sbi.home,
+            sbi.api,
+            f"sbi://UiB-Test-Project/Run1/reads/{SPEC.run}",
+            "nels://Projects/UiB-Test-Project/stopped",
+            transfer=sbi.transfer,
+        )
+    third = [name for what, name in events if what == "start"][2]
+    said = str(err.value)
+    assert f"{third}: StoreBioinfo transfer job" in said and "ended in state 102" in said
+    assert "Staging stopped: 2 of 15 files are in NeLS" in said
+    back = sbi.world.project_dir(sbi.cast.project) / "stopped"
+    assert len([p for p in back.rglob("*") if p.is_file()]) == 2
 
 
 def test_staging_a_subfolder_checks_it_against_the_checksum_file_above_it(sbi):

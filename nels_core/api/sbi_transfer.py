@@ -176,6 +176,17 @@ class SbiTransfer:
         """A :class:`Receiving`: iterate it for the file's chunks (the job has
         run and its url been taken); afterwards it holds size and (unless
         ``md5`` is false: a caller whose sink hashes them already) MD5."""
+        job_id = self.start_download(place, name, on_state=on_state)
+        return self.finish_download(
+            place, name, job_id, on_bytes=on_bytes, on_state=on_state, md5=md5
+        )
+
+    def start_download(
+        self, place: SbiPlace, name: str, *, on_state: StateSeen | None = None
+    ) -> int:
+        """The id of a new download job for ``name``: NeLS prepares the file
+        by itself meanwhile, so a caller may start the next files' jobs while
+        an earlier one's bytes move."""
         job = self._call(
             place,
             "initiate_download",
@@ -185,8 +196,22 @@ class SbiTransfer:
         if not isinstance(job, dict) or "jobId" not in job:
             raise SbiJobError(f"{name}: initiate_download answer lacks jobId", name)
         job_id = int(job["jobId"])
+        _tell(on_state or self.on_state, name, job_id, SUBMITTED)
+        return job_id
+
+    def finish_download(
+        self,
+        place: SbiPlace,
+        name: str,
+        job_id: int,
+        *,
+        on_bytes: BytesMoved | None = None,
+        on_state: StateSeen | None = None,
+        md5: bool = True,
+    ):
+        """The :class:`Receiving` of a started job, once it is done; its url is
+        taken only now, as it is used (it serves one download)."""
         seen = on_state or self.on_state
-        _tell(seen, name, job_id, SUBMITTED)
         self.wait(place, job_id, name, on_state=seen)
         ref = self._call(
             place, "download_reference", {"job_id": job_id}, name=name, job_id=job_id, again=True

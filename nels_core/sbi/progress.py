@@ -17,8 +17,9 @@ class TransferProgress:
 
     def job_state(self, path: str, job_id: int, state: int | None) -> None:
         """``path``'s transfer job is in ``state`` (100, 103, 101, 102). An
-        archive sends the next files while earlier jobs process, so this may
-        be about a file started before the one under way."""
+        archive sends the next files while earlier jobs process, and a stage
+        starts the next files' jobs before their turn, so this may be about a
+        file other than the one under way."""
 
     def file_done(self, path: str) -> None:
         """``path`` is in place and its job done (files end in the order they

@@ -215,6 +215,44 @@ def _sources(api, membership, dataset, address: SbiAddress) -> list[tuple[str, s
     raise NotFoundError(f"nothing at {address} in StoreBioinfo")
 
 
+# download jobs started before their file's turn: NeLS prepares each file
+# by itself (seconds), so the next files are ready while one's bytes move
+STARTED_AHEAD = 4
+
+
+class _JobsAhead:
+    """The download jobs of the files next in turn, started early. A job that
+    could not be started is an error when its file's turn comes, so the
+    message names that file and what was staged before it."""
+
+    def __init__(self, transfer: SbiTransfer, plan: StagePlan, progress: TransferProgress):
+        self.transfer, self.plan, self.progress = transfer, plan, progress
+        self.jobs: dict[str, int | TransferError] = {}
+
+    def start(self, files: list[StageFile]) -> None:
+        for f in files:
+            if f.target not in self.jobs:
+                try:
+                    self.jobs[f.target] = self.transfer.start_download(
+                        self.place(f), f.name, on_state=self.states_of(f)
+                    )
+                except TransferError as e:
+                    self.jobs[f.target] = e
+
+    def job_of(self, f: StageFile) -> int:
+        job = self.jobs.pop(f.target)
+        if isinstance(job, TransferError):
+            raise job
+        return job
+
+    def place(self, f: StageFile) -> SbiPlace:
+        plan = self.plan
+        return SbiPlace(plan.membership.project.id, plan.dataset.id, plan.address.subtype, f.folder)
+
+    def states_of(self, f: StageFile):
+        return lambda _name, job_id, state: self.progress.job_state(f.target, job_id, state)
+
+
 def stage(
     home: Home,
     api,
@@ -231,11 +269,12 @@ def stage(
     report = StageReport(plan)
     todo = sorted(plan.to_fetch, key=lambda f: (not is_checksum_file(f.name), f.target))
     progress.planned(len(todo), sum(f.size for f in todo), len(plan.files) - len(todo))
-    pid, did = plan.membership.project.id, plan.dataset.id
     above = _checksums_above(api, transfer, plan) if todo else {}
     made: set[str] = set()
     checksums = None
-    for f in todo:
+    ahead = _JobsAhead(transfer, plan, progress)
+    for at, f in enumerate(todo):
+        ahead.start(todo[at : at + STARTED_AHEAD])
         if checksums is None and not is_checksum_file(f.name):
             checksums = _Checksums(home)  # read once the checksum files are in place
         md5 = checksums(f.target) if checksums is not None else None
@@ -246,13 +285,12 @@ def stage(
             made.add(parent)
         progress.file_started(f.target, f.size)
         try:
-            receiving = transfer.download(
-                SbiPlace(pid, did, plan.address.subtype, f.folder),
+            receiving = transfer.finish_download(
+                ahead.place(f),
                 f.name,
+                ahead.job_of(f),
                 on_bytes=progress.bytes_moved,
-                on_state=lambda _name, job_id, state, path=f.target: progress.job_state(
-                    path, job_id, state
-                ),
+                on_state=ahead.states_of(f),
                 md5=False,  # the write below hashes what it stores, against md5sum.txt
             )
             entry = home.write(
