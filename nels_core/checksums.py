@@ -10,6 +10,7 @@ import hashlib
 import queue
 import re
 import threading
+from collections.abc import Callable
 
 from .errors import NelsError
 
@@ -48,6 +49,25 @@ class StreamHasher:
                 self._sha256.update(chunk)
         self.size += len(chunk)
 
+    @property
+    def hashing(self) -> bool:
+        return self._md5 is not None or self._sha256 is not None
+
+    def lend(self, chunk: memoryview, returned: Callable[[], None]) -> None:
+        """Like :meth:`update` without its copy, for a buffer the caller reuses:
+        it must not change until ``returned`` is called (by the sum done last)."""
+        if self._workers:
+            countdown = _Countdown(len(self._workers), returned)
+            for w in self._workers:
+                w.feed(chunk, countdown.done)
+        else:
+            if self._md5 is not None:
+                self._md5.update(chunk)
+            if self._sha256 is not None:
+                self._sha256.update(chunk)
+            returned()
+        self.size += len(chunk)
+
     def finish(self) -> None:
         workers, self._workers = self._workers, []
         for w in workers:
@@ -76,18 +96,37 @@ class _HashWorker:
         self._thread = threading.Thread(target=self._run, name="nels-hash", daemon=True)
         self._thread.start()
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | memoryview, done: Callable[[], None] | None = None) -> None:
         self._room.acquire()
-        self._queue.put(chunk)
+        self._queue.put((chunk, done))
 
     def join(self) -> None:
         self._queue.put(None)
         self._thread.join()
 
     def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            chunk, done = item
             self._digest.update(chunk)
+            if done is not None:
+                done()
             self._room.release()
+
+
+class _Countdown:
+    """Calls ``then`` once ``done`` has been called ``n`` times, from any threads."""
+
+    def __init__(self, n: int, then: Callable[[], None]):
+        self._left = n
+        self._then = then
+        self._lock = threading.Lock()
+
+    def done(self) -> None:
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self._then()
 
 
 class ChecksumFileError(NelsError, ValueError):

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import asyncssh
 
+from .local_source import FileSpan
 from .pipe_writer import PipeWriter, widen
 from .ssh_agent import KeyAgent, secrets_folder
 
@@ -314,8 +315,11 @@ class WireChannel:
                 fut.set_exception(self._closed)
         self._waiting.clear()
 
-    def _send(self, kind: int, payload: bytes, data: bytes | memoryview = b"") -> asyncio.Future:
-        """Queue one request; ``data`` follows ``payload`` uncopied."""
+    def _send(
+        self, kind: int, payload: bytes, data: bytes | memoryview | FileSpan = b""
+    ) -> asyncio.Future:
+        """Queue one request; ``data`` follows ``payload`` uncopied (a span of a
+        local file is spliced into the pipe)."""
         if self._closed is None and self._stdin.error is not None:
             self._fail(ChannelClosed())  # ssh is gone
         if self._closed is not None:
@@ -383,7 +387,9 @@ class WireChannel:
             raise WireError(code, message)
         return _Reader(self._expect(kind, body, DATA)).string()
 
-    def write(self, handle: bytes, offset: int, data: bytes | memoryview) -> asyncio.Future:
+    def write(
+        self, handle: bytes, offset: int, data: bytes | memoryview | FileSpan
+    ) -> asyncio.Future:
         return self._send(WRITE, _string(handle) + _U64.pack(offset) + _U32.pack(len(data)), data)
 
     def written(self, answer: tuple[int, bytes]) -> None:
