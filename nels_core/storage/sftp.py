@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import logging
 import posixpath
@@ -559,7 +560,7 @@ class SftpStorage(Storage):
             loop.call_soon_threadsafe(queue.put_nowait, item)
             return True
 
-        try:
+        with self._sending(partial, task):
             for chunk in chunks:
                 if not isinstance(chunk, bytes):
                     chunk = bytes(chunk)  # sent uncopied: a reused buffer must not change
@@ -572,36 +573,35 @@ class SftpStorage(Storage):
                     break
             loop.call_soon_threadsafe(queue.put_nowait, None)
             return task.result()
-        except NelsError:
-            raise
-        except Exception as e:
-            if _connection_gone(e):
-                self._reset()
-            raise _map_error(e, partial) from None
-        finally:
-            task.cancel()
 
     def _write_file(self, partial: str, file: LocalFile, hasher: StreamHasher) -> int:
         """The loop splices the file into the OpenSSH route while this thread
         hashes it: nothing passes between them, and no byte through Python."""
         task = asyncio.run_coroutine_threadsafe(self._upload_file(partial, file), _Loop.get())
-        try:
+        with self._sending(partial, task):
             _hash_file(file, hasher, lambda: task.done() and task.exception() is not None)
             stored = task.result()
-        except NelsError:
-            raise
-        except Exception as e:
-            if _connection_gone(e):
-                self._reset()
-            raise _map_error(e, partial) from None
-        finally:
-            task.cancel()
         if not file.unchanged():
             raise TransferError(
                 f"{file.name!r} changed while it was being sent to {partial!r}; "
                 "nothing was stored: send it again once it is complete"
             )
         return stored
+
+    @contextlib.contextmanager
+    def _sending(self, partial: str, task):
+        """An upload's failure said in NeLS's terms (the connection dropped
+        if it broke); its task on the loop ended whatever happened."""
+        try:
+            yield
+        except NelsError:
+            raise
+        except Exception as e:
+            if _connection_gone(e):
+                self._reset()
+            raise _map_error(e, partial) from None
+        finally:
+            task.cancel()
 
     async def _open_partial(self, partial: str):
         full = await self._checked(self._sftp, partial, must_exist=False)
