@@ -399,9 +399,10 @@ def _runs(samples, common: _Common, seen, problems, files_out) -> list[str]:
 
 
 class _Checker:
-    """Documents parsed and validated on CHECK_THREADS worker threads (lxml
-    lets go of the GIL), each thread with schema instances of its own (an
-    instance keeps the error log of its last validation)."""
+    """Documents checked on CHECK_THREADS worker threads: as a stream by the
+    system's libxml2 (``xsd_stream``, no GIL held), and a document it refuses
+    by lxml, each thread with lxml schema instances of its own (an instance
+    keeps the error log of its last validation)."""
 
     def __init__(self, schemas: EnaSchemas):
         import itertools
