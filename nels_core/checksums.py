@@ -56,16 +56,13 @@ class StreamHasher:
     def lend(self, chunk: memoryview, returned: Callable[[], None]) -> None:
         """Like :meth:`update` without its copy, for a buffer the caller reuses:
         it must not change until ``returned`` is called (by the sum done last)."""
-        if self._workers:
-            countdown = _Countdown(len(self._workers), returned)
-            for w in self._workers:
-                w.feed(chunk, countdown.done)
-        else:
-            if self._md5 is not None:
-                self._md5.update(chunk)
-            if self._sha256 is not None:
-                self._sha256.update(chunk)
+        if not self._workers:  # hashed here and now: the buffer is free again at once
+            self.update(chunk)
             returned()
+            return
+        countdown = _Countdown(len(self._workers), returned)
+        for w in self._workers:
+            w.feed(chunk, countdown.done)
         self.size += len(chunk)
 
     def finish(self) -> None:

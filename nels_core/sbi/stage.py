@@ -99,6 +99,10 @@ class StagePlan:
     def to_fetch(self) -> list[StageFile]:
         return [f for f in self.files if not f.already]
 
+    def place(self, folder: str) -> SbiPlace:
+        """Where ``folder`` (below the subtype) is, for StoreBioinfo's transfer calls."""
+        return SbiPlace(self.membership.project.id, self.dataset.id, self.address.subtype, folder)
+
 
 @dataclass
 class StageReport:
@@ -185,8 +189,9 @@ def _checksums_above(api, transfer: SbiTransfer, plan: StagePlan) -> dict[str, s
             if name in CHECKSUM_LIST_NAMES or (
                 name.endswith(".md5") and f"{folder}/{name[:-4]}".lstrip("/") in wanted
             ):
-                place = SbiPlace(pid, did, address.subtype, folder)
-                text = b"".join(transfer.download(place, name)).decode("utf-8", "replace")
+                text = b"".join(transfer.download(plan.place(folder), name)).decode(
+                    "utf-8", "replace"
+                )
                 source = f"{address.subtype}/{folder}/{name}".replace("//", "/")
                 for rel, md5 in _named(text, name, source).items():
                     found.setdefault(f"{folder}/{rel}".lstrip("/"), md5)
@@ -246,8 +251,7 @@ class _JobsAhead:
         return job
 
     def place(self, f: StageFile) -> SbiPlace:
-        plan = self.plan
-        return SbiPlace(plan.membership.project.id, plan.dataset.id, plan.address.subtype, f.folder)
+        return self.plan.place(f.folder)
 
     def states_of(self, f: StageFile):
         return lambda _name, job_id, state: self.progress.job_state(f.target, job_id, state)

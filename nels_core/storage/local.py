@@ -274,7 +274,7 @@ def _read_file(f, size: int, offset: int, length: int | None) -> Iterator[bytes]
             f.seek(offset)
         at, remaining = offset, length
         while remaining is None or remaining > 0:
-            n = min(CHUNK, max(size - at + 1, 1)) if at <= size else CHUNK
+            n = min(CHUNK, size - at + 1) if at <= size else CHUNK
             if remaining is not None:
                 n = min(n, remaining)
             chunk = f.read(n)
