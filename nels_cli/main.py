@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import sys
@@ -184,19 +185,18 @@ def put_cmd(ctx, local, uri, overwrite):
     size = Path(local).stat().st_size
     with transfer_bars() as progress, open(local, "rb") as f:
         task = progress.add_task(escape(visible(Path(local).name)), total=size)
+        # the file itself, not its chunks: over OpenSSH it is spliced, never read here
         entry = home.write(
-            path, _counting(f, progress, task), overwrite=overwrite, expected_size=size
+            path,
+            f,
+            overwrite=overwrite,
+            expected_size=size,
+            progress=functools.partial(progress.advance, task),
         )
     err.print(
         literal(f"{local} -> nels://{entry.path}, {entry.size:,} bytes, md5 {entry.md5}"),
         highlight=False,
     )
-
-
-def _counting(f, progress, task):
-    while chunk := f.read(1024 * 1024):
-        progress.advance(task, len(chunk))
-        yield chunk
 
 
 @main.command("rm")

@@ -6,7 +6,7 @@ account's memberships before the backend sees it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
 from . import access
@@ -114,6 +114,7 @@ class Home:
         expected_size: int | None = None,
         expected_md5: str | None = None,
         checksums: bool = True,
+        progress: Callable[[int], object] | None = None,
     ) -> Entry:
         path, exists = self._check_write(path, overwrite)
         return self.storage.write(
@@ -124,6 +125,7 @@ class Home:
             expected_size=expected_size,
             expected_md5=expected_md5,
             checksums=checksums,
+            progress=progress,
         )
 
     def check_write(self, path: str, overwrite: bool = False) -> None:

@@ -1,6 +1,7 @@
 """Uploading a regular local file: spliced from the page cache on the OpenSSH
 route, read like any stream otherwise; both give the same file and sums."""
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -198,3 +199,45 @@ def test_a_file_system_that_cannot_splice_is_read_instead(cast, tmp_path, monkey
     assert entry.md5 == hashlib.md5(data).hexdigest()
     assert len(refused) == 1  # asked once, then read for the rest of the file
     storage.close()
+
+
+@ROUTES
+def test_progress_hears_of_every_byte_as_it_goes(cast, tmp_path, transport, splice):
+    data = os.urandom(5 * PACKET + 17)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    storage = _storage(cast, transport, splice)
+    for name, source in (("file.bin", open(src, "rb")), ("memory.bin", data)):
+        heard = []
+        with source if name == "file.bin" else contextlib.nullcontext():
+            storage.write(f"Personal/up/{name}", source, progress=heard.append)
+        assert sum(heard) == len(data), name
+        if name == "file.bin" and transport == "openssh" and splice:
+            # each write the server confirmed, not the whole file at the end
+            assert len(heard) >= 6 and max(heard) <= PACKET
+    storage.close()
+
+
+def test_put_splices_the_file_over_ssh_and_shows_its_sum(nels_server, tmp_path, spliced):
+    """``nels-bundle put`` hands write() the file itself, so it is spliced."""
+    from click.testing import CliRunner
+    from conftest import sftp_config
+    from test_api_client import sign_in
+
+    from nels_cli.main import main
+
+    cast = nels_server.cast
+    token = sign_in(nels_server, "bob", "bob-pw").tokens.access_token
+    sshd = cast.world.sshd
+    config = sftp_config(tmp_path, nels_server.url, sshd.port, sshd.known_hosts)
+    data = os.urandom(3 * PACKET + 17)
+    src = tmp_path / "result.bin"
+    src.write_bytes(data)
+    (cast.world.home(cast.bob) / "Personal/results").mkdir(parents=True)
+    r = CliRunner(env={"NELS_TOKEN": token}).invoke(
+        main, ["--config", str(config), "put", str(src), "nels://Personal/results/"]
+    )
+    assert r.exit_code == 0, r.output
+    assert hashlib.md5(data).hexdigest() in r.output
+    assert (cast.world.home(cast.bob) / "Personal/results/result.bin").read_bytes() == data
+    assert sum(spliced) == len(data)  # from the page cache into ssh, not read by us

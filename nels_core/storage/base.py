@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -219,13 +219,16 @@ class Storage(ABC):
         expected_size: int | None = None,
         expected_md5: str | None = None,
         checksums: bool = True,
+        progress: Callable[[int], object] | None = None,
     ) -> Entry:
         """Write atomically: temporary name, verify size and MD5, rename.
 
         An interrupted write leaves nothing under ``path``; what was there
         before stays whole. Returns the entry with the MD5 and SHA-256 of
         what was written; ``checksums=False`` skips them (a caller that hashes
-        for itself), except the MD5 an ``expected_md5`` needs.
+        for itself), except the MD5 an ``expected_md5`` needs. ``progress`` is
+        told each number of bytes sent as it goes, perhaps from another
+        thread: it must be quick and thread-safe (a progress bar's advance).
         """
         parent, _, name = path.rpartition("/")
         self._sweep_abandoned(parent)
@@ -237,7 +240,7 @@ class Storage(ABC):
         try:
             try:
                 with partials.writing(hidden):
-                    stored = self._write_source(partial, source, hasher)
+                    stored = self._write_source(partial, source, hasher, progress)
             finally:
                 hasher.finish()
             _verify(path, hasher, stored, expected_size, expected_md5)
@@ -257,10 +260,11 @@ class Storage(ABC):
             entry.path, False, entry.size, entry.mtime, entry.ctime, hasher.md5, hasher.sha256
         )
 
-    def _write_source(self, partial: str, source, hasher: StreamHasher) -> int:
+    def _write_source(self, partial: str, source, hasher: StreamHasher, progress=None) -> int:
         """Store ``source`` under ``partial``; a backend that sends some kinds
         of source better (sftp: a local file spliced) looks at it here."""
-        return self._write_partial(partial, _chunks_of(source), hasher)
+        chunks = _chunks_of(source)
+        return self._write_partial(partial, _told(chunks, progress) if progress else chunks, hasher)
 
     def _sweep_abandoned(self, folder: str) -> None:
         """Remove partials nobody is writing any more, once per folder and
@@ -306,6 +310,12 @@ def _chunks_of(source) -> Iterator[bytes]:
             yield chunk
     else:
         yield from source
+
+
+def _told(chunks: Iterable[bytes], progress: Callable[[int], object]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+        progress(len(chunk))  # once handed over: the writer has taken it
 
 
 def _verify(path, hasher: StreamHasher, stored: int, size: int | None, md5: str | None) -> None:

@@ -530,14 +530,14 @@ class SftpStorage(Storage):
         finally:
             task.cancel()
 
-    def _write_source(self, partial: str, source, hasher: StreamHasher) -> int:
+    def _write_source(self, partial: str, source, hasher: StreamHasher, progress=None) -> int:
         """A regular local file is sent straight from the page cache on the
         OpenSSH route (:mod:`.local_source`); anything else as a stream."""
         self._ensure()
         file = local_file(source) if self._wire is not None and self.config.splice_files else None
         if file is None:
-            return super()._write_source(partial, source, hasher)
-        stored = self._write_file(partial, file, hasher)
+            return super()._write_source(partial, source, hasher, progress)
+        stored = self._write_file(partial, file, hasher, progress)
         source.seek(file.end)  # read to its end, as the stream route leaves it
         return stored
 
@@ -574,10 +574,11 @@ class SftpStorage(Storage):
             loop.call_soon_threadsafe(queue.put_nowait, None)
             return task.result()
 
-    def _write_file(self, partial: str, file: LocalFile, hasher: StreamHasher) -> int:
+    def _write_file(self, partial: str, file: LocalFile, hasher: StreamHasher, progress) -> int:
         """The loop splices the file into the OpenSSH route while this thread
         hashes it: nothing passes between them, and no byte through Python."""
-        task = asyncio.run_coroutine_threadsafe(self._upload_file(partial, file), _Loop.get())
+        sending = self._upload_file(partial, file, progress)
+        task = asyncio.run_coroutine_threadsafe(sending, _Loop.get())
         with self._sending(partial, task):
             _hash_file(file, hasher, lambda: task.done() and task.exception() is not None)
             stored = task.result()
@@ -637,26 +638,33 @@ class SftpStorage(Storage):
             for fut in pending:
                 fut.cancel()
 
-    async def _upload_file(self, partial: str, file: LocalFile) -> int:
+    async def _upload_file(self, partial: str, file: LocalFile, progress=None) -> int:
         """Send ``file`` as spans for the pipe to splice: a window of writes in
-        flight, without a task or a hand-over per write."""
+        flight, without a task or a hand-over per write. ``progress`` hears
+        of each write the server confirmed."""
         f = await self._open_partial(partial)
         size, in_flight = self._write_len, self._writes_in_flight()
-        pending: collections.deque[asyncio.Future] = collections.deque()
+        pending: collections.deque[tuple[asyncio.Future, int]] = collections.deque()
+
+        async def confirm() -> None:
+            reply, n = pending.popleft()
+            await f.confirm(reply)
+            if progress:
+                progress(n)
+
         async with f:
             file.warm(file.start, _WRITE_WINDOW)
             for at in range(file.start, file.end, size):
                 if (at - file.start) // CHUNK != (at - file.start + size) // CHUNK:
                     # disk files: read ahead by the kernel, not in the loop's splice
                     file.warm(at + _WRITE_WINDOW, CHUNK)
-                pending.append(
-                    f.send(FileSpan(file, at, min(size, file.end - at)), at - file.start)
-                )
+                n = min(size, file.end - at)
+                pending.append((f.send(FileSpan(file, at, n), at - file.start), n))
                 await f.drain()
                 if len(pending) >= in_flight:
-                    await f.confirm(pending.popleft())
+                    await confirm()
             while pending:
-                await f.confirm(pending.popleft())
+                await confirm()
             return await f.size()
 
     async def _open(self, full: str, write: bool):
