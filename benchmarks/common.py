@@ -85,3 +85,64 @@ def save_result(name: str, result: dict) -> None:
     text = json.dumps(result, indent=1) + "\n"
     (RESULTS / f"{name}.json").write_text(text)
     print(text, end="")
+
+
+class DelayProxy:
+    """A TCP proxy to a loopback port that holds what passes ``delay`` seconds
+    in each direction: a network's round trip of twice that on loopback (no
+    netem here), its bandwidth left alone."""
+
+    def __init__(self, target_port: int, delay: float):
+        import socket
+        import threading
+
+        self.target, self.delay = target_port, delay
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import queue
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target))
+            for s in (client, server):  # as ssh and sshd set theirs: no Nagle wait
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for src, dst in ((client, server), (server, client)):
+                held: queue.SimpleQueue = queue.SimpleQueue()
+                threading.Thread(target=self._take, args=(src, held), daemon=True).start()
+                threading.Thread(target=self._give, args=(dst, held), daemon=True).start()
+
+    def _take(self, src, held) -> None:
+        while True:
+            try:
+                data = src.recv(1 << 16)
+            except OSError:
+                data = b""
+            held.put((time.monotonic() + self.delay, data))
+            if not data:
+                return
+
+    def _give(self, dst, held) -> None:
+        import socket
+
+        while True:
+            due, data = held.get()
+            if (wait := due - time.monotonic()) > 0:
+                time.sleep(wait)
+            try:
+                if not data:
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._listener.close()

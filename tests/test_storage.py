@@ -354,3 +354,63 @@ def test_a_source_that_reuses_its_buffer_is_written_as_it_was_each_time(alice):
     data = alice.read_bytes(f"{WORK}/refilled.bin")
     assert data == b"".join(expected)
     assert entry.md5 == hashlib.md5(data).hexdigest()
+
+
+def test_many_small_files_are_read_whole_and_in_order(alice):
+    # more files than requests may be in flight, of sizes across a read's length
+    sizes = [0, 1, 17, 32767, 32768, 32769, 70000, *range(3, 300, 3)]
+    want = [os.urandom(n) for n in sizes]
+    for i, data in enumerate(want):
+        alice.write(f"{WORK}/r{i:03d}.gz", data, checksums=False)
+    paths = [f"{WORK}/r{i:03d}.gz" for i in range(len(want))]
+    assert list(alice.read_files(paths[::-1])) == want[::-1]
+    assert list(alice.read_files([])) == []
+    assert alice.read_bytes(paths[5]) == want[5]  # the connection is fine afterwards
+
+
+def test_reading_many_files_stops_at_the_first_that_cannot_be_read_naming_it(alice):
+    for i in range(80):
+        alice.write(f"{WORK}/r{i:02d}.gz", b"r%d" % i)
+    base = home_path(alice, WORK)
+    os.symlink("/etc/hostname", os.path.join(base, "r40.gz.link"))
+    for bad, error, said in (
+        (f"{WORK}/r40.gz.link", UnsafePathError, "r40.gz.link' leads outside"),
+        (f"{WORK}/gone.gz", NotFoundError, "gone.gz"),
+    ):
+        paths = [f"{WORK}/r{i:02d}.gz" for i in range(40)] + [bad, f"{WORK}/r41.gz"]
+        got = []
+        with pytest.raises(error, match=said):
+            for data in alice.read_files(paths):
+                got.append(data)
+        assert got == [b"r%d" % i for i in range(40)]  # each before it, in order
+    assert alice.read_bytes(f"{WORK}/r79.gz") == b"r79"
+
+
+@pytest.mark.parametrize("transport", ["openssh", "asyncssh"])
+def test_many_files_over_sftp_are_read_several_at_once(cast, transport, monkeypatch):
+    """Five round trips a file, one file at a time, is minutes for a delivery."""
+    from conftest import sftp_storage
+
+    from nels_core.storage.sftp import SftpStorage
+
+    storage = sftp_storage(cast, cast.alice, transport=transport)
+    storage.mkdir(WORK)
+    for i in range(100):
+        storage.write(f"{WORK}/r{i:02d}.gz", b"r%d" % i)
+    now = most = 0
+    real_open = SftpStorage._open
+
+    async def counted(self, full, write):
+        nonlocal now, most
+        now += 1
+        most = max(most, now)
+        try:
+            return await real_open(self, full, write)
+        finally:
+            now -= 1
+
+    monkeypatch.setattr(SftpStorage, "_open", counted)
+    paths = [f"{WORK}/r{i:02d}.gz" for i in range(100)]
+    assert list(storage.read_files(paths)) == [b"r%d" % i for i in range(100)]
+    assert most > 8
+    storage.close()

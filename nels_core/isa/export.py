@@ -137,11 +137,11 @@ def _empty_reads(store, base: str, inv: InvestigationRecord) -> list[DeliveryIss
     read whole here (an empty gzip is 20 bytes). The full check (every byte,
     pairs) runs before a deposit sends anything (nels_core.reads_check)."""
     found = []
-    for f in inv.files():
-        if f.size > _SMALL:
-            continue
+    small = [f for f in inv.files() if f.size <= _SMALL]
+    where = [f"{base}/{f.path}" if base else f.path for f in small]
+    for f, data in zip(small, store.read_files(where), strict=True):
         try:
-            count_records(store.read_chunks(f"{base}/{f.path}" if base else f.path))
+            count_records((data,))
         except (ValueError, zlib.error) as e:
             found.append(DeliveryIssue("empty-reads", f.path, f"{e}; ENA refuses such a file"))
     return found

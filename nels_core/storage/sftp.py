@@ -513,12 +513,74 @@ class SftpStorage(Storage):
             for _, _, fut in pending:
                 fut.cancel()
 
+    def read_files(self, paths: Iterable[str]) -> Iterator[bytes]:
+        paths = list(paths)
+        if not paths:
+            return iter(())
+        self._ensure()
+        loop = _Loop.get()
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        task = asyncio.run_coroutine_threadsafe(self._produce_files(paths, out), loop)
+        return self._consume(paths[0], out, task, loop)
+
+    async def _produce_files(self, paths: list[str], out: queue.SimpleQueue) -> None:
+        """Keep ``max_requests`` files being read, and hand them over in order,
+        as many again at most waiting for the caller. Each file waits on five
+        round trips (realpath, open, read, end of file, close): one file at a
+        time, 40,000 small files take minutes over a real network."""
+        in_flight = self.config.max_requests
+        slots = asyncio.Semaphore(in_flight)
+        pending: collections.deque[tuple[str, asyncio.Future]] = collections.deque()
+        try:
+            for path in paths:
+                if len(pending) == in_flight:
+                    if not await self._hand_over(pending.popleft(), out, slots):
+                        return
+                pending.append((path, _spawn(self._whole(path))))
+            while pending:
+                if not await self._hand_over(pending.popleft(), out, slots):
+                    return
+            out.put((None, None))
+        except asyncio.CancelledError:
+            raise  # the reader went away
+        except BaseException as e:
+            out.put((e, None))
+        finally:
+            for _, fut in pending:
+                fut.cancel()
+
+    @staticmethod
+    async def _hand_over(read: tuple[str, asyncio.Future], out, slots) -> bool:
+        path, fut = read
+        try:
+            data = await fut
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # named by its own path, not the first's
+            out.put((_Failed(e, path), None))
+            return False
+        await slots.acquire()
+        out.put((data, slots))
+        return True
+
+    async def _whole(self, path: str) -> bytes:
+        full = await self._checked(self._sftp, path)
+        async with await self._open(full, write=False) as f:
+            parts = []
+            at = 0
+            while piece := await f.read(self._read_len, at):
+                parts.append(piece)
+                at += len(piece)
+            return b"".join(parts)
+
     def _consume(self, path, out: queue.SimpleQueue, task, loop) -> Iterator[bytes]:
         try:
             while True:
                 item, slots = out.get()
                 if item is None:
                     return
+                if isinstance(item, _Failed):
+                    item, path = item.error, item.path
                 if isinstance(item, BaseException):
                     if isinstance(item, NelsError):
                         raise item
@@ -835,6 +897,14 @@ def _hash_file(file: LocalFile, hasher: StreamHasher, stop: Callable[[], bool]) 
             file.short = True
             return
         hasher.lend(view, functools.partial(free.put, buf))
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A file of several read at once that could not be: what, and which."""
+
+    error: BaseException
+    path: str
 
 
 def _spawn(coro) -> asyncio.Future:
