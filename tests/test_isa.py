@@ -2,6 +2,7 @@
 what we write, the RO-Crate parses, re-exports are byte-identical, and
 every bad input is named."""
 
+import gzip
 import hashlib
 import json
 import warnings
@@ -466,3 +467,35 @@ def test_cells_with_tabs_or_line_breaks_are_flattened(tmp_path):
     assert table[0].split("\t")[-1] == "Characteristics[note]"
     assert rows[first.name][-1] == "two cells and a line"
     assert rows[second.name][-1] == "plain" and all(len(r) == 4 for r in rows.values())
+
+
+@pytest.mark.parametrize("transport", ["openssh", "asyncssh"])
+def test_over_sftp_small_files_are_read_many_at_once_and_checked_alike(cast, tmp_path, transport):
+    """Small files' MD5s and reads come through read_files, big ones stream:
+    the manifest and the checks say the same as from local disk."""
+    from conftest import sftp_storage
+
+    root = cast.world.home(cast.alice) / "Personal" / "lice"
+    small = root / "NorSeq" / "run1"
+    make_delivery(small, replace(SPEC, lanes=1))
+    big = replace(SPEC, run="231108_A01447_0124_BHXYZ2DRX3", samples=("Big-1",), lanes=1)
+    make_delivery(root / "NorSeq" / "run2", replace(big, index_reads=False, reads_per_file=1500))
+    emptied = next(small.rglob("Liver-2_*_R1_001.fastq.gz"))
+    emptied.write_bytes(gzip.compress(b""))
+    (small / "md5sum.txt").unlink()  # computed, over the connection
+    storage = sftp_storage(cast, cast.alice, transport=transport)
+    out = tmp_path / "out"
+    result = export_bundle(storage, "Personal/lice", "nels://Personal/lice", "lice", out)
+    sizes = {f.path: f.size for f in result.investigation.files()}
+    assert max(sizes.values()) > 64 * 1024 > min(sizes.values())  # both kinds
+    listed = {path: md5 for md5, _, path in read_manifest(out / "manifest-md5.txt")}
+    assert listed == {p: hashlib.md5((root / p).read_bytes()).hexdigest() for p in sizes}
+    assert result.computed_md5 == sum(1 for p in sizes if p.startswith("NorSeq/run1/"))
+    said = [i.path for i in result.issues if i.code == "empty-reads"]
+    assert said == [emptied.relative_to(root).as_posix()]
+    victim = next(small.rglob("Gill-1_*_R1_001.fastq.gz")).relative_to(root).as_posix()
+    make_md5sum(small, exclude=victim)  # the facility's list: one MD5 the bytes do not give
+    with pytest.raises(ExportError, match="1 file disagree") as e:
+        export_bundle(storage, "Personal/lice", "nels://Personal/lice", "lice", out, check=True)
+    assert victim in str(e.value)
+    storage.close()

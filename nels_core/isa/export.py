@@ -19,6 +19,7 @@ from ..delivery import DeliveryError, DeliveryIssue
 from ..errors import NelsError
 from ..paths import locate
 from ..reads_check import count_records
+from ..storage.base import SMALL_FILE
 from ..taxonomy import Taxonomy, TaxonomyUnavailable
 from ..vocab import NCBI_TAXON
 from ..wording import counted, first
@@ -49,9 +50,6 @@ class ExportResult:
     mismatches: list[Mismatch] = field(default_factory=list)
     out: Path | None = None
     project: dict | None = None  # the NeLS project the source lies in, with its flags
-
-
-_SMALL = 64 * 1024  # read files this small are read whole at export: a few KiB each
 
 
 NO_SHEET = "none"  # ``describe`` applies no sheet at all, not even the folder's
@@ -137,7 +135,7 @@ def _empty_reads(store, base: str, inv: InvestigationRecord) -> list[DeliveryIss
     read whole here (an empty gzip is 20 bytes). The full check (every byte,
     pairs) runs before a deposit sends anything (nels_core.reads_check)."""
     found = []
-    small = [f for f in inv.files() if f.size <= _SMALL]
+    small = [f for f in inv.files() if f.size <= SMALL_FILE]
     where = [f"{base}/{f.path}" if base else f.path for f in small]
     for f, data in zip(small, store.read_files(where), strict=True):
         try:

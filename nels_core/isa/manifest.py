@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import NelsError
+from ..storage.base import SMALL_FILE
 from .model import InvestigationRecord, RawFile
 
 HEADER = "# md5\tsize\tpath"
@@ -38,19 +39,35 @@ def _md5(store, path: str) -> str:
     return h.hexdigest()
 
 
+def _md5s(store, base: str, files: list[RawFile]) -> Iterator[str]:
+    """The MD5 of each file's bytes, in order: small files read many at once
+    (over SFTP one at a time they would wait on five round trips each)."""
+    small = store.read_files([posixpath.join(base, f.path) for f in files if f.size <= SMALL_FILE])
+    for f in files:
+        if f.size <= SMALL_FILE:
+            yield hashlib.md5(next(small), usedforsecurity=False).hexdigest()
+        else:
+            yield _md5(store, posixpath.join(base, f.path))
+
+
 def fill_md5(
     store, base: str, inv: InvestigationRecord, tick: Callable[[], None] | None = None
 ) -> set[str]:
     """Compute the MD5 of files the delivery gave none for; return their paths."""
+    missing = [
+        (run, i)
+        for sample in inv.samples()
+        for run in sample.runs
+        for i, f in enumerate(run.files)
+        if f.md5 is None
+    ]
     computed: set[str] = set()
-    for sample in inv.samples():
-        for run in sample.runs:
-            for i, f in enumerate(run.files):
-                if f.md5 is None:
-                    run.files[i] = replace(f, md5=_md5(store, posixpath.join(base, f.path)))
-                    computed.add(f.path)
-                    if tick:
-                        tick()
+    md5s = _md5s(store, base, [run.files[i] for run, i in missing])
+    for (run, i), md5 in zip(missing, md5s, strict=True):
+        run.files[i] = replace(run.files[i], md5=md5)
+        computed.add(run.files[i].path)
+        if tick:
+            tick()
     return computed
 
 
@@ -58,10 +75,8 @@ def verify(store, base: str, files: list[RawFile], tick=None, fresh=frozenset())
     """Recompute every file's MD5 and list those that differ from the record;
     ``fresh``: paths whose MD5 was just computed from the bytes, not read again."""
     out = []
-    for f in files:
-        if f.path in fresh:
-            continue
-        actual = _md5(store, posixpath.join(base, f.path))
+    files = [f for f in files if f.path not in fresh]
+    for f, actual in zip(files, _md5s(store, base, files), strict=True):
         if actual != f.md5:
             out.append(Mismatch(f.path, f.md5 or "", actual))
         if tick:

@@ -37,6 +37,11 @@ def area_root(path: str) -> str:
     return parts[0] if parts[0] == "Personal" else ""
 
 
+# files up to this size are read whole, many at once (``read_files``); a few
+# dozen of them held at a time stay a few MiB
+SMALL_FILE = 64 * 1024
+
+
 class Storage(ABC):
     """A NeLS home: list, stat, stream reads, atomic writes, remove, mkdir."""
 
@@ -212,8 +217,9 @@ class Storage(ABC):
 
     def read_files(self, paths: Iterable[str]) -> Iterator[bytes]:
         """Each of many small files whole, in order (a delivery's short read
-        files): a backend with round trips to wait on reads several at once.
-        The first that cannot be read raises, as ``read_bytes`` would."""
+        files, at most ``SMALL_FILE`` each): a backend with round trips to
+        wait on reads several at once. The first that cannot be read raises,
+        as ``read_bytes`` would."""
         for path in paths:
             yield self.read_bytes(path)
 
