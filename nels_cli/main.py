@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nels_core.delivered import delivered_md5
-from nels_core.errors import ChecksumMismatchError, NelsError, ProblemsError
+from nels_core.errors import AlreadyExistsError, ChecksumMismatchError, NelsError, ProblemsError
 from nels_core.local_files import replacing
 from nels_core.paths import normalise
 
@@ -182,6 +182,11 @@ def put_cmd(ctx, local, uri, overwrite):
     path = normalise(uri)
     if uri.endswith("/") or (home.exists(path) and home.stat(path).is_dir):
         path = f"{path}/{Path(local).name}"
+    try:
+        home.check_write(path, overwrite)  # refused before a bar is drawn
+    except AlreadyExistsError:
+        said = f"{path!r} already exists; add --overwrite to replace it"
+        raise AlreadyExistsError(said) from None
     size = Path(local).stat().st_size
     with transfer_bars() as progress, open(local, "rb") as f:
         task = progress.add_task(escape(visible(Path(local).name)), total=size)

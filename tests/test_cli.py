@@ -62,7 +62,7 @@ def test_put_mkdir_rm_and_refusals_are_one_line(demo, tmp_path):
     assert r.returncode == 0, r.stderr
     assert hashlib.md5(local.read_bytes()).hexdigest() in r.stderr
     r = cli("put", str(local), "nels://Personal/results/", config=demo)
-    assert r.returncode == 1 and "already exists" in r.stderr
+    assert r.returncode == 1 and "already exists; add --overwrite" in r.stderr
     for args, words in (
         (("rm", f"nels://{RUN_DIR}/SampleSheet.csv"), "a member may not delete"),
         (("ls", "nels://../../etc"), "'..' is refused"),
