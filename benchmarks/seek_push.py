@@ -13,22 +13,32 @@ sandbox: that ratio says as much about the sandbox (a create costs it 1.6x
 a GET) as about the client. The sandbox checks what it is
 sent against SEEK's schemas, as SEEK does, but not its own answers (a test of
 the sandbox, not work SEEK does). Each round starts from a
-fresh sandbox and database; ratios are the rounds' median. The CPU seconds of
-this thread are the client's alone (the sandbox answers from its own threads)
-and vary less than wall time on a shared machine.
+fresh sandbox and database; ratios are the rounds' median. The sandbox runs in a
+process of its own, as SEEK does (in ours, its threads and the push's took
+turns for one interpreter lock). The CPU seconds of this thread are the
+push's own and vary less than wall time on a shared machine.
 
-    .venv/bin/python benchmarks/seek_push.py [--samples 1000] [--per-page 200] [--rounds 3]
+The loopback sandbox makes a record in about a millisecond; a real SEEK
+takes tens (a Rails request with its authorization checks). ``--server-ms``
+makes the sandbox take that long for each create and update, so what the
+push's creates under way at once (``seek_plugin.push.IN_FLIGHT``) are
+worth shows against the bare session, which sends one after another.
+
+    .venv/bin/python benchmarks/seek_push.py [--samples 1000] [--per-page 200] [--rounds 3] \
+        [--server-ms 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
 import shutil
 import statistics
-import threading
+import subprocess
+import sys
 import time
 from dataclasses import replace
 
@@ -51,7 +61,12 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--per-page", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3, help="each: push, re-push, both floors")
+    ap.add_argument("--server-ms", type=float, default=0.0, help="SEEK's own time per write")
+    ap.add_argument("--serve", type=float, metavar="SLOW", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve is not None:  # the sandbox's own process
+        serve(args.serve)
+        return
     work = work_dir(on_disk=False)
     root = work / "UiB_Bench_Push_2026"
     names = tuple(f"S{i:04d}" for i in range(1, args.samples + 1))
@@ -61,7 +76,10 @@ def main() -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     # a fresh sandbox and database each round: every round's push is a first push
-    rounds = [one_round(inv, args.per_page, work / f"links-{n}.db") for n in range(args.rounds)]
+    slow = args.server_ms / 1000
+    rounds = [
+        one_round(inv, args.per_page, work / f"links-{n}.db", slow) for n in range(args.rounds)
+    ]
     first, first_sent = rounds[0]["first"], rounds[0]["first_sent"]
     again_sent = rounds[0]["again_sent"]
     created = first.count()["created"]
@@ -78,6 +96,7 @@ def main() -> None:
         return [round(r["first_s"] / r[over], 2) for r in rounds]
 
     result = {
+        "server_ms_per_write": args.server_ms,
         "samples": args.samples,
         "files": len(inv.files()),
         "records": created,
@@ -113,12 +132,12 @@ def main() -> None:
     shutil.rmtree(work)
 
 
-def one_round(inv, per_page: int, db_file) -> dict:
+def one_round(inv, per_page: int, db_file, slow: float) -> dict:
     """A first push and a re-push to a fresh sandbox, then as many bare GETs to
     it as the first push sent, then its writes sent bare to another fresh one."""
-    server, url, project_id = sandbox()
+    server, url, project_id = sandbox(slow)
     db = Database(f"sqlite:///{db_file}")
-    writes: list[tuple[str, str, bytes]] = []
+    writes: list[tuple] = []
     out = {}
 
     def push(name: str, record_writes=False):
@@ -139,37 +158,104 @@ def one_round(inv, per_page: int, db_file) -> dict:
         floor_client.request("GET", "/people/current")
     out["floor_s"], out["floor_cpu"] = time.perf_counter() - t, time.thread_time() - cpu
     server.shutdown()
-    out["bare_s"], out["bare_cpu"] = send_bare(writes)
+    out["bare_s"], out["bare_cpu"] = send_bare(writes, slow)
     return out
 
 
-def sandbox():
-    """A SEEK sandbox on a loopback port with the benchmark's person and project."""
+class Served:
+    """A SEEK sandbox on a loopback port, with the benchmark's person and
+    project, in a process of its own as SEEK is: in ours, its threads would
+    take turns with the push's for one interpreter lock. Each create and
+    update takes ``slow`` seconds more, as a real SEEK's do."""
+
+    def __init__(self, slow: float):
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(slow)], stdout=subprocess.PIPE, text=True
+        )
+        self.url, self.project_id = self.process.stdout.readline().split()
+
+    def shutdown(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def sandbox(slow: float = 0.0) -> tuple[Served, str, str]:
+    served = Served(slow)
+    return served, served.url, served.project_id
+
+
+def serve(slow: float) -> None:
     world = SeekWorld()
     me = world.add_person("Bench", "Mark", token="bench")
     project = world.add_project("Bench", admins=[me.id])
     # requests checked against SEEK's schemas, as SEEK checks them; the sandbox's
     # check of its own answers (a test of the sandbox, 2/3 of its time) left out
-    server = make_server("127.0.0.1", 0, create_app(world, check_answers=False), threaded=True)
+    app = create_app(world, check_answers=False)
+    server = make_server("127.0.0.1", 0, _slowed(app, slow) if slow else app, threaded=True)
     world.base_url = url = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server, url, project.id
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    print(url, project.id, flush=True)
+    server.serve_forever(0.05)
+
+
+def _slowed(app, seconds: float):
+    def answer(environ, start_response):
+        if environ["REQUEST_METHOD"] in ("POST", "PATCH"):
+            time.sleep(seconds)  # SEEK's own work: other requests are answered meanwhile
+        return app(environ, start_response)
+
+    return answer
 
 
 def keep(writes: list, r: requests.Response) -> None:
+    """A write, and the id of what it made."""
     if r.request.method != "GET":
-        writes.append((r.request.method, r.request.path_url, r.request.body))
+        made = r.json()["data"]["id"] if r.request.method == "POST" else None
+        writes.append((r.request.method, r.request.path_url, r.request.body, made))
 
 
-def send_bare(writes: list[tuple[str, str, bytes]]) -> tuple[float, float]:
-    """Seconds (wall, CPU of this thread) a bare session takes to send ``writes``
-    to a fresh sandbox, set up as the first was, so the ids the bodies name are
-    the same ones."""
+def renumbered(writes: list[tuple]) -> list[tuple[str, str, bytes]]:
+    """The writes as one bare session sends them, one after another: the push
+    had several under way at once, so the sandbox numbered what they made in
+    an order no sequential replay repeats. Sent once (untimed) to a fresh
+    sandbox in the order they were numbered, each body's references rewritten
+    to the ids that one gave; a sequential replay numbers alike every time."""
     server, url, _ = sandbox()
+    session = bare_session()
+    ids: dict[str, str] = {}
+    out = []
+    for method, path, body, made in sorted(writes, key=lambda w: int(w[3] or 0)):
+        doc = json.loads(body)
+        for relation in doc["data"].get("relationships", {}).values():
+            refs = relation.get("data")
+            for ref in refs if isinstance(refs, list) else [refs]:
+                if ref and ref["id"] in ids:
+                    ref["id"] = ids[ref["id"]]
+        body = json.dumps(doc).encode()
+        r = session.request(method, url + path, data=body)
+        r.raise_for_status()
+        if made:
+            ids[made] = r.json()["data"]["id"]
+        out.append((method, path, body))
+    server.shutdown()
+    return out
+
+
+def bare_session() -> requests.Session:
     session = requests.Session()
     session.headers.update(
         {"Authorization": "Token bench", "Accept": JSONAPI, "Content-Type": JSONAPI}
     )
+    return session
+
+
+def send_bare(writes: list[tuple], slow: float) -> tuple[float, float]:
+    """Seconds (wall, CPU of this thread) a bare session takes to send ``writes``,
+    one after another, to a fresh sandbox set up as the first was, so the ids
+    the bodies name are the same ones."""
+    writes = renumbered(writes)
+    server, url, _ = sandbox(slow)
+    session = bare_session()
     t, cpu = time.perf_counter(), time.thread_time()
     for method, path, body in writes:
         session.request(method, url + path, data=body).raise_for_status()

@@ -9,6 +9,7 @@ SEEK's own words. Only the calls nels-bundle needs are here.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -104,6 +105,7 @@ class SeekClient:
             self.session.auth = basic
             self._secrets = (basic[1], basic_value(*basic))
         self.sent: Counter[str] = Counter()  # "read" / "write": what a sync costs
+        self._counting = threading.Lock()  # a push sends from several threads
         for kind in (
             "projects",
             "people",
@@ -145,7 +147,8 @@ class SeekClient:
         attempts = self.retries if idempotent and not _is_stream(data) else 1
         where = f"{method} {urlsplit(url).path}"
         for attempt in range(1, attempts + 1):
-            self.sent["write" if method in WRITES else "read"] += 1
+            with self._counting:
+                self.sent["write" if method in WRITES else "read"] += 1
             try:
                 r = self.session.request(
                     method,

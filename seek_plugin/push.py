@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from nels_core.isa.folder_sheet import is_version_path
@@ -37,6 +38,9 @@ from .records import SeekRecord
 
 # a SEEK with samples switched off (422) or closed to us (400, 403): samples wait
 TYPES_REFUSED = (400, 403, 422)
+# creates and updates under way at once: a real SEEK takes tens of ms to make a
+# record, and 2,000 of them one after the other is minutes
+IN_FLIGHT = 4
 
 
 @dataclass
@@ -82,30 +86,35 @@ class Pusher:
         scope = (self.client.url, self.project_id, inv.location)
         links = self.db.links(*scope)
         seen = _Listings(self.client, self.project_id) if links else None
-        ids: dict[str, str] = {}
         report = PushReport()
-        skipped: set[str] = set()
-        with self.db.link_writes() as writes:
-            for n, item in enumerate(items, 1):
-                self.progress(n, len(items))
-                if any(r.key in skipped for r in item.refs()):
-                    skipped.add(item.key)
-                    continue
-                relationships = _resolve(item, ids)
-                digest = _digest(item.attributes, relationships, item.links)
-                link = links.get(item.key)
-                try:
-                    done = self._one(item, relationships, digest, link, seen, scope, writes)
-                except SeekError as e:
-                    if item.key == SAMPLE_TYPE_KEY and e.status in TYPES_REFUSED:
-                        report.warnings.append(
-                            f"samples not registered: this SEEK refused a sample type ({e.message})"
-                        )
-                        skipped.add(item.key)
+        with (
+            self.db.link_writes() as writes,
+            ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="seek-push") as pool,
+        ):
+            sent = _Sent(report, pool)
+            try:
+                for n, item in enumerate(items, 1):
+                    self.progress(n, len(items))
+                    sent.collect_through([r.key for r in item.refs()])  # their ids are needed
+                    if any(r.key in sent.skipped for r in item.refs()):
+                        sent.skipped.add(item.key)
                         continue
-                    raise
-                ids[item.key] = done.seek_id
-                report.records.append(done)
+                    relationships = _resolve(item, sent.ids)
+                    digest = _digest(item.attributes, relationships, item.links)
+                    link = links.get(item.key)
+                    if link is not None and link.seek_id is None and seen is not None:
+                        sent.collect_all()  # looks for its record among those SEEK holds
+                    sent.make_room()
+                    try:
+                        step = self._one(item, relationships, digest, link, seen, scope, writes)
+                    except SeekError as e:
+                        if sent.refused(item, e):
+                            continue
+                        raise
+                    sent.add(item, step)
+                sent.collect_all()
+            finally:
+                sent.settle()  # what SEEK made before a failure is recorded as made
         self._remember_sheet(scope, links.get(SHEET_KEY), inv.sheet)
         return report
 
@@ -126,7 +135,10 @@ class Pusher:
 
     def _one(
         self, item: Planned, relationships, digest, link, seen, scope, writes: LinkWrites
-    ) -> Pushed:
+    ) -> Pushed | _Request:
+        """The item done (unchanged), or the request that brings SEEK up to date
+        with what to record once it is answered. Database writes stay on this
+        thread: pending before the request is sent, complete after."""
         adopted = False
         if link is not None and link.seek_id is None and seen is not None:
             found = seen.unclaimed(item, relationships, self.db_claimed(scope))
@@ -145,14 +157,21 @@ class Pusher:
                 )
             attributes = {k: v for k, v in item.attributes.items() if k not in CREATE_ONLY}
             resource = getattr(self.client, item.kind)
-            if item.links:
-                missing = _missing_links(resource.get(link.seek_id), item.links)
-                if missing:
-                    attributes["discussion_links"] = missing
-            record = resource.update(link.seek_id, attributes, relationships)
-            writes.complete(link, link.seek_id, digest)
-            action = "adopted" if adopted else "updated"
-            return Pushed(item.key, item.kind, record.id, record.url, action)
+            seek_id = link.seek_id
+
+            def update() -> SeekRecord:
+                if item.links:
+                    missing = _missing_links(resource.get(seek_id), item.links)
+                    if missing:
+                        attributes["discussion_links"] = missing
+                return resource.update(seek_id, attributes, relationships)
+
+            def updated(record: SeekRecord) -> Pushed:
+                writes.complete(link, seek_id, digest)
+                action = "adopted" if adopted else "updated"
+                return Pushed(item.key, item.kind, record.id, record.url, action)
+
+            return _Request(update, updated)
         link = writes.pending(
             SeekLink(
                 id=link.id if link is not None else None,
@@ -166,15 +185,93 @@ class Pusher:
         attributes = item.attributes
         if item.links:
             attributes = {**attributes, "discussion_links": _missing_links(None, item.links)}
-        record = getattr(self.client, item.kind).create(attributes, relationships)
-        writes.complete(link, record.id, digest)
-        return Pushed(item.key, item.kind, record.id, record.url, "created")
+        resource = getattr(self.client, item.kind)
+
+        def created(record: SeekRecord) -> Pushed:
+            writes.complete(link, record.id, digest)
+            return Pushed(item.key, item.kind, record.id, record.url, "created")
+
+        return _Request(lambda: resource.create(attributes, relationships), created)
 
     def db_claimed(self, scope) -> set[tuple[str, str]]:
         return {(li.kind, li.seek_id) for li in self.db.links(*scope).values() if li.seek_id}
 
     def _url(self, item: Planned, seek_id: str) -> str:
         return self.client.absolute(f"/{item.kind}/{seek_id}")
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What to ask SEEK (on a sending thread) and what to make of its answer
+    (on the pushing thread, in plan order)."""
+
+    send: Callable[[], SeekRecord]
+    finish: Callable[[SeekRecord], Pushed]
+
+
+class _Sent:
+    """Planned items in order, each done or its request under way, at most
+    ``IN_FLIGHT`` of them; answers are taken in plan order, so ids, the
+    database and the report read as if each was sent after the one before."""
+
+    def __init__(self, report: PushReport, pool: ThreadPoolExecutor):
+        self.report, self.pool = report, pool
+        self.ids: dict[str, str] = {}
+        self.skipped: set[str] = set()
+        self._queue: deque[tuple[Planned, Pushed | Future, Callable | None]] = deque()
+
+    def add(self, item: Planned, step: Pushed | _Request) -> None:
+        if isinstance(step, Pushed):
+            self._queue.append((item, step, None))
+        else:
+            self._queue.append((item, self.pool.submit(step.send), step.finish))
+
+    def make_room(self) -> None:
+        """Before the next item's pending link: no more than ``IN_FLIGHT`` are."""
+        while len(self._queue) >= IN_FLIGHT:
+            self._take()
+
+    def collect_through(self, keys: list[str]) -> None:
+        """Until none of ``keys`` is still under way."""
+        waiting = set(keys)
+        while any(item.key in waiting for item, _, _ in self._queue):
+            self._take()
+
+    def collect_all(self) -> None:
+        while self._queue:
+            self._take()
+
+    def settle(self) -> None:
+        """After a failure: wait for what is under way, recording what SEEK
+        made, so the next push finds it linked; the first failure is reported."""
+        while self._queue:
+            try:
+                self._take()
+            except Exception:  # noqa: BLE001, S112 - already failing with the first
+                continue
+
+    def _take(self) -> None:
+        item, step, finish = self._queue.popleft()
+        if isinstance(step, Future):
+            try:
+                answer = step.result()
+            except SeekError as e:
+                if self.refused(item, e):
+                    return
+                raise
+            step = finish(answer)
+        self.ids[item.key] = step.seek_id
+        self.report.records.append(step)
+
+    def refused(self, item: Planned, e: SeekError) -> bool:
+        """A SEEK that takes no sample type: the samples wait, with a warning."""
+        if item.key != SAMPLE_TYPE_KEY or e.status not in TYPES_REFUSED:
+            return False
+        self.report.warnings.append(
+            f"samples not registered: this SEEK refused a sample type ({e.message})"
+        )
+        self.skipped.add(item.key)
+        return True
 
 
 class _Listings:

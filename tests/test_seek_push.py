@@ -2,6 +2,10 @@
 (no writes), a changed project (updates in place), an interrupted push
 (resumed without duplicates), records deleted in SEEK, samples switched off."""
 
+import threading
+import time
+from urllib.parse import urlsplit
+
 import pytest
 import requests
 from conftest import cli
@@ -12,7 +16,8 @@ from nels_sandbox.norseq import DeliverySpec, make_delivery
 from seek_plugin.client import SeekClient
 from seek_plugin.db import Database
 from seek_plugin.errors import SeekError
-from seek_plugin.push import Pusher
+from seek_plugin.plan import plan
+from seek_plugin.push import IN_FLIGHT, Pusher
 
 SPEC = DeliverySpec(reads_per_file=4, read_length=30)  # 4 samples, 2 lanes, paired
 SAMPLES = len(SPEC.samples)
@@ -153,8 +158,32 @@ class LooksAtLinks(requests.adapters.HTTPAdapter):
     def send(self, request, **kw):
         if request.method == "POST":
             links = self.db.links(*self.scope).values()
-            self.pending_at_post.append([li.kind for li in links if li.seek_id is None])
+            kind = urlsplit(request.url).path.strip("/")
+            self.pending_at_post.append((kind, [li.kind for li in links if li.seek_id is None]))
         return super().send(request, **kw)
+
+
+class SlowSeek(requests.adapters.HTTPAdapter):
+    """A SEEK that takes 50 ms to make a record, as a real one takes tens of ms;
+    counts the creates under way at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def send(self, request, **kw):
+        if request.method != "POST":
+            return super().send(request, **kw)
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(0.05)
+            return super().send(request, **kw)
+        finally:
+            with self.lock:
+                self.now -= 1
 
 
 def test_each_record_is_linked_as_pending_before_it_is_created(seek_server, project, tmp_db):
@@ -164,12 +193,43 @@ def test_each_record_is_linked_as_pending_before_it_is_created(seek_server, proj
     session.mount("http://", looks := LooksAtLinks(Database(tmp_db), scope))
     push, _ = pusher(seek_server, tmp_db, session=session)
     report = push.push(inv)
-    # committed before the POST left, one at a time: the one being created
-    kinds = [r.kind for r in report.records]
-    assert looks.pending_at_post == [[kind] for kind in kinds]
+    # committed before its POST left: the one being created is among the pending,
+    # with no more than the creates under way beside it
+    assert len(looks.pending_at_post) == len(report.records)
+    for kind, pending in looks.pending_at_post:
+        assert kind in pending and len(pending) <= IN_FLIGHT, (kind, pending)
     links = Database(tmp_db).links(*scope)
     done = {li.key: (li.seek_id, len(li.digest)) for li in links.values() if li.kind != "sheet"}
     assert done == {r.key: (r.seek_id, 64) for r in report.records}
+
+
+def test_creates_go_several_at_once_and_land_as_if_sent_one_by_one(seek_server, project, tmp_db):
+    session = requests.Session()
+    session.mount("http://", slow := SlowSeek())
+    push, seek = pusher(seek_server, tmp_db, session=session)
+    inv = describe_project(project)
+    report = push.push(inv)
+    assert 1 < slow.most <= IN_FLIGHT
+    assert report.count() == {"created": RECORDS}
+    assert seek.sent == {"write": RECORDS}
+    # in plan order, each pointing at what it belongs to
+    assert [r.kind for r in report.records] == [i.kind for i in plan(inv, push.project_id)]
+    world = seek_server.world
+
+    def points_at(record, name):
+        value = record.relationships[name]
+        return value if isinstance(value, list) else [value]
+
+    (study,) = held(world, "studies")
+    (assay,) = held(world, "assays")
+    assert points_at(study, "investigation") == [held(world, "investigations")[0].id]
+    assert points_at(assay, "study") == [study.id]
+    (sample_type,) = held(world, "sample_types")
+    for sample in held(world, "samples"):
+        assert points_at(sample, "sample_type") == [sample_type.id]
+    again, seek = pusher(seek_server, tmp_db)
+    assert again.push(describe_project(project)).count() == {"unchanged": RECORDS}
+    assert seek.sent["write"] == 0
 
 
 def test_a_record_deleted_in_seek_is_created_again(seek_server, project, tmp_path, tmp_db):
