@@ -58,7 +58,10 @@ def test_upload_killed_half_way_leaves_nothing_and_retry_succeeds(cast, transpor
 def test_download_interrupted_raises_and_next_read_reconnects(cast, transport):
     home = Home(sftp_storage(cast, cast.alice, transport=transport), cast.account(cast.alice))
     home.mkdir("Personal/up")
-    data = os.urandom(16 * 1024 * 1024)
+    # more than the reads under way and the chunks waiting for us can hold
+    # (64 + 64 of up to 255 KiB): some must still be to come when the session
+    # dies; at 16 MiB a slow reader could find it all fetched already
+    data = os.urandom(64 * 1024 * 1024)
     home.write(TARGET, data)
     chunks = home.read_chunks(TARGET)
     next(chunks)
