@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -93,19 +96,12 @@ class DelayProxy:
     netem here), its bandwidth left alone."""
 
     def __init__(self, target_port: int, delay: float):
-        import socket
-        import threading
-
         self.target, self.delay = target_port, delay
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        import queue
-        import socket
-        import threading
-
         while True:
             try:
                 client, _ = self._listener.accept()
@@ -130,8 +126,6 @@ class DelayProxy:
                 return
 
     def _give(self, dst, held) -> None:
-        import socket
-
         while True:
             due, data = held.get()
             if (wait := due - time.monotonic()) > 0:
