@@ -181,6 +181,8 @@ def _connection_gone(e: BaseException) -> bool:
 
 
 def _map_error(e: Exception, path: str) -> NelsError:
+    if isinstance(e, ChannelClosed) and e.detail:  # e.g. it answered what is not SFTP
+        return TransferError(f"connection to the NeLS data host lost during {path!r}: {e.detail}")
     if isinstance(e, asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection | ChannelClosed):
         return TransferError(f"connection to the NeLS data host lost during {path!r}")
     if isinstance(e, WireError):

@@ -25,6 +25,7 @@ import asyncssh
 
 from .local_source import FileSpan
 from .pipe_writer import PipeWriter, widen
+from .sftp_packets import PacketReader
 from .ssh_agent import KeyAgent, secrets_folder
 
 # packet types
@@ -63,6 +64,7 @@ class WireError(Exception):
 
 class ChannelClosed(WireError):
     def __init__(self, detail: str = ""):
+        self.detail = detail
         super().__init__(-1, f"the OpenSSH connection closed{': ' + detail if detail else ''}")
 
 
@@ -177,7 +179,9 @@ class WireChannel:
         self._secrets_dir = secrets_dir
         self._next_id = 0
         self._waiting: dict[int, asyncio.Future] = {}
-        self._reader_task: asyncio.Task | None = None
+        self._version: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._version.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._stdout: asyncio.BaseTransport | None = None
         self._closed: Exception | None = None
         self.max_read = self.max_write = _SAFE_LEN
         self.extensions: dict[bytes, bytes] = {}
@@ -197,6 +201,8 @@ class WireChannel:
         secrets_dir = secrets_folder()  # 0700, named after this process
         agent: KeyAgent | None = None
         child_end, our_end = PipeWriter.new_pipe(_PIPE_SIZE)
+        answers, child_out = os.pipe()
+        widen(answers, _PIPE_SIZE)
         try:
             ends = [("t", target)] + ([("b", bastion)] if bastion is not None else [])
             keys = {tag: asyncssh.import_private_key(end.private_key) for tag, end in ends}
@@ -217,9 +223,8 @@ class WireChannel:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=child_end,
-                stdout=asyncio.subprocess.PIPE,
+                stdout=child_out,
                 stderr=asyncio.subprocess.PIPE,
-                limit=1 << 20,
                 env=_child_environment(),
             )
         except BaseException:
@@ -227,13 +232,18 @@ class WireChannel:
                 agent.close()
             shutil.rmtree(secrets_dir, ignore_errors=True)
             os.close(our_end)
+            os.close(answers)
             raise
         finally:
-            os.close(child_end)  # ssh holds its own copy
-        _widen_pipe(proc.stdout)
-        stdin = PipeWriter(our_end, asyncio.get_running_loop(), _WRITE_BUFFER)
-        channel = cls(proc, stdin, secrets_dir)
+            os.close(child_end)  # ssh holds its own copies
+            os.close(child_out)
+        loop = asyncio.get_running_loop()
+        channel = cls(proc, PipeWriter(our_end, loop, _WRITE_BUFFER), secrets_dir)
         try:
+            reader = PacketReader(channel._answer, channel._lost)
+            channel._stdout, _ = await loop.connect_read_pipe(
+                lambda: reader, open(answers, "rb", buffering=0)
+            )
             await asyncio.wait_for(channel._handshake(), timeout)
         except BaseException:
             await channel.close()
@@ -247,17 +257,13 @@ class WireChannel:
     async def _handshake(self) -> None:
         self._stdin.write(_U32.pack(5) + bytes([INIT]) + _U32.pack(3))
         try:
-            kind, body = await self._read_packet()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            raise ChannelClosed(await self._stderr()) from None
-        if kind != VERSION:
-            raise WireError(-1, f"unexpected SFTP answer {kind} to INIT")
-        r = _Reader(body)
-        r.u32()
+            body = await self._version
+        except ChannelClosed as e:  # what ssh said is the reason, if it said anything
+            raise ChannelClosed(await self._stderr() or e.detail) from None
+        r = _Reader(body)  # after the version: the extensions, name and data
         while r.pos < len(r.buf):
             name = r.string()
             self.extensions[name] = r.string()
-        self._reader_task = asyncio.ensure_future(self._read_loop())
         if b"limits@openssh.com" in self.extensions:
             r = _Reader(await self._extended(b"limits@openssh.com", b""))
             r.u64()
@@ -272,8 +278,6 @@ class WireChannel:
         return err.decode(errors="replace").strip().splitlines()[-1:][0] if err.strip() else ""
 
     async def close(self) -> None:
-        if self._reader_task is not None:
-            self._reader_task.cancel()
         self._stdin.close()  # ssh sees EOF and ends
         if self._proc.returncode is None:
             try:
@@ -281,6 +285,8 @@ class WireChannel:
             except (TimeoutError, ConnectionError, ProcessLookupError):
                 self._proc.kill()
                 await self._proc.wait()
+        if self._stdout is not None:
+            self._stdout.close()
         self._fail(ChannelClosed())
         shutil.rmtree(self._secrets_dir, ignore_errors=True)
 
@@ -289,27 +295,25 @@ class WireChannel:
             self._proc.kill()
 
     # --- packets ----------------------------------------------------------------
-    async def _read_packet(self) -> tuple[int, bytes]:
-        head = await self._proc.stdout.readexactly(4)
-        (n,) = _U32.unpack(head)
-        body = await self._proc.stdout.readexactly(n)
-        return body[0], body[1:]
+    def _answer(self, kind: int, rid: int, body: bytes) -> None:
+        """A packet from the server (see ``PacketReader``) to whoever asked."""
+        if not self._version.done():  # the first answer: to INIT
+            if kind == VERSION:
+                self._version.set_result(body)
+            else:
+                self._version.set_exception(WireError(-1, f"unexpected SFTP answer {kind} to INIT"))
+            return
+        fut = self._waiting.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.set_result((kind, body))
 
-    async def _read_loop(self) -> None:
-        try:
-            while True:
-                kind, body = await self._read_packet()
-                (rid,) = _U32.unpack_from(body)
-                fut = self._waiting.pop(rid, None)
-                if fut is not None and not fut.done():
-                    fut.set_result((kind, body[4:]))
-        except (asyncio.IncompleteReadError, ConnectionError) as e:
-            self._fail(
-                ChannelClosed(str(e) if not isinstance(e, asyncio.IncompleteReadError) else "")
-            )
+    def _lost(self, error: Exception | None) -> None:
+        self._fail(ChannelClosed(str(error) if error else ""))
 
     def _fail(self, error: Exception) -> None:
         self._closed = self._closed or error
+        if not self._version.done():
+            self._version.set_exception(self._closed)
         for fut in self._waiting.values():
             if not fut.done():
                 fut.set_exception(self._closed)
@@ -379,13 +383,16 @@ class WireChannel:
         return self._send(READ, _string(handle) + _U64.pack(offset) + _U32.pack(length))
 
     def data(self, answer: tuple[int, bytes]) -> bytes:
+        """A READ's bytes (a DATA answer's body is its bytes alone), b"" at the end."""
         kind, body = answer
+        if kind == DATA:
+            return body
         if kind == STATUS:
             code, message = self._status(body)
             if code == EOF:
                 return b""
             raise WireError(code, message)
-        return _Reader(self._expect(kind, body, DATA)).string()
+        raise WireError(-1, f"unexpected SFTP answer {kind}")
 
     def write(
         self, handle: bytes, offset: int, data: bytes | memoryview | FileSpan
@@ -437,13 +444,6 @@ class WireChannel:
 def _encoded(path: str) -> bytes:
     """A name back to its bytes, the non-UTF-8 ones included (as listed)."""
     return path.encode("utf-8", "surrogateescape")
-
-
-def _widen_pipe(stream: asyncio.StreamReader) -> None:
-    transport = getattr(stream, "transport", None) or getattr(stream, "_transport", None)
-    pipe = transport.get_extra_info("pipe") if transport else None
-    if pipe is not None:
-        widen(pipe.fileno(), _PIPE_SIZE)
 
 
 def _child_environment() -> dict[str, str]:
