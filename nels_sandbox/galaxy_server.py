@@ -92,6 +92,9 @@ class GalaxyServer:
             + self._celery_conf()
             # no hash task per dataset: not what is tested, and one more task per upload
             + "  calculate_dataset_hash: never\n"
+            # each job's metadata set by the worker already running, not by a
+            # fresh Python that imports Galaxy (~9 s a job on two cores)
+            "  metadata_strategy: directory_celery\n"
             "  enable_mulled_containers: false\n"
             "  involucro_auto_init: false\n"
             "  conda_auto_init: false\n"
