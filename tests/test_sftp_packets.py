@@ -81,8 +81,14 @@ def test_packets_arrive_whole_and_in_order_however_the_bytes_are_split():
         (struct.pack(">IBI", MAX_PACKET + 1, DATA, 1), f"said it was {MAX_PACKET + 1} bytes long"),
         (struct.pack(">IBI", 2, STATUS, 1), "said it was 2 bytes long"),
         (packet(DATA, 1, struct.pack(">I", 5) + b"abc"), "of 12 bytes said it held 5"),
+        (packet(DATA, 1, b"ab"), "of 7 bytes has no byte count"),
     ],
-    ids=["longer than any packet", "shorter than its header", "DATA holding less than it says"],
+    ids=[
+        "longer than any packet",
+        "shorter than its header",
+        "DATA holding less than it says",
+        "DATA without its count",
+    ],
 )
 def test_a_stream_that_is_not_sftp_packets_ends_the_channel_saying_why(stream, said):
     r, got, lost, transport = reader()

@@ -23,7 +23,7 @@ MAX_PACKET = 64 << 20
 
 
 class PacketError(ConnectionError):
-    """The stream is not SFTP packets: its connection cannot be trusted on."""
+    """The stream is not SFTP packets: its connection cannot be used further."""
 
 
 class PacketReader(asyncio.Protocol):
@@ -78,7 +78,9 @@ class PacketReader(asyncio.Protocol):
             if self._have < 4 + length:
                 return
             self._take(_HEAD.size)
-            if kind == DATA and length >= 9:
+            if kind == DATA:
+                if length < 9:
+                    raise PacketError(f"an SFTP DATA answer of {length} bytes has no byte count")
                 (n,) = _U32.unpack(self._take(4))
                 if n != length - 9:
                     raise PacketError(f"an SFTP DATA answer of {length} bytes said it held {n}")
