@@ -218,24 +218,30 @@ def renumbered(writes: list[tuple]) -> list[tuple[str, str, bytes]]:
     """The writes as one bare session sends them, one after another: the push
     had several under way at once, so the sandbox numbered what they made in
     an order no sequential replay repeats. Sent once (untimed) to a fresh
-    sandbox in the order they were numbered, each body's references rewritten
-    to the ids that one gave; a sequential replay numbers alike every time."""
+    sandbox in the order they were answered (a record's parents were answered
+    before it was sent), each body's references rewritten to the ids that one
+    gave (by type and id: SEEK numbers each type on its own); a sequential
+    replay numbers alike every time."""
     server, url, _ = sandbox()
     session = bare_session()
-    ids: dict[str, str] = {}
+    ids: dict[tuple[str, str], str] = {}
     out = []
-    for method, path, body, made in sorted(writes, key=lambda w: int(w[3] or 0)):
+    for method, path, body, made in writes:
         doc = json.loads(body)
+        kind, _, of = path.strip("/").partition("/")
+        if (kind, of) in ids:  # an update of a record made before
+            path = f"/{kind}/{ids[kind, of]}"
+            doc["data"]["id"] = ids[kind, of]
         for relation in doc["data"].get("relationships", {}).values():
             refs = relation.get("data")
             for ref in refs if isinstance(refs, list) else [refs]:
-                if ref and ref["id"] in ids:
-                    ref["id"] = ids[ref["id"]]
+                if ref and (ref["type"], ref["id"]) in ids:
+                    ref["id"] = ids[ref["type"], ref["id"]]
         body = json.dumps(doc).encode()
         r = session.request(method, url + path, data=body)
         r.raise_for_status()
         if made:
-            ids[made] = r.json()["data"]["id"]
+            ids[doc["data"]["type"], made] = r.json()["data"]["id"]
         out.append((method, path, body))
     server.shutdown()
     return out

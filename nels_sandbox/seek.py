@@ -221,7 +221,7 @@ def _api() -> Blueprint:
         data = body["data"]
         record = Record(
             kind,
-            world.new_id(),
+            world.new_id(kind),
             dict(data.get("attributes") or {}),
             _relationships(data),
             g.person.id,
@@ -424,7 +424,7 @@ def _sample_problems(r: Record) -> list[tuple[str, str]]:
 
 
 def _blob(r: Record, given: dict) -> dict:
-    blob_id = _world().new_id()
+    blob_id = _world().new_id("content_blobs")
     return {
         "id": blob_id,
         "original_filename": given.get("original_filename"),
@@ -617,7 +617,7 @@ def _links(world: SeekWorld, had: list[dict], sent) -> list[dict]:
         if item.get("id") in out:
             out[item["id"]].update({k: item[k] for k in ("label", "url") if k in item})
         else:
-            new_id = world.new_id()
+            new_id = world.new_id("discussion_links")
             out[new_id] = {"id": new_id, "label": item.get("label"), "url": item.get("url")}
     return list(out.values())
 

@@ -69,16 +69,20 @@ class SeekWorld:
         self.records: dict[str, dict[str, Record]] = {}
         self.pointed: dict[tuple[str, str], set[tuple[str, str]]] = {}  # target -> sources
         self.blob_bytes: dict[str, bytes] = {}
-        self._next = first_id
+        self._first_id = first_id
+        self._next: dict[str, int] = {}  # per table, as SEEK's database numbers rows
         self.requests: list[tuple[str, str]] = []  # (method, path) as received
         self.samples_enabled = True  # a SEEK admin may switch samples off
         # SEEK exports ISA-JSON only for investigations built on its ISA templates
         self.isa_json_compliant = False
 
-    def new_id(self) -> str:
+    def new_id(self, table: str) -> str:
+        """The next id in ``table``: a person, a project and an assay may all be 1,
+        so a client that keys records by id alone is caught here, not in production."""
         with self.lock:
-            self._next += 1
-            return str(self._next - 1)
+            n = self._next.get(table, self._first_id)
+            self._next[table] = n + 1
+            return str(n)
 
     # --- seeding ---------------------------------------------------------------
     def add_person(
@@ -94,13 +98,15 @@ class SeekWorld:
         admin=False,
         id_=None,
     ) -> Person:
-        p = Person(id_ or self.new_id(), first, last, email, orcid, login, password, token, admin)
+        p = Person(
+            id_ or self.new_id("people"), first, last, email, orcid, login, password, token, admin
+        )
         self.people[p.id] = p
         self.store(Record("people", p.id, {}, {}, None, _PUBLIC))
         return p
 
     def add_project(self, title: str, members=(), admins=(), description="", id_=None) -> Project:
-        p = Project(id_ or self.new_id(), title, description, set(members) | set(admins))
+        p = Project(id_ or self.new_id("projects"), title, description, set(members) | set(admins))
         p.admins = set(admins)
         self.projects[p.id] = p
         self.store(Record("projects", p.id, {}, {}, None, _PUBLIC))

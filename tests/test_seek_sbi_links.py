@@ -134,6 +134,6 @@ def test_a_first_push_after_the_archive_links_at_creation_and_keeps_other_links(
     stored.digest = ""  # as if the file's description had changed since
     database.save(stored)
     again, _, _ = _push(sb, home, api, db, RUN_FOLDER)
-    assert [r.action for r in again.records if r.seek_id == f.id] == ["updated"]
+    assert [r.action for r in again.records if (r.kind, r.seek_id) == (f.kind, f.id)] == ["updated"]
     assert all(len(_sbi_links(g)) == 1 for g in _read_files(sb))
     assert any(li["label"] == "ENA run" for li in f.attributes["discussion_links"])
