@@ -83,11 +83,28 @@ def report_child(seconds: float) -> None:
 
 
 def save_result(name: str, result: dict) -> None:
-    """Print ``result`` and keep it as results/<name>.json (not committed)."""
+    """Print ``result`` and keep it as results/<name>.json (not committed), with
+    the machine it was measured on: sessions land on different hosts."""
     RESULTS.mkdir(exist_ok=True)
-    text = json.dumps(result, indent=1) + "\n"
+    text = json.dumps({**result, "machine": machine()}, indent=1) + "\n"
     (RESULTS / f"{name}.json").write_text(text)
     print(text, end="")
+
+
+def machine() -> dict:
+    """What a ratio here depends on: the processor, its shared cache, whether
+    it hashes SHA-256 in hardware, the kernel, and the load at the end."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), "")  # fmt: skip
+    l3 = Path("/sys/devices/system/cpu/cpu0/cache/index3/size")
+    return {
+        "cpu": model,
+        "l3_cache": l3.read_text().strip() if l3.exists() else "",
+        "sha_ni": " sha_ni" in cpuinfo,
+        "kernel": os.uname().release,
+        "load_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 class DelayProxy:
