@@ -14,7 +14,8 @@ process so peak memory is its own:
 - floor-tab: the three ISA-Tab tables alone by ``csv`` (the floor before
   issue 22), still reported.
 Reported: ours / floor at N samples (target <= 3), ours / floor-tab, and
-ours(N) / ours(small) (target <= 10.5), peak RSS of each; medians over
+ours(N) / ours(small) (target <= 10.5) beside floor(N) / floor(small) (the
+growth of writing alone on this machine), peak RSS of each; medians over
 alternating rounds.
 
     .venv/bin/python benchmarks/isa_export.py [--samples 10000] [--small 1000] [--rounds 3]
@@ -143,6 +144,7 @@ def main() -> None:
         order = [*CHILDREN][r % 3 :] + [*CHILDREN][: r % 3]  # each goes first in turn
         m = {mode: measure(mode, big, work / f"out-{mode}") for mode in order}
         m["ours_small"] = measure("ours", small, work / "out-small")
+        m["floor_small"] = measure("floor", small, work / "out-floor-small")
         runs.append(m)
         print(f"round {r + 1}: " + ", ".join(f"{k} {v['seconds']:.2f}s" for k, v in m.items()))
 
@@ -162,6 +164,8 @@ def main() -> None:
         "export_over_floor": median_ratio("ours", "floor"),
         "export_over_isatab_floor": median_ratio("ours", "floor-tab"),
         f"time_{args.samples}_over_time_{args.small}": median_ratio("ours", "ours_small"),
+        # the same growth of the floor: what this machine gives for 10x the data
+        f"floor_time_{args.samples}_over_time_{args.small}": median_ratio("floor", "floor_small"),
         "export_seconds": seconds("ours"),
         "floor_seconds": seconds("floor"),
         "isatab_floor_seconds": seconds("floor-tab"),

@@ -10,7 +10,7 @@ _FASTQ = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FastqName:
     sample: str
     number: int

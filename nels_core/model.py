@@ -76,7 +76,7 @@ class Dataset:
     subtypes: tuple[Subtype, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One file or folder in NeLS storage. ``path`` is relative to the home."""
 

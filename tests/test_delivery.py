@@ -141,6 +141,33 @@ def test_bad_checksum_file_is_named(tmp_path):
     assert issue.path == "md5sum.txt" and "line 1" in issue.message
 
 
+def test_checksum_lists_in_subfolders_and_with_odd_paths(tmp_path):
+    """Names in a list are read relative to its folder and resolved ("./",
+    "//", ".."); a list at the top naming plain paths is taken as it is."""
+    folder, store = delivered(tmp_path, lanes=1, index_reads=False)
+    (folder / "md5sum.txt").write_text(
+        "11111111111111111111111111111111  ./fastq/Liver-1_S1_L001_R1_001.fastq.gz\n"
+        "22222222222222222222222222222222  fastq//Liver-1_S1_L001_R2_001.fastq.gz\n"
+        "33333333333333333333333333333333  fastq/../fastq/Gill-1_S3_L001_R1_001.fastq.gz\n"
+    )
+    (folder / "fastq" / "checksums.md5").write_text(
+        "44444444444444444444444444444444  Gill-1_S3_L001_R2_001.fastq.gz\n"
+        "55555555555555555555555555555555  ./Gill-2_S4_L001_R1_001.fastq.gz\n"
+    )
+    (folder / "QC" / "multiqc_report.html.md5").write_text("6" * 32 + "\n")
+    d = read_delivery(store)
+    assert d.checksums == {
+        "fastq/Liver-1_S1_L001_R1_001.fastq.gz": "1" * 32,
+        "fastq/Liver-1_S1_L001_R2_001.fastq.gz": "2" * 32,
+        "fastq/Gill-1_S3_L001_R1_001.fastq.gz": "3" * 32,
+        "fastq/Gill-1_S3_L001_R2_001.fastq.gz": "4" * 32,
+        "fastq/Gill-2_S4_L001_R1_001.fastq.gz": "5" * 32,
+        "QC/multiqc_report.html": "6" * 32,
+    }
+    gill = {f.path: f.md5 for f in d.samples["Gill-1"].files}
+    assert gill["fastq/Gill-1_S3_L001_R2_001.fastq.gz"] == "4" * 32
+
+
 def test_generic_folder_of_data_files(tmp_path):
     folder = tmp_path / "plain"
     folder.mkdir()

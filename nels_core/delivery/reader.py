@@ -44,7 +44,7 @@ class DeliveryIssue:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DataFile:
     path: str  # relative to the delivery folder
     size: int
@@ -53,7 +53,7 @@ class DataFile:
     read: str | None = None  # R1, R2, I1, I2 (or "1"/"2" in generic folders)
 
 
-@dataclass
+@dataclass(slots=True)
 class Sample:
     id: str
     number: int | None = None
@@ -105,13 +105,28 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
     sizes = {e.path[cut:]: e.size for e in entries if not e.is_dir}
     issues: list[DeliveryIssue] = []
 
-    checksums = _checksums(store, prefix, sizes, issues)
-    sheet = _sample_sheet(store, prefix, sizes, issues)
-    fastqs = {}
-    for rel in sizes:
-        n = parse_fastq_name(rel.rpartition("/")[2])
+    # One pass sorts the files by kind: a delivery's 10,000s of names are
+    # looked at once, not once per question asked of them.
+    fastqs: list[tuple[str, int, FastqName]] = []
+    rest: list[str] = []  # every other file, in listing order
+    unsafe: list[str] = []  # FASTQ names the archives refuse
+    checksum_files: list[str] = []
+    sheet_files: list[str] = []
+    for rel, size in sizes.items():
+        name = rel.rpartition("/")[2]
+        n = parse_fastq_name(name)
         if n is not None:
-            fastqs[rel] = n
+            fastqs.append((rel, size, n))
+            if not _SAFE_NAME.match(name):
+                unsafe.append(rel)
+            continue
+        rest.append(rel)
+        if is_checksum_file(name):
+            checksum_files.append(rel)
+        elif name in SAMPLE_SHEET_NAMES:
+            sheet_files.append(rel)
+    checksums = _checksums(store, prefix, checksum_files, issues)
+    sheet = _sample_sheet(store, prefix, sheet_files, issues)
 
     def data_file(rel: str, lane=None, read=None) -> DataFile:
         return DataFile(rel, sizes[rel], checksums.get(rel), lane, read)
@@ -120,8 +135,9 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
     undetermined: list[DataFile] = []
     if fastqs:
         kind = "illumina"
-        for rel, n in sorted(fastqs.items()):
-            f = data_file(rel, n.lane, n.read)
+        fastqs.sort()  # paths are unique: tuples never compare past them
+        for rel, size, n in fastqs:
+            f = DataFile(rel, size, checksums.get(rel), n.lane, n.read)
             if n.is_undetermined:
                 undetermined.append(f)
                 continue
@@ -130,20 +146,22 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
                 s = samples[n.sample] = Sample(n.sample, n.number)
             (s.index_files if n.is_index else s.files).append(f)
         _check_illumina(samples, fastqs, sheet, issues)
+        # every FASTQ went to a sample or to Undetermined: the rest is other
     else:
         kind = "generic"
         _generic(sizes, checksums, sheet, samples, data_file)
         if not samples:
             issues.append(DeliveryIssue("no-data", base, "no data files found in this folder"))
-    used = {f.path for s in samples.values() for f in (*s.files, *s.index_files)}
-    used |= {f.path for f in undetermined}
+        used = {f.path for s in samples.values() for f in s.files}
+        rest = [rel for rel in rest if rel not in used]
+        unsafe = [rel for rel in used if not _SAFE_NAME.match(rel.rpartition("/")[2])]
     # the few found are sorted, not the 10,000s looked through (a set sorts slowly)
-    other = [data_file(rel) for rel in sorted(rel for rel in sizes if rel not in used)]
+    other = [data_file(rel) for rel in sorted(rest)]
     for rel in sorted(rel for rel in checksums if rel not in sizes):
         issues.append(
             DeliveryIssue("missing-file", rel, "named in a checksum file but not delivered")
         )
-    for rel in sorted(rel for rel in used if not _SAFE_NAME.match(rel.rpartition("/")[2])):
+    for rel in sorted(unsafe):
         issues.append(
             DeliveryIssue(
                 "unsafe-name",
@@ -168,27 +186,37 @@ def is_data_file(name: str) -> bool:
     )
 
 
-def _checksums(store, prefix, sizes, issues) -> dict[str, str]:
+def _checksums(store, prefix, files: list[str], issues) -> dict[str, str]:
     out: dict[str, str] = {}
-    for rel in sorted(rel for rel in sizes if is_checksum_file(rel.rpartition("/")[2])):
+    for rel in sorted(files):
         folder, _, name = rel.rpartition("/")
         try:
             text = store.read_bytes(prefix + rel).decode("utf-8", errors="replace")
             if name.endswith(".md5") and name not in ("checksums.md5",):
                 out[rel[: -len(".md5")]] = parse_md5_single(text, rel)
             else:
-                for listed, md5 in parse_md5_list(text, rel).items():
-                    out[_normal(f"{folder}/{listed}" if folder else listed)] = md5
+                listed = parse_md5_list(text, rel)
+                if folder or not all(map(_plain, listed)):
+                    listed = {_normal(_below(folder, n)): m for n, m in listed.items()}
+                out.update(listed)  # a whole table at once: 40,000 lines are common
         except ChecksumFileError as e:
             issues.append(DeliveryIssue("bad-checksum-file", rel, _without_source(str(e), rel)))
     return out
 
 
+def _below(folder: str, name: str) -> str:
+    """A name in a checksum list, as a path from the delivery's top."""
+    return f"{folder}/{name}" if folder else name
+
+
+def _plain(path: str) -> bool:
+    """A relative path with no ``.``, ``..`` or empty part for ``normpath`` to resolve."""
+    return not (path.startswith(("/", ".")) or "/." in path or "//" in path)
+
+
 def _normal(path: str) -> str:
     """``posixpath.normpath``, skipped for the plain paths nearly all lists hold."""
-    if path.startswith(("/", ".")) or "/." in path or "//" in path:
-        return posixpath.normpath(path)
-    return path
+    return path if _plain(path) else posixpath.normpath(path)
 
 
 def _without_source(message: str, rel: str) -> str:
@@ -199,11 +227,8 @@ def _without_source(message: str, rel: str) -> str:
     return message
 
 
-def _sample_sheet(store, prefix, sizes, issues) -> SampleSheet | None:
-    candidates = sorted(
-        (rel for rel in sizes if rel.rpartition("/")[2] in SAMPLE_SHEET_NAMES),
-        key=lambda rel: (rel.count("/"), rel),
-    )
+def _sample_sheet(store, prefix, files: list[str], issues) -> SampleSheet | None:
+    candidates = sorted(files, key=lambda rel: (rel.count("/"), rel))
     if not candidates:
         return None
     rel = candidates[0]
@@ -217,8 +242,8 @@ def _sample_sheet(store, prefix, sizes, issues) -> SampleSheet | None:
     return None
 
 
-def _check_illumina(samples, fastqs: dict[str, FastqName], sheet, issues) -> None:
-    paired_run = (sheet.paired if sheet else False) or any(n.read == "R2" for n in fastqs.values())
+def _check_illumina(samples, fastqs: list[tuple[str, int, FastqName]], sheet, issues) -> None:
+    paired_run = (sheet.paired if sheet else False) or any(n.read == "R2" for *_, n in fastqs)
     for s in samples.values():
         by_lane: dict[int, set[str]] = {}
         for f in s.files:

@@ -23,7 +23,7 @@ class SampleSheetError(NelsError, ValueError):
         self.source, self.line = source, line
 
 
-@dataclass
+@dataclass(slots=True)
 class SampleRow:
     sample_id: str
     lane: int | None

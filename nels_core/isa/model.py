@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .. import vocab
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """An ontology annotation: a label, and where known its source and accession."""
 
@@ -23,7 +23,7 @@ class Term:
     accession: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     last_name: str
     first_name: str = ""
@@ -33,7 +33,7 @@ class Person:
     orcid: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawFile:
     path: str  # relative to the exported source folder
     size: int
@@ -42,7 +42,7 @@ class RawFile:
     location: str  # where the bytes are: a nels:// URI or a local path
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """One sequencing of one library: a lane of an Illumina run (ISA Assay Name)."""
 
@@ -51,7 +51,7 @@ class Run:
     files: list[RawFile]
 
 
-@dataclass
+@dataclass(slots=True)
 class Library:
     strategy: str = ""
     source: str = ""
@@ -62,7 +62,7 @@ class Library:
     nominal_length: str = ""  # paired: the expected insert size in bp (ENA's NOMINAL_LENGTH)
 
 
-@dataclass
+@dataclass(slots=True)
 class SampleRecord:
     name: str  # ISA Sample Name: the sample id the facility used
     source: str  # ISA Source Name: the organism or individual sampled
@@ -82,7 +82,7 @@ class SampleRecord:
         return [f for r in self.runs for f in r.files]
 
 
-@dataclass
+@dataclass(slots=True)
 class StudyRecord:
     key: str  # the folder, relative to the source, the study came from
     identifier: str
@@ -115,7 +115,7 @@ class StudyRecord:
         ]
 
 
-@dataclass
+@dataclass(slots=True)
 class AssayRecord:
     measurement: Term
     technology: Term
@@ -127,7 +127,7 @@ class AssayRecord:
 UNKNOWN_SHEET = "unknown"  # InvestigationRecord.sheet of a bundle that does not say
 
 
-@dataclass
+@dataclass(slots=True)
 class InvestigationRecord:
     identifier: str
     title: str = ""
