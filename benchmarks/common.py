@@ -91,9 +91,31 @@ def save_result(name: str, result: dict) -> None:
     print(text, end="")
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, all) CPU ticks since boot, summed over CPUs: steal is the time
+    the host ran others while this VM had work ready."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    except OSError:
+        return 0, 0
+    ticks = [int(f) for f in fields]
+    return ticks[7] if len(ticks) > 7 else 0, sum(ticks)
+
+
+_STARTED = cpu_ticks()
+
+
+def steal_percent(since: tuple[int, int]) -> float | None:
+    """The host's share of the CPU time since ``since`` (from ``cpu_ticks``)."""
+    steal, total = (now - then for now, then in zip(cpu_ticks(), since, strict=True))
+    return round(100 * steal / total, 1) if total else None
+
+
 def machine() -> dict:
     """What a ratio here depends on: the processor, its shared cache, whether
-    it hashes SHA-256 in hardware, the kernel, and the load at the end."""
+    it hashes SHA-256 in hardware, the kernel, the load at the end, and how
+    much of the run the host took for others (steal)."""
+    steal = steal_percent(_STARTED)
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
                   if line.startswith("model name")), "")  # fmt: skip
@@ -104,6 +126,7 @@ def machine() -> dict:
         "sha_ni": " sha_ni" in cpuinfo,
         "kernel": os.uname().release,
         "load_1min": round(os.getloadavg()[0], 2),
+        "steal_percent": steal,
     }
 
 

@@ -15,7 +15,8 @@ times read afresh. Reported as our time over sftp's: < 1 is faster.
 
 Files live in /dev/shm when it exists (both sides alike): on this shared
 machine, disk write-back of the previous round otherwise swings single
-rounds by 2x. ``--on-disk`` measures with the disk.
+rounds by 2x. ``--on-disk`` measures with the disk. Uploads make new files:
+the last round's are removed first.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ import statistics
 import subprocess
 import time
 
-from common import openssh_options, random_file, save_result, timed, work_dir  # noqa: I001 - benchmarks/common.py
+from common import (  # noqa: I001 - benchmarks/common.py
+    cpu_ticks,
+    openssh_options,
+    random_file,
+    save_result,
+    steal_percent,
+    timed,
+    work_dir,
+)
 
 from nels_core.credentials import SshCredentials
 from nels_core.storage import listing_cache
@@ -86,9 +95,15 @@ def main() -> None:
         os.replace(home / "Personal/bench/scp-up.bin", home / "Personal/bench/seed.bin")
         down, up, up_raw = [], [], []
         for r in range(0 if args.listing_only else args.rounds):
+            ticks = cpu_ticks()
             pair = [(ours_down, scp_down), (scp_down, ours_down)][r % 2]
             t = {f.__name__: timed(f) for f in pair}
             down.append(t["scp_down"] / t["ours_down"])
+            # each upload makes a new file, as one to NeLS mostly does: over an old
+            # one, scp's truncating write reuses the pages it has just freed, while
+            # ours (a partial, then a rename) must find new ones (see the README)
+            for name in ("ours-up.bin", "scp-up.bin", "ours-raw.bin"):
+                (home / "Personal" / "bench" / name).unlink(missing_ok=True)
             pair = [(ours_up, scp_up), (scp_up, ours_up)][r % 2]
             t.update({f.__name__: timed(f) for f in pair})
             up.append(t["scp_up"] / t["ours_up"])
@@ -96,7 +111,11 @@ def main() -> None:
             up_raw.append(t["scp_up"] / raw)
             t["ours_up_raw"] = raw
             mib = size / (1 << 20)
-            print(f"round {r + 1}: " + ", ".join(f"{k} {mib / v:.0f} MiB/s" for k, v in t.items()))
+            print(
+                f"round {r + 1}: "
+                + ", ".join(f"{k} {mib / v:.0f} MiB/s" for k, v in t.items())
+                + f"; the host took {steal_percent(ticks)}% (steal)"
+            )
         if down:
             assert (work / "ours.bin").read_bytes() == src.read_bytes()
 
