@@ -113,8 +113,12 @@ def main() -> None:
             ),
         }
         ops["ours_realize"]()  # connect once outside the timings, as a warm server is
-        # each write starts with no file at its target
+        # each write and each realize starts with no file at its target, as
+        # Galaxy's do (a new dataset, a new file in NeLS): over an old file,
+        # a truncating writer refills the pages it has just freed, while ours
+        # (a partial, then a rename) must find new ones
         targets = {k: home / "Personal" / "bench" / f"{k.split('_')[0]}-up.bin" for k in ops}
+        targets.update({f"{who}_realize": work / f"{who}.bin" for who in ("ours", "stock", "scp")})
 
         times: dict[str, list[float]] = {k: [] for k in ops}
         for r in range(args.rounds):
@@ -123,8 +127,7 @@ def main() -> None:
                 order = order[r % 3 :] + order[: r % 3]  # rotate who goes first
                 for who in order:
                     key = f"{who}_{direction}"
-                    if direction == "write":
-                        targets[key].unlink(missing_ok=True)
+                    targets[key].unlink(missing_ok=True)
                     times[key].append(timed(ops[key]))
             mib = args.size_mib
             print(
