@@ -117,14 +117,15 @@ def main() -> None:
         # Galaxy's do (a new dataset, a new file in NeLS): over an old file,
         # a truncating writer refills the pages it has just freed, while ours
         # (a partial, then a rename) must find new ones
-        targets = {k: home / "Personal" / "bench" / f"{k.split('_')[0]}-up.bin" for k in ops}
-        targets.update({f"{who}_realize": work / f"{who}.bin" for who in ("ours", "stock", "scp")})
+        everyone = ["ours", "stock", "scp"]
+        targets = {f"{who}_realize": work / f"{who}.bin" for who in everyone}
+        bench = home / "Personal" / "bench"
+        targets |= {f"{who}_write": bench / f"{who}-up.bin" for who in everyone}
 
         times: dict[str, list[float]] = {k: [] for k in ops}
         for r in range(args.rounds):
             for direction in ("realize", "write"):
-                order = ["ours", "stock", "scp"]
-                order = order[r % 3 :] + order[: r % 3]  # rotate who goes first
+                order = everyone[r % 3 :] + everyone[: r % 3]  # rotate who goes first
                 for who in order:
                     key = f"{who}_{direction}"
                     targets[key].unlink(missing_ok=True)
