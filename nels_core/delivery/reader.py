@@ -109,7 +109,7 @@ def read_delivery(store, base: str = "", strict: bool = False, entries=None) -> 
     # looked at once, not once per question asked of them.
     fastqs: list[tuple[str, int, FastqName]] = []
     rest: list[str] = []  # every other file, in listing order
-    unsafe: list[str] = []  # FASTQ names the archives refuse
+    unsafe: list[str] = []  # data files whose names the archives refuse
     checksum_files: list[str] = []
     sheet_files: list[str] = []
     for rel, size in sizes.items():
